@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// healthcheck asks the service's /healthz and returns nil when it answers 200. The URL defaults to the
+// local service on PORT. It exists so a container health check needs no shell or curl.
+func healthcheck(ctx context.Context, args []string, getenv func(string) string) error {
+	url := ""
+	if len(args) > 0 {
+		url = args[0]
+	} else {
+		port := getenv("PORT")
+		if port == "" {
+			port = "8080"
+		}
+		url = "http://127.0.0.1:" + port + "/healthz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", url, resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+// Package config reads the service's configuration from environment variables and command-line
+// flags (flags win), validates it, and describes it for the start-up log with secrets masked.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	Host            string        // HOST: interface to listen on ("" = all)
+	Port            int           // PORT: TCP port (0 = any free port)
+	DataDir         string        // DATA_DIR: embedded database files and generated keys
+	MongoDBURI      string        // MONGODB_URI: external MongoDB; empty = embedded database
+	MongoDBDatabase string        // MONGODB_DATABASE
+	LogLevel        slog.Level    // LOG_LEVEL: debug, info, warn, error
+	ProtocolsDir    string        // PROTOCOLS_DIR: protocol library folder; empty = the shipped library
+	RequestTimeout  time.Duration // REQUEST_TIMEOUT
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	BodyLimit       int           // BODY_LIMIT_BYTES
+	RefreshInterval time.Duration // LIBRARY_REFRESH_INTERVAL: how often an instance picks up versions others published
+	DBTimeout       time.Duration // DB_CONNECT_TIMEOUT: how long to wait for the database at start
+}
+
+// Load builds the configuration from getenv, then from flags in args (flags win).
+// It returns an error naming every invalid setting.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var errs []error
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	envInt := func(name string, def int) int {
+		v := env(name, strconv.Itoa(def))
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not a whole number", name, v))
+		}
+		return n
+	}
+	envDur := func(name string, def time.Duration) time.Duration {
+		v := env(name, def.String())
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not a duration (for example 30s, 2m)", name, v))
+		}
+		return d
+	}
+	c := Config{
+		Host:            env("HOST", ""),
+		Port:            envInt("PORT", 8080),
+		DataDir:         env("DATA_DIR", "./data"),
+		MongoDBURI:      env("MONGODB_URI", ""),
+		MongoDBDatabase: env("MONGODB_DATABASE", "caseguide"),
+		ProtocolsDir:    env("PROTOCOLS_DIR", ""),
+		RequestTimeout:  envDur("REQUEST_TIMEOUT", 15*time.Second),
+		ShutdownTimeout: envDur("SHUTDOWN_TIMEOUT", 20*time.Second),
+		BodyLimit:       envInt("BODY_LIMIT_BYTES", 1<<20),
+		RefreshInterval: envDur("LIBRARY_REFRESH_INTERVAL", 30*time.Second),
+		DBTimeout:       envDur("DB_CONNECT_TIMEOUT", 10*time.Second),
+	}
+	level := env("LOG_LEVEL", "info")
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Host, "host", c.Host, "interface to listen on (HOST)")
+	fs.IntVar(&c.Port, "port", c.Port, "TCP port (PORT)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "folder for the embedded database and keys (DATA_DIR)")
+	fs.StringVar(&c.MongoDBURI, "mongodb-uri", c.MongoDBURI, "MongoDB connection string; empty runs the embedded database (MONGODB_URI)")
+	fs.StringVar(&c.MongoDBDatabase, "mongodb-database", c.MongoDBDatabase, "database name (MONGODB_DATABASE)")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&c.ProtocolsDir, "protocols-dir", c.ProtocolsDir, "protocol library folder; empty serves the shipped one (PROTOCOLS_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " ")))
+	}
+
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL=%q is not one of debug, info, warn, error", level))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT=%d is outside 0-65535", c.Port))
+	}
+	if c.MongoDBURI == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("DATA_DIR must be set when MONGODB_URI is not"))
+	}
+	if c.MongoDBURI != "" && !strings.HasPrefix(c.MongoDBURI, "mongodb://") && !strings.HasPrefix(c.MongoDBURI, "mongodb+srv://") {
+		errs = append(errs, errors.New("MONGODB_URI must start with mongodb:// or mongodb+srv://"))
+	}
+	if c.MongoDBDatabase == "" || strings.ContainsAny(c.MongoDBDatabase, `/\. "$`) {
+		errs = append(errs, fmt.Errorf("MONGODB_DATABASE=%q is not a valid database name", c.MongoDBDatabase))
+	}
+	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", name))
+		}
+	}
+	if c.BodyLimit < 1024 {
+		errs = append(errs, fmt.Errorf("BODY_LIMIT_BYTES=%d is below 1024", c.BodyLimit))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Addr returns the listen address.
+func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
+
+// LogAttrs describes the configuration for the start-up log, with credentials in MONGODB_URI masked.
+func (c Config) LogAttrs() []slog.Attr {
+	return []slog.Attr{
+		slog.String("addr", c.Addr()),
+		slog.String("data_dir", c.DataDir),
+		slog.String("mongodb_uri", MaskURI(c.MongoDBURI)),
+		slog.String("mongodb_database", c.MongoDBDatabase),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("protocols_dir", c.ProtocolsDir),
+		slog.String("request_timeout", c.RequestTimeout.String()),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
+		slog.Int("body_limit_bytes", c.BodyLimit),
+		slog.String("library_refresh_interval", c.RefreshInterval.String()),
+		slog.String("db_connect_timeout", c.DBTimeout.String()),
+	}
+}
+
+// MaskURI hides the password of a connection string; an empty string stays empty.
+func MaskURI(uri string) string {
+	if uri == "" {
+		return ""
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "(unparseable, hidden)"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return u.String()
+}

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "defaults", check: func(t *testing.T, c Config) {
+			if c.Port != 8080 || c.DataDir != "./data" || c.MongoDBDatabase != "caseguide" || c.MongoDBURI != "" {
+				t.Errorf("defaults = %+v", c)
+			}
+		}},
+		{name: "environment", env: map[string]string{"PORT": "9000", "LOG_LEVEL": "debug", "PROTOCOLS_DIR": "/p"}, check: func(t *testing.T, c Config) {
+			if c.Port != 9000 || c.LogLevel.String() != "DEBUG" || c.ProtocolsDir != "/p" {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "flags win over environment", env: map[string]string{"PORT": "9000"}, args: []string{"-port", "9100"}, check: func(t *testing.T, c Config) {
+			if c.Port != 9100 {
+				t.Errorf("port = %d", c.Port)
+			}
+		}},
+		{name: "bad port", env: map[string]string{"PORT": "eighty"}, wantErr: "PORT"},
+		{name: "port out of range", env: map[string]string{"PORT": "70000"}, wantErr: "outside"},
+		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
+		{name: "bad uri scheme", env: map[string]string{"MONGODB_URI": "http://x"}, wantErr: "MONGODB_URI"},
+		{name: "bad database name", env: map[string]string{"MONGODB_DATABASE": "a.b"}, wantErr: "MONGODB_DATABASE"},
+		{name: "bad duration", env: map[string]string{"REQUEST_TIMEOUT": "soon"}, wantErr: "REQUEST_TIMEOUT"},
+		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestMaskURI(t *testing.T) {
+	t.Parallel()
+	got := MaskURI("mongodb://app:s3cret@db.internal:27017/?replicaSet=rs0")
+	if strings.Contains(got, "s3cret") || !strings.Contains(got, "app:xxxxx@") {
+		t.Errorf("MaskURI = %q", got)
+	}
+	if MaskURI("") != "" {
+		t.Error("empty uri should stay empty")
+	}
+}

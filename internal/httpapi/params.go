@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+)
+
+// validatorAdapter validates parsed request structs with go-playground/validator and turns its
+// errors into field errors whose messages are localized by the error handler.
+type validatorAdapter struct{ v *validator.Validate }
+
+func newValidatorAdapter() *validatorAdapter {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("query"), ",")
+		return name
+	})
+	for tag, values := range vocabularies {
+		v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return slices.Contains(values, fl.Field().String()) })
+	}
+	return &validatorAdapter{v: v}
+}
+
+// vocabularies are the enumerations request fields are checked against, by validation tag.
+var vocabularies = map[string][]string{
+	"kind":      codes(protocol.Kinds),
+	"age_band":  codes(protocol.AgeBands),
+	"case_type": codes(protocol.CaseTypes),
+	"need":      codes(protocol.Needs),
+}
+
+func codes[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// check validates s; the returned field errors are empty when s is valid.
+func (va *validatorAdapter) check(s any) []apperr.FieldError {
+	err := va.v.Struct(s)
+	if err == nil {
+		return nil
+	}
+	verrs, ok := err.(validator.ValidationErrors)
+	if !ok {
+		return []apperr.FieldError{{Field: "request", Code: "invalid", MessageID: "field.invalid"}}
+	}
+	out := make([]apperr.FieldError, 0, len(verrs))
+	for _, fe := range verrs {
+		out = append(out, fieldError(fe))
+	}
+	return out
+}
+
+func fieldError(fe validator.FieldError) apperr.FieldError {
+	field, _, _ := strings.Cut(fe.Field(), "[")
+	f := apperr.FieldError{Field: field, Code: fe.Tag()}
+	if values, ok := vocabularies[fe.Tag()]; ok {
+		f.Code, f.MessageID, f.Data = "oneof", "field.oneof", map[string]any{"Values": strings.Join(values, ", ")}
+		return f
+	}
+	switch fe.Tag() {
+	case "required":
+		f.MessageID = "field.required"
+	case "oneof":
+		f.MessageID = "field.oneof"
+		f.Data = map[string]any{"Values": strings.Join(strings.Fields(fe.Param()), ", ")}
+	case "min", "gte":
+		f.Code, f.MessageID, f.Data = "min", "field.min", map[string]any{"Min": fe.Param()}
+	case "max", "lte":
+		f.Code, f.MessageID, f.Data = "max", "field.max", map[string]any{"Max": fe.Param()}
+	default:
+		f.Code, f.MessageID = "invalid", "field.invalid"
+	}
+	return f
+}
+
+// query reads the query string, refusing parameters the route does not take and repeated ones.
+// lang is accepted everywhere.
+type query struct {
+	values url.Values
+	errs   []apperr.FieldError
+}
+
+func readQuery(c *fiber.Ctx, allowed ...string) *query {
+	q := &query{values: url.Values{}}
+	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+		key := string(k)
+		switch {
+		case key != "lang" && !slices.Contains(allowed, key):
+			q.errs = append(q.errs, apperr.FieldError{Field: key, Code: "unknown", MessageID: "field.unknown"})
+		case q.values.Has(key):
+			q.errs = append(q.errs, apperr.FieldError{Field: key, Code: "repeated", MessageID: "field.repeated"})
+		default:
+			q.values.Set(key, string(v))
+		}
+	})
+	return q
+}
+
+// str returns a parameter's value ("" when absent).
+func (q *query) str(name string) string { return q.values.Get(name) }
+
+// list returns a comma-separated parameter as a list: nil when absent, empty when given empty.
+func (q *query) list(name string) []string {
+	if !q.values.Has(name) {
+		return nil
+	}
+	out := []string{}
+	for _, v := range strings.Split(q.values.Get(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// integer returns a whole-number parameter, def when absent; a non-number is a field error.
+func (q *query) integer(name string, def int) int {
+	if !q.values.Has(name) {
+		return def
+	}
+	n, err := strconv.Atoi(q.values.Get(name))
+	if err != nil {
+		q.errs = append(q.errs, apperr.FieldError{Field: name, Code: "integer", MessageID: "field.integer"})
+		return def
+	}
+	return n
+}
+
+// done validates dst (a struct filled from q) and returns the combined validation error, or nil.
+func (q *query) done(va *validatorAdapter, dst any) error {
+	errs := q.errs
+	for _, fe := range va.check(dst) {
+		if !slices.ContainsFunc(errs, func(e apperr.FieldError) bool { return e.Field == fe.Field }) {
+			errs = append(errs, fe)
+		}
+	}
+	if len(errs) > 0 {
+		return apperr.Validation(errs...)
+	}
+	return nil
+}
+
+// encodeCursor and decodeCursor make an opaque cursor from the last key of a page.
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("k:" + key)) }
+
+func decodeCursor(cursor string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil || !strings.HasPrefix(string(b), "k:") {
+		return "", false
+	}
+	return string(b[2:]), true
+}

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+)
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type      string         `json:"type"`
+	Title     string         `json:"title"`
+	Status    int            `json:"status"`
+	Detail    string         `json:"detail"`
+	Instance  string         `json:"instance"`
+	Code      string         `json:"code"`
+	RequestID string         `json:"request_id"`
+	Errors    []problemField `json:"errors,omitempty"`
+}
+
+type problemField struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+var statusOfKind = map[apperr.Kind]int{
+	apperr.Invalid:          fiber.StatusBadRequest,
+	apperr.NotFound:         fiber.StatusNotFound,
+	apperr.NotAcceptable:    fiber.StatusNotAcceptable,
+	apperr.TooLarge:         fiber.StatusRequestEntityTooLarge,
+	apperr.MethodNotAllowed: fiber.StatusMethodNotAllowed,
+	apperr.Conflict:         fiber.StatusConflict,
+	apperr.Unavailable:      fiber.StatusServiceUnavailable,
+	apperr.Internal:         fiber.StatusInternalServerError,
+}
+
+// handleError is the one place errors become responses: typed errors keep their kind, Fiber's own
+// errors are typed here, anything else is a 500 that shows no internals (and is logged with the id).
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	e := s.classify(c, err)
+	if e.Kind == apperr.Internal {
+		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "request_id", c.Locals(localRequestID), "route", routeOf(c), "error", err.Error())
+	}
+	loc := locale(c)
+	cat := s.deps.Catalog
+	status := statusOfKind[e.Kind]
+	p := problem{
+		Type:      "urn:caseguide:problem:" + e.Code,
+		Title:     cat.Message(loc.Code, "problem."+e.Kind.String(), nil),
+		Status:    status,
+		Detail:    cat.Message(loc.Code, e.MessageID, e.Data),
+		Instance:  string(c.Request().URI().Path()),
+		Code:      e.Code,
+		RequestID: requestID(c),
+	}
+	for _, f := range e.Fields {
+		name := cat.Message(loc.Code, "fieldname."+f.Field, nil)
+		if name == "fieldname."+f.Field { // a parameter the API does not know: show it as sent
+			name = f.Field
+		}
+		data := map[string]any{"Field": name}
+		for k, v := range f.Data {
+			data[k] = v
+		}
+		p.Errors = append(p.Errors, problemField{Field: f.Field, Code: f.Code, Message: cat.Message(loc.Code, f.MessageID, data)})
+	}
+	c.Set(fiber.HeaderContentLanguage, loc.Code)
+	c.Vary(fiber.HeaderAcceptLanguage)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Response().Header.Del(fiber.HeaderETag)
+	c.Response().Header.Del(fiber.HeaderContentEncoding)
+	if e.Kind == apperr.MethodNotAllowed {
+		c.Set(fiber.HeaderAllow, "GET, HEAD")
+	}
+	body, merr := jsonEncode(p)
+	if merr != nil {
+		return merr
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Send(body)
+}
+
+// classify turns any error into a typed one.
+func (s *Server) classify(c *fiber.Ctx, err error) *apperr.Error {
+	if e := apperr.As(err); e != nil {
+		return e
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			c.Locals(localRoute, "unmatched")
+			return apperr.New(apperr.NotFound, "route_not_found", "ErrRouteNotFound", nil)
+		case fiber.StatusMethodNotAllowed:
+			c.Locals(localRoute, "unmatched")
+			return apperr.New(apperr.MethodNotAllowed, "method_not_allowed", "ErrMethodNotAllowed", map[string]any{"Method": c.Method()})
+		case fiber.StatusRequestEntityTooLarge:
+			return apperr.New(apperr.TooLarge, "body_too_large", "ErrBodyTooLarge", map[string]any{"Limit": s.deps.BodyLimit})
+		}
+		if fe.Code >= 400 && fe.Code < 500 {
+			return &apperr.Error{Kind: apperr.Invalid, Code: "bad_request", MessageID: "ErrValidationFailed", Err: err}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &apperr.Error{Kind: apperr.Unavailable, Code: "timeout", MessageID: "ErrTimeout", Err: err}
+	}
+	return &apperr.Error{Kind: apperr.Internal, Code: "internal", MessageID: "ErrInternal", Err: err}
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}

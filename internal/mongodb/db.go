@@ -1,0 +1,62 @@
+// Package mongodb is the storage adapter: it wraps the MongoDB Go driver (v2) and implements the
+// domain packages' Store interfaces. It works against MongoDB and against the embedded FerretDB,
+// using only the operations DESIGN.md lists as working on both.
+package mongodb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// DB is a connected database.
+type DB struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Connect connects to uri, selects database name and checks the server answers within timeout.
+// It returns an error when the server cannot be reached.
+func Connect(ctx context.Context, uri, name string, timeout time.Duration) (*DB, error) {
+	opts := options.Client().ApplyURI(uri).SetServerSelectionTimeout(timeout).SetAppName("caseguide")
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := client.Ping(pctx, nil); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("the database does not answer: %w", err)
+	}
+	return &DB{client: client, db: client.Database(name)}, nil
+}
+
+// Ping checks that the database answers. It returns the driver's error when it does not.
+func (d *DB) Ping(ctx context.Context) error {
+	return d.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err()
+}
+
+// Close disconnects, waiting for in-use connections until ctx ends.
+func (d *DB) Close(ctx context.Context) error { return d.client.Disconnect(ctx) }
+
+// EnsureIndexes creates the indexes every collection needs. It is idempotent.
+// It returns the first error the server gives.
+func (d *DB) EnsureIndexes(ctx context.Context) error {
+	indexes := map[string][]mongo.IndexModel{
+		versionsCollection: {{
+			Keys:    bson.D{{Key: "protocol_id", Value: 1}, {Key: "version", Value: -1}},
+			Options: options.Index().SetName("protocol_version").SetUnique(true),
+		}},
+	}
+	for coll, models := range indexes {
+		if _, err := d.db.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
+			return fmt.Errorf("creating indexes on %s: %w", coll, err)
+		}
+	}
+	return nil
+}

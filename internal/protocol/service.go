@@ -1,0 +1,215 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+)
+
+// Service publishes protocol documents as versions and serves the published library. It keeps the
+// latest versions in memory (they are read on every request) and picks up versions published by
+// other instances on Refresh.
+type Service struct {
+	store Store
+	log   *slog.Logger
+	now   func() time.Time
+
+	mu      sync.RWMutex
+	library Library
+	old     map[versionKey]Version // immutable non-latest versions read so far
+}
+
+type versionKey struct {
+	id     string
+	number int
+}
+
+// Library is a snapshot of the latest published versions. Generation changes whenever any of them does.
+type Library struct {
+	Generation uint64
+	Latest     []Version // sorted by protocol id
+}
+
+// Find returns the latest version of protocol id.
+func (l Library) Find(id string) (Version, bool) {
+	i, found := slices.BinarySearchFunc(l.Latest, id, func(v Version, id string) int {
+		switch {
+		case v.ProtocolID < id:
+			return -1
+		case v.ProtocolID > id:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		return Version{}, false
+	}
+	return l.Latest[i], true
+}
+
+// NewService returns a Service over store; call Refresh or Publish before serving.
+func NewService(store Store, log *slog.Logger) *Service {
+	return &Service{store: store, log: log, now: time.Now, old: map[versionKey]Version{}}
+}
+
+// PublishResult says what publishing one document did.
+type PublishResult struct {
+	ProtocolID string
+	Version    int
+	Created    bool // false: the content was already the latest version
+}
+
+// Publish makes each document the latest version of its protocol: a document whose content hash
+// equals the latest version's creates nothing; any other creates the next version number, leaving
+// earlier versions readable. Safe to run from several instances at once. It returns an error when
+// the store fails.
+func (s *Service) Publish(ctx context.Context, docs []Document) ([]PublishResult, error) {
+	if err := s.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	results := make([]PublishResult, 0, len(docs))
+	for _, doc := range docs {
+		r, err := s.publish(ctx, doc)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, r)
+	}
+	return results, s.Refresh(ctx)
+}
+
+func (s *Service) publish(ctx context.Context, doc Document) (PublishResult, error) {
+	hash, err := doc.ContentHash()
+	if err != nil {
+		return PublishResult{}, err
+	}
+	id := doc.Protocol.ID
+	latest, ok := s.Snapshot().Find(id)
+	if ok && latest.ContentHash == hash {
+		return PublishResult{ProtocolID: id, Version: latest.Number}, nil
+	}
+	// Try the next number; when another instance took it first (its head may not have moved yet),
+	// that version either holds this very content (done) or something else (try the number after).
+	for next := latest.Number + 1; next <= latest.Number+5; next++ {
+		v := Version{ProtocolID: id, Number: next, ContentHash: hash, PublishedAt: s.now().UTC().Truncate(time.Millisecond), Document: doc}
+		err := s.store.InsertVersion(ctx, v)
+		if err == nil {
+			s.log.Info("protocol version published", "protocol", id, "version", next, "content_hash", hash)
+			return PublishResult{ProtocolID: id, Version: next, Created: true}, nil
+		}
+		if !errors.Is(err, ErrVersionExists) {
+			return PublishResult{}, fmt.Errorf("publishing %s version %d: %w", id, next, err)
+		}
+		taken, err := s.store.Version(ctx, id, next)
+		if err != nil {
+			return PublishResult{}, fmt.Errorf("reading %s version %d: %w", id, next, err)
+		}
+		if taken.ContentHash == hash {
+			return PublishResult{ProtocolID: id, Version: next}, nil
+		}
+	}
+	return PublishResult{}, fmt.Errorf("publishing %s: version numbers kept being taken", id)
+}
+
+// Refresh reloads the latest versions from the store. It returns an error when the store fails.
+func (s *Service) Refresh(ctx context.Context) error {
+	latest, err := s.store.LatestVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("loading the protocol library: %w", err)
+	}
+	slices.SortFunc(latest, func(a, b Version) int {
+		switch {
+		case a.ProtocolID < b.ProtocolID:
+			return -1
+		case a.ProtocolID > b.ProtocolID:
+			return 1
+		}
+		return 0
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !sameVersions(s.library.Latest, latest) {
+		s.library = Library{Generation: s.library.Generation + 1, Latest: latest}
+	}
+	return nil
+}
+
+func sameVersions(a, b []Version) bool {
+	return slices.EqualFunc(a, b, func(x, y Version) bool { return x.ProtocolID == y.ProtocolID && x.Number == y.Number })
+}
+
+// Snapshot returns the current library. It never blocks on the store.
+func (s *Service) Snapshot() Library {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.library
+}
+
+// Latest returns the latest published version of protocol id, or an apperr NotFound error.
+func (s *Service) Latest(id string) (Version, error) {
+	v, ok := s.Snapshot().Find(id)
+	if !ok {
+		return Version{}, errProtocolNotFound(id)
+	}
+	return v, nil
+}
+
+// Versions lists the published versions of protocol id (without documents), oldest first.
+// It returns an apperr NotFound error for an unknown protocol, or the store's error.
+func (s *Service) Versions(ctx context.Context, id string) ([]Version, error) {
+	if _, err := s.Latest(id); err != nil {
+		return nil, err
+	}
+	vs, err := s.store.Versions(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("listing versions of %s: %w", id, err)
+	}
+	return vs, nil
+}
+
+// Version returns version number of protocol id. It returns an apperr NotFound error for an unknown
+// protocol or version, or the store's error.
+func (s *Service) Version(ctx context.Context, id string, number int) (Version, error) {
+	latest, err := s.Latest(id)
+	if err != nil {
+		return Version{}, err
+	}
+	if number == latest.Number {
+		return latest, nil
+	}
+	if number < 1 || number > latest.Number {
+		return Version{}, errVersionNotFound(id, number)
+	}
+	key := versionKey{id, number}
+	s.mu.RLock()
+	v, ok := s.old[key]
+	s.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	v, err = s.store.Version(ctx, id, number)
+	if errors.Is(err, ErrNoVersion) {
+		return Version{}, errVersionNotFound(id, number)
+	}
+	if err != nil {
+		return Version{}, fmt.Errorf("reading %s version %d: %w", id, number, err)
+	}
+	s.mu.Lock()
+	s.old[key] = v
+	s.mu.Unlock()
+	return v, nil
+}
+
+func errProtocolNotFound(id string) error {
+	return apperr.New(apperr.NotFound, "protocol_not_found", "ErrProtocolNotFound", map[string]any{"ID": id})
+}
+
+func errVersionNotFound(id string, number int) error {
+	return apperr.New(apperr.NotFound, "version_not_found", "ErrVersionNotFound", map[string]any{"ID": id, "Version": number})
+}
