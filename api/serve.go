@@ -99,9 +99,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		log.Warn("requests still running at the shutdown deadline", "error", err.Error())
 	}
-	if err := <-served; err != nil {
-		log.Warn("listener closed with an error", "error", err.Error())
-	}
+	// Shutdown closes the listeners the server has started serving; close ln too in case shutdown
+	// came before Serve began, which would otherwise keep serving.
+	_ = ln.Close()
+	<-served
 	log.Info("stopped")
 	return nil
 }

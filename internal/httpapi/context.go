@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,18 +37,25 @@ func RequestID(ctx context.Context) string {
 // requestContext accepts or generates the request id, echoes it, and sets the request's
 // UserContext with a timeout and the request id.
 func (s *Server) requestContext(c *fiber.Ctx) error {
-	id := c.Get(fiber.HeaderXRequestID)
-	if !validRequestID(id) {
-		id = uuid.Must(uuid.NewV7()).String()
-	} else {
-		id = utils.CopyString(id)
-	}
-	c.Locals(localRequestID, id)
-	c.Set(fiber.HeaderXRequestID, id)
+	id := assignRequestID(c)
 	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), ctxRequestID, id), s.deps.RequestTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()
+}
+
+// assignRequestID takes the client's X-Request-ID when it is acceptable, or generates one, and
+// echoes it.
+func assignRequestID(c *fiber.Ctx) string {
+	id := c.Get(fiber.HeaderXRequestID)
+	if validRequestID(id) {
+		id = utils.CopyString(id)
+	} else {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return id
 }
 
 // validRequestID accepts client ids of 1 to 64 characters from [A-Za-z0-9._-].
@@ -63,10 +71,14 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// negotiateLocale picks the response locale: ?lang= when given (406 when unsupported), else
-// Accept-Language, else the source locale. Every response says which it used.
+// negotiateLocale picks the response locale: ?lang= when given, else Accept-Language, else the
+// source locale. Every response says which it used. An unsupported ?lang= is refused (406) on /v1,
+// and ignored on operational routes (health checks must not fail over a language).
 func (s *Server) negotiateLocale(c *fiber.Ctx) error {
 	loc, err := s.deps.Catalog.Negotiate(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage))
+	if err != nil && !strings.HasPrefix(c.Path(), "/v1/") {
+		loc, err = s.deps.Catalog.Negotiate("", c.Get(fiber.HeaderAcceptLanguage))
+	}
 	c.Locals(localLocale, loc)
 	c.SetUserContext(context.WithValue(c.UserContext(), ctxLocale, loc.Code))
 	c.Set(fiber.HeaderContentLanguage, loc.Code)
@@ -82,11 +94,14 @@ func (s *Server) negotiateLocale(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-func locale(c *fiber.Ctx) i18n.Locale {
+// locale returns the locale negotiated for the request. Outside /v1 (and for errors raised before
+// routing) it negotiates from Accept-Language alone, never failing.
+func (s *Server) locale(c *fiber.Ctx) i18n.Locale {
 	if l, ok := c.Locals(localLocale).(i18n.Locale); ok {
 		return l
 	}
-	return i18n.Locale{Code: i18n.SourceLocale, Dir: "ltr"}
+	l, _ := s.deps.Catalog.Negotiate("", c.Get(fiber.HeaderAcceptLanguage))
+	return l
 }
 
 // accessLog writes one JSON line per request: request id, method, route template, status, duration,

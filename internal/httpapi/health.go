@@ -14,6 +14,7 @@ type healthView struct {
 
 // healthz answers GET /healthz: the process is up.
 func (s *Server) healthz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(healthView{Status: "ok"})
 }
 

@@ -42,12 +42,16 @@ var statusOfKind = map[apperr.Kind]int{
 // errors are typed here, anything else is a 500 that shows no internals (and is logged with the id).
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	e := s.classify(c, err)
-	if e.Kind == apperr.Internal {
-		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "request_id", c.Locals(localRequestID), "route", routeOf(c), "error", err.Error())
-	}
-	loc := locale(c)
+	loc := s.locale(c)
 	cat := s.deps.Catalog
+	id := requestID(c)
+	if id == "" { // errors raised before the middleware ran (an oversized body)
+		id = assignRequestID(c)
+	}
 	status := statusOfKind[e.Kind]
+	if status >= 500 {
+		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "request_id", id, "route", routeOf(c), "error", err.Error())
+	}
 	p := problem{
 		Type:      "urn:caseguide:problem:" + e.Code,
 		Title:     cat.Message(loc.Code, "problem."+e.Kind.String(), nil),
@@ -55,7 +59,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		Detail:    cat.Message(loc.Code, e.MessageID, e.Data),
 		Instance:  string(c.Request().URI().Path()),
 		Code:      e.Code,
-		RequestID: requestID(c),
+		RequestID: id,
 	}
 	for _, f := range e.Fields {
 		name := cat.Message(loc.Code, "fieldname."+f.Field, nil)

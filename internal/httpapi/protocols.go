@@ -48,7 +48,7 @@ func (s *Server) listProtocols(c *fiber.Ctx) error {
 	if err := q.done(s.validate, &lq); err != nil {
 		return err
 	}
-	loc := locale(c)
+	loc := s.locale(c)
 	lib := s.deps.Protocols.Snapshot()
 	key := fmt.Sprintf("list|%d|%s|%s|%s|%s|%d|%s", lib.Generation, loc.Code, lq.Kind, lq.AgeBand, lq.CaseType, lq.Limit, after)
 	b, err := s.cache.get(key, func() (*body, error) {
@@ -140,8 +140,11 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 		return err
 	}
 	number, err := c.ParamsInt("version")
-	if err != nil || number < 1 {
+	if err != nil {
 		return apperr.Validation(apperr.FieldError{Field: "version", Code: "integer", MessageID: "field.integer"})
+	}
+	if number < 1 {
+		return apperr.Validation(apperr.FieldError{Field: "version", Code: "min", MessageID: "field.min", Data: map[string]any{"Min": 1}})
 	}
 	v, err := s.deps.Protocols.Version(c.UserContext(), c.Params("id"), number)
 	if err != nil {
@@ -151,7 +154,7 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 }
 
 func (s *Server) sendDocument(c *fiber.Ctx, v protocol.Version, sit protocol.Situation, cacheControl string) error {
-	loc := locale(c)
+	loc := s.locale(c)
 	key := fmt.Sprintf("doc|%s|%d|%s|%s", v.ProtocolID, v.Number, loc.Code, situationKey(sit))
 	b, err := s.cache.get(key, func() (*body, error) {
 		return newBody(toDocumentView(v, loc, labeler{s.deps.Catalog, loc.Code}, sit), fiber.MIMEApplicationJSON)
@@ -205,7 +208,7 @@ func (s *Server) bundle(c *fiber.Ctx) error {
 	if err := readQuery(c).done(s.validate, &struct{}{}); err != nil {
 		return err
 	}
-	loc := locale(c)
+	loc := s.locale(c)
 	lib := s.deps.Protocols.Snapshot()
 	b, err := s.cache.get(fmt.Sprintf("bundle|%d|%s", lib.Generation, loc.Code), func() (*body, error) {
 		l := labeler{s.deps.Catalog, loc.Code}

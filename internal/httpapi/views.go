@@ -158,6 +158,7 @@ func toDocumentView(v protocol.Version, loc i18n.Locale, l labeler, s protocol.S
 		ContentHash: v.ContentHash, PublishedAt: v.PublishedAt,
 		Translation: translationView{Locale: loc.Code, Complete: len(fellBack) == 0, Untranslated: nonNil(fellBack)},
 		Phases:      make([]phaseView, len(p.Phases)),
+		References:  make([]referenceView, 0, len(p.References)),
 	}
 	if len(fellBack) > 0 {
 		d.Translation.FallbackLocale = protocol.SourceLocale

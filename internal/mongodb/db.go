@@ -11,7 +11,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 )
+
+// unavailable wraps a failed database operation: the client sees a 503 (try again), never internals.
+func unavailable(format string, args ...any) error {
+	return &apperr.Error{Kind: apperr.Unavailable, Code: "database_unavailable", MessageID: "ErrDatabaseUnavailable", Err: fmt.Errorf(format, args...)}
+}
 
 // DB is a connected database.
 type DB struct {

@@ -79,19 +79,19 @@ func (s *ProtocolStore) InsertVersion(ctx context.Context, v protocol.Version) e
 		if mongo.IsDuplicateKeyError(err) {
 			return protocol.ErrVersionExists
 		}
-		return fmt.Errorf("inserting %s: %w", doc.ID, err)
+		return unavailable("inserting %s: %w", doc.ID, err)
 	}
 	heads := s.db.db.Collection(headsCollection)
 	res, err := heads.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: v.ProtocolID}, {Key: "latest_version", Value: bson.D{{Key: "$lt", Value: v.Number}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "latest_version", Value: v.Number}, {Key: "updated_at", Value: v.PublishedAt}}}})
 	if err != nil {
-		return fmt.Errorf("moving the head of %s: %w", v.ProtocolID, err)
+		return unavailable("moving the head of %s: %w", v.ProtocolID, err)
 	}
 	if res.MatchedCount == 0 {
 		_, err := heads.InsertOne(ctx, headDoc{ID: v.ProtocolID, LatestVersion: v.Number, UpdatedAt: v.PublishedAt})
 		if err != nil && !mongo.IsDuplicateKeyError(err) { // duplicate: the head is already at or past v
-			return fmt.Errorf("creating the head of %s: %w", v.ProtocolID, err)
+			return unavailable("creating the head of %s: %w", v.ProtocolID, err)
 		}
 	}
 	return nil
@@ -102,11 +102,11 @@ func (s *ProtocolStore) InsertVersion(ctx context.Context, v protocol.Version) e
 func (s *ProtocolStore) LatestVersions(ctx context.Context) ([]protocol.Version, error) {
 	cur, err := s.db.db.Collection(headsCollection).Find(ctx, bson.D{})
 	if err != nil {
-		return nil, fmt.Errorf("listing protocols: %w", err)
+		return nil, unavailable("listing protocols: %w", err)
 	}
 	var heads []headDoc
 	if err := cur.All(ctx, &heads); err != nil {
-		return nil, fmt.Errorf("reading protocols: %w", err)
+		return nil, unavailable("reading protocols: %w", err)
 	}
 	out := make([]protocol.Version, 0, len(heads))
 	for _, h := range heads {
@@ -125,11 +125,11 @@ func (s *ProtocolStore) Versions(ctx context.Context, protocolID string) ([]prot
 	opts := options.Find().SetSort(bson.D{{Key: "version", Value: 1}}).SetProjection(bson.D{{Key: "content", Value: 0}})
 	cur, err := s.db.db.Collection(versionsCollection).Find(ctx, bson.D{{Key: "protocol_id", Value: protocolID}}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("listing versions of %s: %w", protocolID, err)
+		return nil, unavailable("listing versions of %s: %w", protocolID, err)
 	}
 	var docs []versionDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("reading versions of %s: %w", protocolID, err)
+		return nil, unavailable("reading versions of %s: %w", protocolID, err)
 	}
 	out := make([]protocol.Version, 0, len(docs))
 	for _, d := range docs {
@@ -151,7 +151,7 @@ func (s *ProtocolStore) Version(ctx context.Context, protocolID string, number i
 		return protocol.Version{}, protocol.ErrNoVersion
 	}
 	if err != nil {
-		return protocol.Version{}, fmt.Errorf("reading %s version %d: %w", protocolID, number, err)
+		return protocol.Version{}, unavailable("reading %s version %d: %w", protocolID, number, err)
 	}
 	return fromVersionDoc(d)
 }

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+)
+
+// The package's tests share one server started from serve() on the embedded database (or on
+// MONGODB_TEST_URI), and validate every response they get against api/openapi.yaml.
+var (
+	shared     *testServer
+	contract   *openapi3.T
+	contractRt routers.Router
+)
+
+func TestMain(m *testing.M) {
+	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("application/schema+json", openapi3filter.JSONBodyDecoder)
+	var err error
+	if contract, err = openapi3.NewLoader().LoadFromData(openAPI); err != nil {
+		fmt.Fprintln(os.Stderr, "loading openapi.yaml:", err)
+		os.Exit(1)
+	}
+	if err := contract.Validate(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "openapi.yaml is not a valid OpenAPI document:", err)
+		os.Exit(1)
+	}
+	if contractRt, err = gorillamux.NewRouter(contract); err != nil {
+		fmt.Fprintln(os.Stderr, "routing openapi.yaml:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if shared != nil {
+		shared.stop()
+	}
+	os.Exit(code)
+}
+
+// testServer is a server started with serve() in this process.
+type testServer struct {
+	base    string
+	logs    *syncBuffer
+	cancel  context.CancelFunc
+	done    chan error
+	dataDir string
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's writes and the test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var sharedOnce sync.Once
+
+// server returns the shared server, starting it on first use.
+func server(t *testing.T) *testServer {
+	t.Helper()
+	sharedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "caseguide-api-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared = startServer(t, testEnv(dir, nil), nil)
+		shared.dataDir = dir
+	})
+	if shared == nil {
+		t.Fatal("the shared server did not start")
+	}
+	return shared
+}
+
+// testEnv is the environment of a test server: loopback, any port, dataDir, and MONGODB_TEST_URI
+// with a fresh database when set. extra entries override.
+func testEnv(dataDir string, extra map[string]string) map[string]string {
+	env := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": dataDir, "LOG_LEVEL": "info"}
+	if uri := os.Getenv("MONGODB_TEST_URI"); uri != "" {
+		env["MONGODB_URI"] = uri
+		env["MONGODB_DATABASE"] = dbtest.DatabaseName()
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// startServer runs serve() with env until stop is called; it returns once the server listens.
+func startServer(t testing.TB, env map[string]string, hooks *serveHooks) *testServer {
+	t.Helper()
+	if hooks == nil {
+		hooks = &serveHooks{}
+	}
+	listening := make(chan string, 1)
+	hooks.listening = func(addr string) { listening <- addr }
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testServer{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- serve(ctx, nil, func(k string) string { return env[k] }, s.logs, s.logs, hooks) }()
+	select {
+	case addr := <-listening:
+		s.base = "http://" + addr
+	case err := <-s.done:
+		cancel()
+		t.Fatalf("the server did not start: %v\n%s", err, s.logs)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("the server did not start within a minute:\n%s", s.logs)
+	}
+	return s
+}
+
+// stop shuts the server down and returns serve's result.
+func (s *testServer) stop() error {
+	s.cancel()
+	err := <-s.done
+	if s.dataDir != "" {
+		os.RemoveAll(s.dataDir)
+	}
+	return err
+}
+
+// response is a response already read and checked against the contract.
+type response struct {
+	status int
+	header http.Header
+	body   []byte // decompressed
+	raw    []byte // as sent
+}
+
+// json decodes the body into v.
+func (r *response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+// problem decodes a problem+json body.
+func (r *response) problem(t *testing.T) problemBody {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json; body %s", ct, r.body)
+	}
+	var p problemBody
+	r.json(t, &p)
+	return p
+}
+
+type problemBody struct {
+	Type, Title, Detail, Instance, Code string
+	Status                              int
+	RequestID                           string `json:"request_id"`
+	Errors                              []struct{ Field, Code, Message string }
+}
+
+var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+
+// do sends a request to base and validates the response against api/openapi.yaml.
+// headers are "Name: value" strings.
+func do(t *testing.T, base, method, path string, body io.Reader, headers ...string) *response {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &response{status: resp.StatusCode, header: resp.Header, raw: raw, body: raw}
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("bad gzip body: %v", err)
+		}
+		if r.body, err = io.ReadAll(zr); err != nil {
+			t.Fatalf("bad gzip body: %v", err)
+		}
+	}
+	checkContract(t, req, r)
+	return r
+}
+
+// checkContract validates a response against the OpenAPI document. Requests the contract has no
+// operation for (wrong method, unknown path) must still answer a Problem.
+func checkContract(t *testing.T, req *http.Request, r *response) {
+	t.Helper()
+	route, params, err := contractRt.FindRoute(req)
+	if err != nil {
+		if r.status < 400 {
+			t.Errorf("%s %s answered %d but the contract has no such operation", req.Method, req.URL.Path, r.status)
+			return
+		}
+		var v any
+		if err := json.Unmarshal(r.body, &v); err != nil {
+			t.Fatalf("undocumented %s %s: body is not JSON: %s", req.Method, req.URL, r.body)
+		}
+		if err := contract.Components.Schemas["Problem"].Value.VisitJSON(v); err != nil {
+			t.Errorf("%s %s: body is not a Problem: %v", req.Method, req.URL, err)
+		}
+		return
+	}
+	header := r.header.Clone()
+	header.Del("Content-Encoding")
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}},
+		Status:  r.status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(r.body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
+		t.Errorf("%s %s (%d) does not match api/openapi.yaml: %v\nbody: %.600s", req.Method, req.URL, r.status, err, r.body)
+	}
+}
+
+// get is do with GET and no body.
+func get(t *testing.T, base, path string, headers ...string) *response {
+	t.Helper()
+	return do(t, base, http.MethodGet, path, nil, headers...)
+}
