@@ -95,15 +95,21 @@ type query struct {
 }
 
 func readQuery(c *fiber.Ctx, allowed ...string) *query {
-	q := &query{values: url.Values{}}
+	q := &query{}
 	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+		if string(k) == "lang" {
+			return
+		}
 		key := string(k)
 		switch {
-		case key != "lang" && !slices.Contains(allowed, key):
+		case !slices.Contains(allowed, key):
 			q.errs = append(q.errs, apperr.FieldError{Field: key, Code: "unknown", MessageID: "field.unknown"})
 		case q.values.Has(key):
 			q.errs = append(q.errs, apperr.FieldError{Field: key, Code: "repeated", MessageID: "field.repeated"})
 		default:
+			if q.values == nil {
+				q.values = url.Values{}
+			}
 			q.values.Set(key, string(v))
 		}
 	})
@@ -142,6 +148,9 @@ func (q *query) integer(name string, def int) int {
 
 // done validates dst (a struct filled from q) and returns the combined validation error, or nil.
 func (q *query) done(va *validatorAdapter, dst any) error {
+	if len(q.errs) == 0 && len(q.values) == 0 {
+		return nil // nothing was sent: the defaults are valid by construction
+	}
 	errs := q.errs
 	for _, fe := range va.check(dst) {
 		if !slices.ContainsFunc(errs, func(e apperr.FieldError) bool { return e.Field == fe.Field }) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -109,6 +110,9 @@ func (s *Server) readSituation(c *fiber.Ctx) (protocol.Situation, error) {
 }
 
 func situationKey(s protocol.Situation) string {
+	if s.IsZero() {
+		return ""
+	}
 	key := func(vals []string) string {
 		if vals == nil {
 			return "?"
@@ -155,7 +159,7 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 
 func (s *Server) sendDocument(c *fiber.Ctx, v protocol.Version, sit protocol.Situation, cacheControl string) error {
 	loc := s.locale(c)
-	key := fmt.Sprintf("doc|%s|%d|%s|%s", v.ProtocolID, v.Number, loc.Code, situationKey(sit))
+	key := "doc|" + v.ProtocolID + "|" + strconv.Itoa(v.Number) + "|" + loc.Code + "|" + situationKey(sit)
 	b, err := s.cache.get(key, func() (*body, error) {
 		return newBody(toDocumentView(v, loc, labeler{s.deps.Catalog, loc.Code}, sit), fiber.MIMEApplicationJSON)
 	})
@@ -210,7 +214,7 @@ func (s *Server) bundle(c *fiber.Ctx) error {
 	}
 	loc := s.locale(c)
 	lib := s.deps.Protocols.Snapshot()
-	b, err := s.cache.get(fmt.Sprintf("bundle|%d|%s", lib.Generation, loc.Code), func() (*body, error) {
+	b, err := s.cache.get("bundle|"+strconv.FormatUint(lib.Generation, 10)+"|"+loc.Code, func() (*body, error) {
 		l := labeler{s.deps.Catalog, loc.Code}
 		bv := bundleView{Locale: loc.Code, Dir: loc.Dir, Protocols: make([]protocolDocument, len(lib.Latest))}
 		for i, v := range lib.Latest {

@@ -86,7 +86,9 @@ func etagMatches(header, etag string) bool {
 		return false
 	}
 	want := strings.TrimPrefix(etag, "W/")
-	for _, candidate := range strings.Split(header, ",") {
+	for header != "" {
+		var candidate string
+		candidate, header, _ = strings.Cut(header, ",")
 		candidate = strings.TrimSpace(candidate)
 		if candidate == "*" || strings.TrimPrefix(candidate, "W/") == want {
 			return true

@@ -9,6 +9,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"go.yaml.in/yaml/v3"
@@ -41,7 +43,20 @@ type Catalog struct {
 	matcher    language.Matcher
 	localizers map[string]*i18n.Localizer
 	ids        map[string][]string // message ids per locale
+
+	negotiated sync.Map // negotiationKey -> negotiation: clients send the same few headers again and again
+	memoized   atomic.Int64
 }
+
+type negotiationKey struct{ explicit, accept string }
+
+type negotiation struct {
+	locale Locale
+	err    error
+}
+
+// maxMemoized bounds the negotiation memo; past it, results are computed and not kept.
+const maxMemoized = 4096
 
 // New reads one <code>.yaml go-i18n message file per supported locale from fsys.
 // It returns an error when a file is missing or cannot be parsed.
@@ -95,6 +110,20 @@ var ErrUnsupported = errors.New("language not supported")
 // matches no supported locale returns ErrUnsupported. Otherwise acceptLanguage is matched and,
 // when nothing matches, the source locale is used (the documented fallback).
 func (c *Catalog) Negotiate(explicit, acceptLanguage string) (Locale, error) {
+	key := negotiationKey{explicit, acceptLanguage}
+	if n, ok := c.negotiated.Load(key); ok {
+		return n.(negotiation).locale, n.(negotiation).err
+	}
+	l, err := c.negotiate(explicit, acceptLanguage)
+	if len(explicit)+len(acceptLanguage) <= 256 && c.memoized.Load() < maxMemoized {
+		if _, loaded := c.negotiated.LoadOrStore(key, negotiation{l, err}); !loaded {
+			c.memoized.Add(1)
+		}
+	}
+	return l, err
+}
+
+func (c *Catalog) negotiate(explicit, acceptLanguage string) (Locale, error) {
 	if explicit != "" {
 		tag, err := language.Parse(explicit)
 		if err != nil {

@@ -54,6 +54,9 @@ func (ps Problems) Errors() Problems {
 	return out
 }
 
+// ReservedIDs are protocol ids the API's routes use (GET /v1/protocols/bundle).
+var ReservedIDs = []string{"bundle"}
+
 // Validator checks protocol folders: schema, ids, references between steps, conditions and translations.
 type Validator struct {
 	protocolSchema    *jsonschema.Schema
@@ -136,6 +139,9 @@ func (v *Validator) loadProtocol(fsys fs.FS, dir string) (Document, Problems) {
 	}
 	if doc.Protocol.ID != dir {
 		ps = append(ps, at("/id", "id %q must equal the folder name %q", doc.Protocol.ID, dir))
+	}
+	if slices.Contains(ReservedIDs, doc.Protocol.ID) {
+		ps = append(ps, at("/id", "id %q is reserved by the API (%s)", doc.Protocol.ID, strings.Join(ReservedIDs, ", ")))
 	}
 	ps = append(ps, CheckStructure(&doc.Protocol, at)...)
 	doc.Translations, ps = v.loadTranslations(fsys, dir, &doc.Protocol, lines, ps)

@@ -106,6 +106,7 @@ func TestValidatorFindsProblems(t *testing.T) {
 		{name: "unknown field", src: strings.Replace(validProtocol, "title: Demo\n", "title: Demo\ncolour: red\n", 1), fr: validFrench, want: "demo/protocol.yaml:5:", wantFragment: "colour"},
 		{name: "bad kind", src: strings.Replace(validProtocol, "kind: interview", "kind: chat", 1), fr: validFrench, want: "demo/protocol.yaml:3:", wantFragment: "/kind"},
 		{name: "id differs from folder", src: strings.Replace(validProtocol, "id: demo", "id: other", 1), fr: validFrench, want: "demo/protocol.yaml:2:", wantFragment: "folder name"},
+		{name: "reserved id", src: strings.Replace(validProtocol, "id: demo", "id: bundle", 1), fr: validFrench, want: "demo/protocol.yaml:2:", wantFragment: "reserved"},
 		{name: "duplicate step id", src: strings.Replace(validProtocol, "id: second", "id: first", 1), fr: validFrench, want: "demo/protocol.yaml:", wantFragment: `duplicate step id "first"`},
 		{name: "depends on unknown step", src: strings.Replace(validProtocol, "depends_on: [first]", "depends_on: [zeroth]", 1), fr: validFrench, want: "demo/protocol.yaml:32:", wantFragment: "not an earlier step"},
 		{name: "condition with two keys", src: strings.Replace(validProtocol, "- need: [interpreter]", "- need: [interpreter]\n              age_band: [under_6]", 1), fr: validFrench, want: "demo/protocol.yaml:", wantFragment: "maxProperties"},
