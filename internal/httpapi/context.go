@@ -34,6 +34,12 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// Locale returns the locale code negotiated for the request whose context ctx is, or "".
+func Locale(ctx context.Context) string {
+	code, _ := ctx.Value(ctxLocale).(string)
+	return code
+}
+
 // requestContext accepts or generates the request id, echoes it, and sets the request's
 // UserContext with a timeout and the request id.
 func (s *Server) requestContext(c *fiber.Ctx) error {

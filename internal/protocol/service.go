@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,15 +39,7 @@ type Library struct {
 
 // Find returns the latest version of protocol id.
 func (l Library) Find(id string) (Version, bool) {
-	i, found := slices.BinarySearchFunc(l.Latest, id, func(v Version, id string) int {
-		switch {
-		case v.ProtocolID < id:
-			return -1
-		case v.ProtocolID > id:
-			return 1
-		}
-		return 0
-	})
+	i, found := slices.BinarySearchFunc(l.Latest, id, func(v Version, id string) int { return strings.Compare(v.ProtocolID, id) })
 	if !found {
 		return Version{}, false
 	}
@@ -123,15 +116,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading the protocol library: %w", err)
 	}
-	slices.SortFunc(latest, func(a, b Version) int {
-		switch {
-		case a.ProtocolID < b.ProtocolID:
-			return -1
-		case a.ProtocolID > b.ProtocolID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(latest, func(a, b Version) int { return strings.Compare(a.ProtocolID, b.ProtocolID) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !sameVersions(s.library.Latest, latest) {
