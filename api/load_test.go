@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +25,9 @@ import (
 //	go test ./api -run '^$' -bench Load -benchtime 1x
 //
 // LOAD_SECONDS (per round, default 3), LOAD_ROUNDS (default 4) and LOAD_CONNECTIONS (default 16)
-// tune it. It prints a table (requests per second, p50 and p99 latency, ratio to the ceiling) and the
-// process's resident memory; the client runs in the same process, so that figure includes it.
+// tune it. The server runs in this process; the load comes from a separate process (this test binary
+// started again in client mode), so the resident memory printed is the server's. It prints a table:
+// requests per second, p50 and p99 latency, and the ratio to the ceiling.
 func BenchmarkLoad(b *testing.B) {
 	seconds, rounds, conns := envInt("LOAD_SECONDS", 3), envInt("LOAD_ROUNDS", 4), envInt("LOAD_CONNECTIONS", 16)
 	scenarios := []struct {
@@ -49,7 +54,7 @@ func BenchmarkLoad(b *testing.B) {
 	s := startServer(b, testEnv(b.TempDir(), map[string]string{"LOG_LEVEL": "warn"}), hooks)
 	defer s.stop()
 	addr := strings.TrimPrefix(s.base, "http://")
-	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadBufferSize: 64 << 10}
+	client := &fasthttp.HostClient{Addr: addr, MaxConns: 1, ReadBufferSize: 64 << 10}
 
 	etags := map[string]string{}
 	for _, sc := range scenarios {
@@ -64,47 +69,11 @@ func BenchmarkLoad(b *testing.B) {
 		etags[sc.path] = string(resp.Header.Peek("ETag"))
 	}
 
-	type result struct {
-		requests  int
-		latencies []time.Duration
-		elapsed   time.Duration
+	load := func(uri, ifNoneMatch string, wantStatus int) loadResult {
+		return runLoadClient(b, uri, ifNoneMatch, wantStatus, seconds, conns)
 	}
-	load := func(uri, ifNoneMatch string, wantStatus int) result {
-		var wg sync.WaitGroup
-		lat := make([][]time.Duration, conns)
-		deadline := time.Now().Add(time.Duration(seconds) * time.Second)
-		start := time.Now()
-		for w := range conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-				defer fasthttp.ReleaseRequest(req)
-				defer fasthttp.ReleaseResponse(resp)
-				req.SetRequestURI(uri)
-				if ifNoneMatch != "" {
-					req.Header.Set("If-None-Match", ifNoneMatch)
-				}
-				for time.Now().Before(deadline) {
-					t0 := time.Now()
-					if err := client.Do(req, resp); err != nil || resp.StatusCode() != wantStatus {
-						b.Errorf("%s: %v status %d", uri, err, resp.StatusCode())
-						return
-					}
-					lat[w] = append(lat[w], time.Since(t0))
-				}
-			}()
-		}
-		wg.Wait()
-		r := result{elapsed: time.Since(start)}
-		for _, l := range lat {
-			r.latencies = append(r.latencies, l...)
-		}
-		r.requests = len(r.latencies)
-		return r
-	}
-	merge := func(a, b result) result {
-		return result{requests: a.requests + b.requests, latencies: append(a.latencies, b.latencies...), elapsed: a.elapsed + b.elapsed}
+	merge := func(a, b loadResult) loadResult {
+		return loadResult{Latencies: append(a.Latencies, b.Latencies...), Elapsed: a.Elapsed + b.Elapsed}
 	}
 	pct := func(l []time.Duration, p float64) time.Duration {
 		slices.Sort(l)
@@ -116,7 +85,7 @@ func BenchmarkLoad(b *testing.B) {
 	fmt.Println("| scenario | API req/s | ceiling req/s | ratio | API p50 | API p99 | ceiling p50 | ceiling p99 |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, sc := range scenarios {
-		var api, top result
+		var api, top loadResult
 		// The ceiling gets the same lang parameter, so the middleware common to every route does the same work.
 		_, lang, _ := strings.Cut(sc.path, "?")
 		status, inm, ceilURI := 200, "", s.base+"/bench/ceiling?"+lang+"&path="+urlQueryEscape(sc.path)
@@ -132,15 +101,15 @@ func BenchmarkLoad(b *testing.B) {
 				api = merge(api, load(s.base+sc.path, inm, status))
 			}
 		}
-		apiRPS := float64(api.requests) / api.elapsed.Seconds()
-		topRPS := float64(top.requests) / top.elapsed.Seconds()
+		apiRPS := float64(len(api.Latencies)) / api.Elapsed.Seconds()
+		topRPS := float64(len(top.Latencies)) / top.Elapsed.Seconds()
 		ratio := apiRPS / topRPS
 		fmt.Printf("| %s | %.0f | %.0f | %.2f | %v | %v | %v | %v |\n", sc.name, apiRPS, topRPS, ratio,
-			pct(api.latencies, .5).Round(time.Microsecond), pct(api.latencies, .99).Round(time.Microsecond),
-			pct(top.latencies, .5).Round(time.Microsecond), pct(top.latencies, .99).Round(time.Microsecond))
+			pct(api.Latencies, .5).Round(time.Microsecond), pct(api.Latencies, .99).Round(time.Microsecond),
+			pct(top.Latencies, .5).Round(time.Microsecond), pct(top.Latencies, .99).Round(time.Microsecond))
 		b.ReportMetric(ratio, strings.ReplaceAll(sc.name, " ", "_")+"_ratio")
 	}
-	fmt.Printf("\nresident memory of the process (server and load client): %s\n", residentMemory())
+	fmt.Printf("\nresident memory of the server process: %s\n", residentMemory())
 }
 
 func envInt(name string, def int) int {
@@ -166,4 +135,80 @@ func residentMemory() string {
 		}
 	}
 	return "unknown"
+}
+
+// loadResult is what one load client process measured.
+type loadResult struct {
+	Latencies []time.Duration
+	Elapsed   time.Duration
+}
+
+// loadClientEnv, when set, makes the test binary a load client (see TestMain) instead of running tests.
+const loadClientEnv = "CASEGUIDE_LOAD_CLIENT"
+
+// runLoadClient starts this test binary as a separate load-client process and returns what it measured.
+func runLoadClient(b *testing.B, uri, ifNoneMatch string, wantStatus, seconds, conns int) loadResult {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), loadClientEnv+"=1", "LOAD_URI="+uri, "LOAD_IF_NONE_MATCH="+ifNoneMatch,
+		"LOAD_STATUS="+strconv.Itoa(wantStatus), "LOAD_SECONDS="+strconv.Itoa(seconds), "LOAD_CONNECTIONS="+strconv.Itoa(conns))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("load client: %v", err)
+	}
+	var r loadResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		b.Fatalf("load client output: %v", err)
+	}
+	return r
+}
+
+// loadClientMain is the load client: LOAD_CONNECTIONS connections request LOAD_URI for LOAD_SECONDS,
+// each checking the status, and the latencies are written to standard output as JSON.
+func loadClientMain() {
+	uri, inm := os.Getenv("LOAD_URI"), os.Getenv("LOAD_IF_NONE_MATCH")
+	status, seconds, conns := envInt("LOAD_STATUS", 200), envInt("LOAD_SECONDS", 3), envInt("LOAD_CONNECTIONS", 16)
+	u, err := url.Parse(uri)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	client := &fasthttp.HostClient{Addr: u.Host, MaxConns: conns, ReadBufferSize: 64 << 10}
+	lat := make([][]time.Duration, conns)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	start := time.Now()
+	deadline := start.Add(time.Duration(seconds) * time.Second)
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			req.SetRequestURI(uri)
+			if inm != "" {
+				req.Header.Set("If-None-Match", inm)
+			}
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := client.Do(req, resp); err != nil || resp.StatusCode() != status {
+					fmt.Fprintf(os.Stderr, "%s: %v status %d\n", uri, err, resp.StatusCode())
+					failed.Store(true)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	r := loadResult{Elapsed: time.Since(start)}
+	for _, l := range lat {
+		r.Latencies = append(r.Latencies, l...)
+	}
+	if failed.Load() {
+		os.Exit(1)
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
+		os.Exit(1)
+	}
 }

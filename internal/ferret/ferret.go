@@ -11,10 +11,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
+
+// newMu serializes ferretdb.New, which writes a package-level variable of FerretDB's without locking
+// (a data race when several servers start at once, as in parallel tests).
+var newMu sync.Mutex
 
 // maxSocketPath is the longest Unix socket path the kernel accepts, less a margin.
 const maxSocketPath = 100
@@ -54,12 +59,14 @@ func Start(dataDir string, logOut io.Writer) (*Server, error) {
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelError})).With("component", "ferretdb")
+	newMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dir + "/",
 		Logger:    logger,
 	})
+	newMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("starting the embedded database in %s: %w", dir, err)
 	}
