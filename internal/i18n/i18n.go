@@ -116,6 +116,8 @@ func (c *Catalog) Negotiate(explicit, acceptLanguage string) (Locale, error) {
 	}
 	l, err := c.negotiate(explicit, acceptLanguage)
 	if len(explicit)+len(acceptLanguage) <= 256 && c.memoized.Load() < maxMemoized {
+		// Clone: callers may pass strings that alias a reused request buffer (fasthttp).
+		key = negotiationKey{strings.Clone(explicit), strings.Clone(acceptLanguage)}
 		if _, loaded := c.negotiated.LoadOrStore(key, negotiation{l, err}); !loaded {
 			c.memoized.Add(1)
 		}

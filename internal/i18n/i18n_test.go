@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"testing"
+	"unsafe"
 	"testing/fstest"
 )
 
@@ -74,4 +75,22 @@ func TestMessages(t *testing.T) {
 	if l, _ := c.Locale("ar"); l.Dir != "rtl" || l.NativeName == "" {
 		t.Errorf("arabic locale = %+v", l)
 	}
+}
+
+// The memo must not keep the caller's string memory: a buffer reused for the next request (as
+// fasthttp does) must not change the key an earlier negotiation is remembered under.
+func TestNegotiateCopiesItsKeys(t *testing.T) {
+	t.Parallel()
+	c := testCatalog(t)
+	buf := []byte("fr")
+	if l, _ := c.Negotiate("", unsafe.String(&buf[0], len(buf))); l.Code != "fr" {
+		t.Fatalf("fr negotiated %s", l.Code)
+	}
+	copy(buf, "ar") // the request buffer is reused
+	c.negotiated.Range(func(k, v any) bool {
+		if key, n := k.(negotiationKey), v.(negotiation); key.accept == "ar" && n.locale.Code != "ar" {
+			t.Errorf("the memo now says %q negotiates %s", key.accept, n.locale.Code)
+		}
+		return true
+	})
 }
