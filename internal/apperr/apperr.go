@@ -21,6 +21,9 @@ const (
 	MethodNotAllowed
 	Conflict
 	Unavailable
+	Unauthorized
+	Forbidden
+	TooManyRequests
 )
 
 // String returns the stable code used in problem documents for the kind.
@@ -40,6 +43,12 @@ func (k Kind) String() string {
 		return "conflict"
 	case Unavailable:
 		return "unavailable"
+	case Unauthorized:
+		return "unauthorized"
+	case Forbidden:
+		return "forbidden"
+	case TooManyRequests:
+		return "too_many_requests"
 	default:
 		return "internal"
 	}

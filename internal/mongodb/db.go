@@ -61,7 +61,18 @@ func (d *DB) EnsureIndexes(ctx context.Context) error {
 		}},
 	}
 	for coll, models := range indexes {
-		if _, err := d.db.Collection(coll).Indexes().CreateMany(ctx, models); err != nil {
+		if err := d.ensureIndexes(ctx, coll, models); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureIndexes creates indexes one at a time: FerretDB 1.24.2 drops the connection (a panic in its
+// handler) when one createIndexes command names several indexes that already exist.
+func (d *DB) ensureIndexes(ctx context.Context, coll string, models []mongo.IndexModel) error {
+	for _, m := range models {
+		if _, err := d.db.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
 			return fmt.Errorf("creating indexes on %s: %w", coll, err)
 		}
 	}

@@ -1,0 +1,98 @@
+package casework
+
+import (
+	"context"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+)
+
+// StoreFilter selects cases of one organisation. Zero fields select everything. AssigneeIDs lists
+// user ids that must all be among a case's CaseworkerIDs.
+type StoreFilter struct {
+	OrgID        string
+	Status       Status
+	AssigneeIDs  []string
+	CaseType     protocol.CaseType
+	AgeBand      protocol.AgeBand
+	UpdatedSince time.Time // cases with UpdatedAt at or after it
+}
+
+// Store persists cases and runs. Every method returns the sentinels documented on it, or another
+// error (wrapping the driver's) when the database fails. Access control is the Service's job: the
+// Store reads any record by id.
+type Store interface {
+	// CreateCase stores a new case; ErrExists when its id is taken.
+	CreateCase(ctx context.Context, c Case) error
+	// Case returns a case by id (any organisation), or ErrNotFound.
+	Case(ctx context.Context, id string) (Case, error)
+	// ListCases returns up to limit cases matching f with ids after afterID, by id.
+	ListCases(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
+	// UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1.
+	// ErrStale when the version differs, ErrNotFound when the case does not exist.
+	UpdateCase(ctx context.Context, c Case) error
+
+	// CreateRun stores a new run (with its records); ErrExists when its id is taken.
+	CreateRun(ctx context.Context, r Run) error
+	// Run returns a run by id, or ErrNotFound.
+	Run(ctx context.Context, id string) (Run, error)
+	// ListRuns returns the runs of a case, by start time then id.
+	ListRuns(ctx context.Context, caseID string) ([]Run, error)
+	// AppendStepRecord appends rec to run runID unless the run already holds a record with
+	// rec.ClientID; appended reports which. ErrNotFound when the run does not exist.
+	AppendStepRecord(ctx context.Context, runID string, rec StepRecord) (appended bool, err error)
+}
+
+// ProtocolSource gives published protocol versions (*protocol.Service satisfies it).
+type ProtocolSource interface {
+	// Latest returns the latest published version of protocol id, or an *apperr.Error NotFound.
+	Latest(id string) (protocol.Version, error)
+	// Version returns version n of protocol id, or an *apperr.Error NotFound.
+	Version(ctx context.Context, id string, n int) (protocol.Version, error)
+}
+
+// Event is one audit entry about case data: who (actor) did what (action) to which resource, and how
+// it ended (outcome). It holds identifiers only, never case content.
+type Event struct {
+	OrgID        string
+	ActorID      string
+	ActorRole    string // the role the actor acted in ("caseworker", "supervisor"); their roles when denied
+	DeviceID     string
+	Action       string // one of the Action constants
+	ResourceType string // ResourceCase or ResourceRun
+	ResourceID   string // empty for lists
+	Outcome      string // one of the Outcome constants
+}
+
+// Recorder stores events (the audit log).
+type Recorder interface {
+	// RecordCaseEvent stores e; an error when it cannot, which fails the operation that made e.
+	RecordCaseEvent(ctx context.Context, e Event) error
+}
+
+// Event actions.
+const (
+	ActionCaseCreate = "case.create"
+	ActionCaseRead   = "case.read"
+	ActionCaseList   = "case.list"
+	ActionCaseUpdate = "case.update"
+	ActionCaseClose  = "case.close"
+	ActionCaseReopen = "case.reopen"
+	ActionRunStart   = "run.start"
+	ActionRunRead    = "run.read"
+	ActionRunList    = "run.list"
+	ActionRunRecord  = "run.step_record"
+)
+
+// Event outcomes (the audit package's).
+const (
+	OutcomeSuccess = "success"
+	OutcomeDenied  = "denied"  // the caller may not see or change the record
+	OutcomeFailure = "failure" // allowed but refused: a stale version (the current record is returned)
+)
+
+// Event resource types.
+const (
+	ResourceCase = "case"
+	ResourceRun  = "run"
+)

@@ -1,0 +1,106 @@
+package identity
+
+import (
+	"slices"
+	"time"
+)
+
+// Role is what a user may do.
+type Role string
+
+// The roles.
+const (
+	RoleCaseworker    Role = "caseworker"     // assigned cases only
+	RoleSupervisor    Role = "supervisor"     // the organisation's cases, reviews
+	RoleContentEditor Role = "content_editor" // protocol content only, no case data
+	RoleAdmin         Role = "admin"          // users and devices, no case content
+	RoleAuditor       Role = "auditor"        // the audit log, read-only
+)
+
+// Roles lists every role in display order.
+var Roles = []Role{RoleCaseworker, RoleSupervisor, RoleContentEditor, RoleAdmin, RoleAuditor}
+
+// Organisation is a deploying agency. Every user, device and record belongs to exactly one.
+type Organisation struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// User is a person who signs in.
+type User struct {
+	ID           string // UUIDv7
+	OrgID        string
+	Username     string // unique across the deployment (sign-in needs no organisation), lower case
+	DisplayName  string
+	Roles        []Role
+	Disabled     bool
+	PasswordHash string // argon2id, PHC string format; empty for users of an external identity provider
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Version      int64
+}
+
+// HasRole reports whether u has role r.
+func (u User) HasRole(r Role) bool { return slices.Contains(u.Roles, r) }
+
+// public returns u without its password hash: the form the Service hands out.
+func (u User) public() User {
+	u.PasswordHash = ""
+	u.Roles = slices.Clone(u.Roles)
+	return u
+}
+
+// Device is a phone or tablet a user signed in from. Revoking it kills its sessions at once.
+type Device struct {
+	ID         string // chosen by the client app (stable per installation)
+	OrgID      string
+	UserID     string
+	Name       string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	RevokedAt  *time.Time
+}
+
+// Session is a refresh-token family: one sign-in on one device. Each refresh rotates the token; the
+// store keeps only hashes. Presenting a token that was already rotated revokes the whole family.
+type Session struct {
+	ID           string // family id
+	OrgID        string
+	UserID       string
+	DeviceID     string
+	TokenHash    string // SHA-256 (hex) of the current refresh token
+	PreviousHash []string
+	CreatedAt    time.Time
+	RefreshedAt  time.Time
+	ExpiresAt    time.Time
+	RevokedAt    *time.Time
+	Version      int64
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID    string
+	OrgID     string
+	Username  string
+	Roles     []Role
+	DeviceID  string
+	SessionID string
+}
+
+// HasRole reports whether the principal has role r.
+func (p Principal) HasRole(r Role) bool { return slices.Contains(p.Roles, r) }
+
+// HasAnyRole reports whether the principal has at least one of roles.
+func (p Principal) HasAnyRole(roles ...Role) bool {
+	return slices.ContainsFunc(roles, p.HasRole)
+}
+
+// Tokens is what a sign-in or a refresh returns.
+type Tokens struct {
+	AccessToken      string
+	AccessExpiresAt  time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	SessionID        string
+}

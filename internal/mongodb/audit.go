@@ -1,0 +1,268 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+)
+
+// The audit log lives in two collections:
+//   - audit_log: one document per entry, _id "<org id>:<seq, 12 digits>", so that a second writer of
+//     the same number fails on the duplicate key (the unique _id index is enforced on every server);
+//   - audit_heads: one small document per organisation, _id the org id, holding the Seq and a copy of
+//     the newest entry appended (audit.Store's head). Append moves it forward after inserting the
+//     entry, with a conditional update, so it may lag by the entries of writers that have not moved
+//     it yet; a writer that collides with one of those reads the entry that beat it (Entry) and goes on.
+//
+// Finding the end of the log reads only audit_heads. That matters on the embedded FerretDB 1.24
+// (sqlite): measured here, even an {_id: value} filter scans the table (its query uses the expression
+// _ferretdb_sjson->'$._id', which SQLite does not match with the _id index built on
+// _ferretdb_sjson->"_id"; EXPLAIN QUERY PLAN says SCAN), so reading or probing audit_log by _id costs
+// up to about 2.7 µs per document in the collection (13 ms at 5,000 entries for a miss or a recent
+// entry; the scan stops at the match, so old entries are found sooner) while audit_heads holds one
+// document per organisation. Entry (a recent entry by _id) is read only when writers of two instances
+// collide. Record therefore costs three small operations whatever the log size
+// (BenchmarkAuditRecord: about 6 ms both at 10 and at 5,000 entries; it was 75 ms at 5,000 when Last
+// probed audit_log by _id).
+//
+// Sizes: List and Scan (Verify) filter on org_id and scan the whole audit_log collection on the
+// embedded database, all organisations together, at roughly 100-200 µs per entry document (it is
+// decoded to be filtered): BenchmarkAuditList measured 120-160 ms per page at 1,000 entries and
+// 0.9-1.9 s at 10,000 over two runs on this shared, noisy machine. So the embedded default suits logs
+// of a few thousand entries; beyond that use MongoDB, where List and Scan use the indexes
+// EnsureAuditIndexes creates.
+const (
+	auditCollection      = "audit_log"
+	auditHeadsCollection = "audit_heads"
+)
+
+// auditEntryDoc is one audit entry. Every field is stored, empty ones included, so a document always
+// holds all the hashed fields.
+type auditEntryDoc struct {
+	ID           string    `bson:"_id"`
+	OrgID        string    `bson:"org_id"`
+	Seq          int64     `bson:"seq"`
+	Time         time.Time `bson:"time"`
+	ActorID      string    `bson:"actor_id"`
+	ActorRole    string    `bson:"actor_role"`
+	DeviceID     string    `bson:"device_id"`
+	Action       string    `bson:"action"`
+	ResourceType string    `bson:"resource_type"`
+	ResourceID   string    `bson:"resource_id"`
+	Outcome      string    `bson:"outcome"`
+	RequestID    string    `bson:"request_id"`
+	PrevHash     string    `bson:"prev_hash"`
+	Hash         string    `bson:"hash"`
+}
+
+// auditHeadDoc is an organisation's head: Seq of the newest entry appended and a copy of it.
+type auditHeadDoc struct {
+	ID    string        `bson:"_id"`
+	Seq   int64         `bson:"seq"`
+	Entry auditEntryDoc `bson:"entry"`
+}
+
+func auditEntryID(orgID string, seq int64) string {
+	return fmt.Sprintf("%s:%012d", orgID, seq)
+}
+
+func toAuditEntryDoc(e audit.Entry) auditEntryDoc {
+	return auditEntryDoc{ID: auditEntryID(e.OrgID, e.Seq), OrgID: e.OrgID, Seq: e.Seq, Time: e.Time, ActorID: e.ActorID,
+		ActorRole: e.ActorRole, DeviceID: e.DeviceID, Action: e.Action, ResourceType: e.ResourceType,
+		ResourceID: e.ResourceID, Outcome: string(e.Outcome), RequestID: e.RequestID, PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+func fromAuditEntryDoc(d auditEntryDoc) audit.Entry {
+	return audit.Entry{OrgID: d.OrgID, Seq: d.Seq, Time: d.Time.UTC(), ActorID: d.ActorID, ActorRole: d.ActorRole,
+		DeviceID: d.DeviceID, Action: d.Action, ResourceType: d.ResourceType, ResourceID: d.ResourceID,
+		Outcome: audit.Outcome(d.Outcome), RequestID: d.RequestID, PrevHash: d.PrevHash, Hash: d.Hash}
+}
+
+// AuditStore implements audit.Store.
+type AuditStore struct{ db *DB }
+
+// Audit returns the audit log store.
+func (d *DB) Audit() *AuditStore { return &AuditStore{db: d} }
+
+// EnsureAuditIndexes creates the indexes of the audit collections (for MongoDB; the embedded FerretDB
+// only uses the _id index). It is idempotent. It returns the first error the server gives.
+func (d *DB) EnsureAuditIndexes(ctx context.Context) error {
+	models := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("org_seq").SetUnique(true)},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "actor_id", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("org_actor_seq")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "resource_type", Value: 1}, {Key: "resource_id", Value: 1}, {Key: "seq", Value: 1}},
+			Options: options.Index().SetName("org_resource_seq")},
+	}
+	return d.ensureIndexes(ctx, auditCollection, models)
+}
+
+// RawCollection returns the audit_log collection itself. It is for tests and verification tooling
+// only (for example to show that Verify finds an entry altered behind the service's back); the
+// service never changes entries.
+func (s *AuditStore) RawCollection() *mongo.Collection { return s.db.db.Collection(auditCollection) }
+
+func (s *AuditStore) entries() *mongo.Collection { return s.db.db.Collection(auditCollection) }
+func (s *AuditStore) heads() *mongo.Collection   { return s.db.db.Collection(auditHeadsCollection) }
+
+// Append stores e, then moves its organisation's head to it unless the head is at or past e.Seq.
+// It returns audit.ErrSeqTaken when the organisation already has entry e.Seq, or an Unavailable
+// *apperr.Error when the database fails (the entry may then be stored with the head not moved: the
+// head lags until the next Append, which audit.Store allows).
+func (s *AuditStore) Append(ctx context.Context, e audit.Entry) error {
+	doc := toAuditEntryDoc(e)
+	if _, err := s.entries().InsertOne(ctx, doc); err != nil {
+		if mongo.IsDuplicateKeyError(err) {
+			return audit.ErrSeqTaken
+		}
+		return unavailable("inserting audit entry %s: %w", doc.ID, err)
+	}
+	return s.moveHead(ctx, doc)
+}
+
+// moveHead makes d the organisation's head unless the head is already at or past d.Seq. The upsert
+// moves a head that is behind, creates a missing one, or fails on the duplicate _id when the head is
+// at or past d.Seq (or when another writer created it at the same moment: then it tries again).
+func (s *AuditStore) moveHead(ctx context.Context, d auditEntryDoc) error {
+	filter := bson.D{{Key: "_id", Value: d.OrgID}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: d.Seq}}}}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: d.Seq}, {Key: "entry", Value: d}}}}
+	for range 3 {
+		_, err := s.heads().UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+		if err == nil {
+			return nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return unavailable("moving the audit head of %s to %d: %w", d.OrgID, d.Seq, err)
+		}
+		head, found, err := s.head(ctx, d.OrgID)
+		if err != nil {
+			return err
+		}
+		if found && head.Seq >= d.Seq {
+			return nil
+		}
+	}
+	return nil // left behind: a later Append moves it
+}
+
+func (s *AuditStore) head(ctx context.Context, orgID string) (auditHeadDoc, bool, error) {
+	var h auditHeadDoc
+	err := s.heads().FindOne(ctx, bson.D{{Key: "_id", Value: orgID}}).Decode(&h)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return h, false, nil
+	}
+	if err != nil {
+		return h, false, unavailable("reading the audit head of %s: %w", orgID, err)
+	}
+	return h, true, nil
+}
+
+// Last returns the organisation's head: a copy of the newest entry appended (see audit.Store), and
+// false when nothing was appended. It reads audit_heads only, unless the organisation has no head
+// (before its first entry, or when the head document was lost): then it reads the entry with the
+// highest Seq, which scans audit_log on FerretDB. It returns an Unavailable *apperr.Error when the
+// database fails.
+func (s *AuditStore) Last(ctx context.Context, orgID string) (audit.Entry, bool, error) {
+	head, found, err := s.head(ctx, orgID)
+	if err != nil {
+		return audit.Entry{}, false, err
+	}
+	if found {
+		return fromAuditEntryDoc(head.Entry), true, nil
+	}
+	var newest auditEntryDoc
+	opts := options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})
+	err = s.entries().FindOne(ctx, bson.D{{Key: "org_id", Value: orgID}}, opts).Decode(&newest)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return audit.Entry{}, false, nil
+	}
+	if err != nil {
+		return audit.Entry{}, false, unavailable("reading the newest audit entry of %s: %w", orgID, err)
+	}
+	return fromAuditEntryDoc(newest), true, nil
+}
+
+// Entry returns the organisation's entry numbered seq, and false when there is none. It returns an
+// Unavailable *apperr.Error when the database fails.
+func (s *AuditStore) Entry(ctx context.Context, orgID string, seq int64) (audit.Entry, bool, error) {
+	var d auditEntryDoc
+	id := auditEntryID(orgID, seq)
+	err := s.entries().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return audit.Entry{}, false, nil
+	}
+	if err != nil {
+		return audit.Entry{}, false, unavailable("reading audit entry %s: %w", id, err)
+	}
+	return fromAuditEntryDoc(d), true, nil
+}
+
+// List returns up to limit entries of the organisation with Seq > after that match f, in ascending
+// Seq order. It returns an Unavailable *apperr.Error when the database fails.
+func (s *AuditStore) List(ctx context.Context, orgID string, f audit.Filter, after int64, limit int) ([]audit.Entry, error) {
+	filter := bson.D{{Key: "org_id", Value: orgID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}}
+	for _, eq := range []struct{ key, value string }{
+		{"actor_id", f.ActorID}, {"action", f.Action}, {"resource_type", f.ResourceType}, {"resource_id", f.ResourceID},
+	} {
+		if eq.value != "" {
+			filter = append(filter, bson.E{Key: eq.key, Value: eq.value})
+		}
+	}
+	var times bson.D
+	if !f.Since.IsZero() {
+		times = append(times, bson.E{Key: "$gte", Value: f.Since})
+	}
+	if !f.Until.IsZero() {
+		times = append(times, bson.E{Key: "$lt", Value: f.Until})
+	}
+	if times != nil {
+		filter = append(filter, bson.E{Key: "time", Value: times})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit))
+	cur, err := s.entries().Find(ctx, filter, opts)
+	if err != nil {
+		return nil, unavailable("listing the audit log of %s: %w", orgID, err)
+	}
+	var docs []auditEntryDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("reading the audit log of %s: %w", orgID, err)
+	}
+	out := make([]audit.Entry, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, fromAuditEntryDoc(d))
+	}
+	return out, nil
+}
+
+// Scan calls fn with every entry of the organisation in ascending Seq order. It returns fn's first
+// error as is, an error when a document cannot be decoded, or an Unavailable *apperr.Error when the
+// database fails.
+func (s *AuditStore) Scan(ctx context.Context, orgID string, fn func(audit.Entry) error) error {
+	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}})
+	cur, err := s.entries().Find(ctx, bson.D{{Key: "org_id", Value: orgID}}, opts)
+	if err != nil {
+		return unavailable("scanning the audit log of %s: %w", orgID, err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	for cur.Next(ctx) {
+		var d auditEntryDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("decoding an audit entry of %s: %w", orgID, err) // a malformed document, not an outage
+		}
+		if err := fn(fromAuditEntryDoc(d)); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return unavailable("scanning the audit log of %s: %w", orgID, err)
+	}
+	return nil
+}
+
+var _ audit.Store = (*AuditStore)(nil)

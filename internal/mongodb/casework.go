@@ -1,0 +1,456 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+)
+
+const (
+	caseworkCasesCollection = "cases"
+	caseworkRunsCollection  = "runs"
+)
+
+// caseworkCaseDoc is a case; _id is the case id. Fields marked "encrypted" hold fieldcrypt tokens
+// bound to "case:<id>:<field path>".
+type caseworkCaseDoc struct {
+	ID              string           `bson:"_id"`
+	OrgID           string           `bson:"org_id"`
+	ReferenceNumber string           `bson:"reference_number"` // encrypted
+	Child           caseworkChildDoc `bson:"child"`
+	CaseTypes       []string         `bson:"case_types"`
+	CaseworkerIDs   []string         `bson:"caseworker_ids"`
+	SupervisorID    string           `bson:"supervisor_id"`
+	Status          string           `bson:"status"`
+	OpenedAt        time.Time        `bson:"opened_at"`
+	ClosedAt        *time.Time       `bson:"closed_at"`
+	StatusReason    string           `bson:"status_reason"` // encrypted
+	CreatedAt       time.Time        `bson:"created_at"`
+	UpdatedAt       time.Time        `bson:"updated_at"`
+	CreatedBy       string           `bson:"created_by"`
+	Version         int64            `bson:"version"`
+}
+
+type caseworkChildDoc struct {
+	Pseudonym         string           `bson:"pseudonym"` // encrypted
+	AgeBand           string           `bson:"age_band"`
+	BirthYear         int              `bson:"birth_year"`
+	Gender            string           `bson:"gender"`
+	PreferredLanguage string           `bson:"preferred_language"`
+	Needs             caseworkNeedsDoc `bson:"needs"`
+}
+
+type caseworkNeedsDoc struct {
+	Interpreter         bool   `bson:"interpreter"`
+	InterpreterLanguage string `bson:"interpreter_language"`
+	CommunicationAids   bool   `bson:"communication_aids"`
+	Disability          bool   `bson:"disability"`
+	DisabilityNotes     string `bson:"disability_notes"` // encrypted
+	SupportPerson       bool   `bson:"support_person"`
+}
+
+// caseworkRunDoc is a protocol run; _id is the run id. Step records are appended with $push and never
+// changed; their reason and note are encrypted, bound to "run:<id>:records.<client id>.<field>".
+type caseworkRunDoc struct {
+	ID              string              `bson:"_id"`
+	OrgID           string              `bson:"org_id"`
+	CaseID          string              `bson:"case_id"`
+	ProtocolID      string              `bson:"protocol_id"`
+	ProtocolVersion int                 `bson:"protocol_version"`
+	StartedAt       time.Time           `bson:"started_at"`
+	StartedBy       string              `bson:"started_by"`
+	Records         []caseworkRecordDoc `bson:"records"`
+}
+
+type caseworkRecordDoc struct {
+	StepID     string    `bson:"step_id"`
+	Status     string    `bson:"status"`
+	Reason     string    `bson:"reason"` // encrypted
+	Note       string    `bson:"note"`   // encrypted
+	RecordedAt time.Time `bson:"recorded_at"`
+	ReceivedAt time.Time `bson:"received_at"`
+	ByUserID   string    `bson:"by_user_id"`
+	ClientID   string    `bson:"client_id"`
+}
+
+// CaseworkStore implements casework.Store. It encrypts the free-text and identifying fields of cases
+// and step records with its key ring as it converts them to documents, and decrypts them on reading.
+type CaseworkStore struct {
+	db   *DB
+	keys *fieldcrypt.KeyRing
+}
+
+// Casework returns the casework store, encrypting with keys (whose active key encrypts new values;
+// every key in the ring can decrypt).
+func (d *DB) Casework(keys *fieldcrypt.KeyRing) *CaseworkStore {
+	return &CaseworkStore{db: d, keys: keys}
+}
+
+// EnsureCaseworkIndexes creates the indexes of the cases and runs collections: organisation-led
+// indexes for case lists (by id, by assignee, by update time) and the runs of a case. It is idempotent
+// and returns the first error the server gives.
+func (d *DB) EnsureCaseworkIndexes(ctx context.Context) error {
+	indexes := map[string][]mongo.IndexModel{
+		caseworkCasesCollection: {
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_id")},
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "caseworker_ids", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_caseworker")},
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "updated_at", Value: 1}}, Options: options.Index().SetName("org_updated")},
+		},
+		caseworkRunsCollection: {
+			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("case_started")},
+		},
+	}
+	for coll, models := range indexes {
+		if err := d.ensureIndexes(ctx, coll, models); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RawCasesCollection returns the cases collection itself, bypassing encryption. It is for tests and
+// verification tooling only (for example to show that no plaintext reaches the database); the
+// service never uses it.
+func (s *CaseworkStore) RawCasesCollection() *mongo.Collection {
+	return s.db.db.Collection(caseworkCasesCollection)
+}
+
+// RawRunsCollection returns the runs collection itself, bypassing encryption. It is for tests and
+// verification tooling only; the service never uses it.
+func (s *CaseworkStore) RawRunsCollection() *mongo.Collection {
+	return s.db.db.Collection(caseworkRunsCollection)
+}
+
+func (s *CaseworkStore) cases() *mongo.Collection { return s.db.db.Collection(caseworkCasesCollection) }
+func (s *CaseworkStore) runs() *mongo.Collection  { return s.db.db.Collection(caseworkRunsCollection) }
+
+// caseworkCipher encrypts or decrypts several fields, keeping the first error.
+type caseworkCipher struct {
+	keys *fieldcrypt.KeyRing
+	err  error
+}
+
+func (c *caseworkCipher) seal(plaintext, aad string) string {
+	if c.err != nil {
+		return ""
+	}
+	tok, err := c.keys.Encrypt(plaintext, aad)
+	if err != nil {
+		c.err = fmt.Errorf("encrypting %s: %w", aad, err)
+	}
+	return tok
+}
+
+func (c *caseworkCipher) open(token, aad string) string {
+	if c.err != nil {
+		return ""
+	}
+	plain, err := c.keys.Decrypt(token, aad)
+	if err != nil {
+		c.err = fmt.Errorf("decrypting %s: %w", aad, err)
+	}
+	return plain
+}
+
+func caseAAD(id, field string) string { return "case:" + id + ":" + field }
+
+func runRecordAAD(runID, clientID, field string) string {
+	return "run:" + runID + ":records." + clientID + "." + field
+}
+
+func toCaseworkCaseDoc(keys *fieldcrypt.KeyRing, c casework.Case) (caseworkCaseDoc, error) {
+	x := caseworkCipher{keys: keys}
+	types := make([]string, len(c.CaseTypes))
+	for i, t := range c.CaseTypes {
+		types[i] = string(t)
+	}
+	workers := c.CaseworkerIDs
+	if workers == nil {
+		workers = []string{}
+	}
+	n := c.Child.Needs
+	d := caseworkCaseDoc{
+		ID: c.ID, OrgID: c.OrgID, ReferenceNumber: x.seal(c.ReferenceNumber, caseAAD(c.ID, "reference_number")),
+		Child: caseworkChildDoc{
+			Pseudonym: x.seal(c.Child.Pseudonym, caseAAD(c.ID, "child.pseudonym")), AgeBand: string(c.Child.AgeBand),
+			BirthYear: c.Child.BirthYear, Gender: string(c.Child.Gender), PreferredLanguage: c.Child.PreferredLanguage,
+			Needs: caseworkNeedsDoc{Interpreter: n.Interpreter, InterpreterLanguage: n.InterpreterLanguage, CommunicationAids: n.CommunicationAids,
+				Disability: n.Disability, DisabilityNotes: x.seal(n.DisabilityNotes, caseAAD(c.ID, "child.needs.disability_notes")), SupportPerson: n.SupportPerson},
+		},
+		CaseTypes: types, CaseworkerIDs: workers, SupervisorID: c.SupervisorID, Status: string(c.Status),
+		OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, StatusReason: x.seal(c.StatusReason, caseAAD(c.ID, "status_reason")),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version,
+	}
+	return d, x.err
+}
+
+func fromCaseworkCaseDoc(keys *fieldcrypt.KeyRing, d caseworkCaseDoc) (casework.Case, error) {
+	x := caseworkCipher{keys: keys}
+	types := make([]protocol.CaseType, len(d.CaseTypes))
+	for i, t := range d.CaseTypes {
+		types[i] = protocol.CaseType(t)
+	}
+	n := d.Child.Needs
+	c := casework.Case{
+		ID: d.ID, OrgID: d.OrgID, ReferenceNumber: x.open(d.ReferenceNumber, caseAAD(d.ID, "reference_number")),
+		Child: casework.Child{
+			Pseudonym: x.open(d.Child.Pseudonym, caseAAD(d.ID, "child.pseudonym")), AgeBand: protocol.AgeBand(d.Child.AgeBand),
+			BirthYear: d.Child.BirthYear, Gender: casework.Gender(d.Child.Gender), PreferredLanguage: d.Child.PreferredLanguage,
+			Needs: casework.Needs{Interpreter: n.Interpreter, InterpreterLanguage: n.InterpreterLanguage, CommunicationAids: n.CommunicationAids,
+				Disability: n.Disability, DisabilityNotes: x.open(n.DisabilityNotes, caseAAD(d.ID, "child.needs.disability_notes")), SupportPerson: n.SupportPerson},
+		},
+		CaseTypes: types, CaseworkerIDs: d.CaseworkerIDs, SupervisorID: d.SupervisorID, Status: casework.Status(d.Status),
+		OpenedAt: d.OpenedAt.UTC(), ClosedAt: identityUTCPtr(d.ClosedAt), StatusReason: x.open(d.StatusReason, caseAAD(d.ID, "status_reason")),
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), CreatedBy: d.CreatedBy, Version: d.Version,
+	}
+	if c.CaseworkerIDs == nil {
+		c.CaseworkerIDs = []string{}
+	}
+	if x.err != nil {
+		return casework.Case{}, fmt.Errorf("reading case %s: %w", d.ID, x.err)
+	}
+	return c, nil
+}
+
+func toCaseworkRecordDoc(keys *fieldcrypt.KeyRing, runID string, r casework.StepRecord) (caseworkRecordDoc, error) {
+	x := caseworkCipher{keys: keys}
+	d := caseworkRecordDoc{StepID: r.StepID, Status: string(r.Status),
+		Reason: x.seal(r.Reason, runRecordAAD(runID, r.ClientID, "reason")), Note: x.seal(r.Note, runRecordAAD(runID, r.ClientID, "note")),
+		RecordedAt: r.RecordedAt, ReceivedAt: r.ReceivedAt, ByUserID: r.ByUserID, ClientID: r.ClientID}
+	return d, x.err
+}
+
+func toCaseworkRunDoc(keys *fieldcrypt.KeyRing, r casework.Run) (caseworkRunDoc, error) {
+	d := caseworkRunDoc{ID: r.ID, OrgID: r.OrgID, CaseID: r.CaseID, ProtocolID: r.ProtocolID, ProtocolVersion: r.ProtocolVersion,
+		StartedAt: r.StartedAt, StartedBy: r.StartedBy, Records: make([]caseworkRecordDoc, 0, len(r.Records))}
+	for _, rec := range r.Records {
+		rd, err := toCaseworkRecordDoc(keys, r.ID, rec)
+		if err != nil {
+			return caseworkRunDoc{}, err
+		}
+		d.Records = append(d.Records, rd)
+	}
+	return d, nil
+}
+
+func fromCaseworkRunDoc(keys *fieldcrypt.KeyRing, d caseworkRunDoc) (casework.Run, error) {
+	x := caseworkCipher{keys: keys}
+	r := casework.Run{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, ProtocolID: d.ProtocolID, ProtocolVersion: d.ProtocolVersion,
+		StartedAt: d.StartedAt.UTC(), StartedBy: d.StartedBy, Records: make([]casework.StepRecord, 0, len(d.Records))}
+	for _, rd := range d.Records {
+		r.Records = append(r.Records, casework.StepRecord{StepID: rd.StepID, Status: casework.StepStatus(rd.Status),
+			Reason: x.open(rd.Reason, runRecordAAD(d.ID, rd.ClientID, "reason")), Note: x.open(rd.Note, runRecordAAD(d.ID, rd.ClientID, "note")),
+			RecordedAt: rd.RecordedAt.UTC(), ReceivedAt: rd.ReceivedAt.UTC(), ByUserID: rd.ByUserID, ClientID: rd.ClientID})
+	}
+	if x.err != nil {
+		return casework.Run{}, fmt.Errorf("reading run %s: %w", d.ID, x.err)
+	}
+	return r, nil
+}
+
+// CreateCase stores a new case. It returns casework.ErrExists when the id is taken, an error when a
+// field cannot be encrypted, or the driver's error.
+func (s *CaseworkStore) CreateCase(ctx context.Context, c casework.Case) error {
+	doc, err := toCaseworkCaseDoc(s.keys, c)
+	if err != nil {
+		return err
+	}
+	_, err = s.cases().InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		return casework.ErrExists
+	}
+	if err != nil {
+		return unavailable("creating case %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Case returns a case: casework.ErrNotFound when there is none, an error when a field cannot be
+// decrypted, or the driver's error.
+func (s *CaseworkStore) Case(ctx context.Context, id string) (casework.Case, error) {
+	var d caseworkCaseDoc
+	err := s.cases().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return casework.Case{}, casework.ErrNotFound
+	}
+	if err != nil {
+		return casework.Case{}, unavailable("reading case %s: %w", id, err)
+	}
+	return fromCaseworkCaseDoc(s.keys, d)
+}
+
+// ListCases returns up to limit cases matching f with ids after afterID, by id. It returns an error
+// when a field cannot be decrypted, or the driver's error.
+func (s *CaseworkStore) ListCases(ctx context.Context, f casework.StoreFilter, afterID string, limit int) ([]casework.Case, error) {
+	filter := bson.D{{Key: "org_id", Value: f.OrgID}}
+	if afterID != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
+	}
+	if f.Status != "" {
+		filter = append(filter, bson.E{Key: "status", Value: string(f.Status)})
+	}
+	if f.CaseType != "" {
+		filter = append(filter, bson.E{Key: "case_types", Value: string(f.CaseType)})
+	}
+	if f.AgeBand != "" {
+		filter = append(filter, bson.E{Key: "child.age_band", Value: string(f.AgeBand)})
+	}
+	if !f.UpdatedSince.IsZero() {
+		filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
+	}
+	switch len(f.AssigneeIDs) {
+	case 0:
+	case 1:
+		filter = append(filter, bson.E{Key: "caseworker_ids", Value: f.AssigneeIDs[0]})
+	default:
+		all := bson.A{}
+		for _, id := range f.AssigneeIDs {
+			all = append(all, bson.D{{Key: "caseworker_ids", Value: id}})
+		}
+		filter = append(filter, bson.E{Key: "$and", Value: all})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	cur, err := s.cases().Find(ctx, filter, opts)
+	if err != nil {
+		return nil, unavailable("listing cases: %w", err)
+	}
+	var docs []caseworkCaseDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("listing cases: %w", err)
+	}
+	out := make([]casework.Case, 0, len(docs))
+	for _, d := range docs {
+		c, err := fromCaseworkCaseDoc(s.keys, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1. It
+// returns casework.ErrStale when the version differs, casework.ErrNotFound when the case does not
+// exist, an error when a field cannot be encrypted, or the driver's error.
+func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
+	doc, err := toCaseworkCaseDoc(s.keys, c)
+	if err != nil {
+		return err
+	}
+	res, err := s.cases().UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "reference_number", Value: doc.ReferenceNumber}, {Key: "child", Value: doc.Child},
+			{Key: "case_types", Value: doc.CaseTypes}, {Key: "caseworker_ids", Value: doc.CaseworkerIDs},
+			{Key: "supervisor_id", Value: doc.SupervisorID}, {Key: "status", Value: doc.Status},
+			{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
+			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
+		}}})
+	if err != nil {
+		return unavailable("updating case %s: %w", c.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		n, err := s.cases().CountDocuments(ctx, bson.D{{Key: "_id", Value: c.ID}})
+		if err != nil {
+			return unavailable("reading case %s: %w", c.ID, err)
+		}
+		if n == 0 {
+			return casework.ErrNotFound
+		}
+		return casework.ErrStale
+	}
+	return nil
+}
+
+// CreateRun stores a new run with its records. It returns casework.ErrExists when the id is taken,
+// an error when a field cannot be encrypted, or the driver's error.
+func (s *CaseworkStore) CreateRun(ctx context.Context, r casework.Run) error {
+	doc, err := toCaseworkRunDoc(s.keys, r)
+	if err != nil {
+		return err
+	}
+	_, err = s.runs().InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		return casework.ErrExists
+	}
+	if err != nil {
+		return unavailable("creating run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Run returns a run: casework.ErrNotFound when there is none, an error when a field cannot be
+// decrypted, or the driver's error.
+func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error) {
+	var d caseworkRunDoc
+	err := s.runs().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return casework.Run{}, casework.ErrNotFound
+	}
+	if err != nil {
+		return casework.Run{}, unavailable("reading run %s: %w", id, err)
+	}
+	return fromCaseworkRunDoc(s.keys, d)
+}
+
+// ListRuns returns the runs of a case by start time, then id. It returns an error when a field cannot
+// be decrypted, or the driver's error.
+func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework.Run, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
+	cur, err := s.runs().Find(ctx, bson.D{{Key: "case_id", Value: caseID}}, opts)
+	if err != nil {
+		return nil, unavailable("listing runs of case %s: %w", caseID, err)
+	}
+	var docs []caseworkRunDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("listing runs of case %s: %w", caseID, err)
+	}
+	out := make([]casework.Run, 0, len(docs))
+	for _, d := range docs {
+		r, err := fromCaseworkRunDoc(s.keys, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// AppendStepRecord appends rec to run runID with one conditional update that matches only while no
+// record of the run has rec.ClientID, so a retried record is never stored twice. appended reports
+// whether rec was stored. It returns casework.ErrNotFound when the run does not exist, an error when a
+// field cannot be encrypted, or the driver's error.
+func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec casework.StepRecord) (bool, error) {
+	doc, err := toCaseworkRecordDoc(s.keys, runID, rec)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.runs().UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}},
+		bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}}})
+	if err != nil {
+		return false, unavailable("recording a step of run %s: %w", runID, err)
+	}
+	if res.MatchedCount == 1 {
+		return true, nil
+	}
+	n, err := s.runs().CountDocuments(ctx, bson.D{{Key: "_id", Value: runID}})
+	if err != nil {
+		return false, unavailable("reading run %s: %w", runID, err)
+	}
+	if n == 0 {
+		return false, casework.ErrNotFound
+	}
+	return false, nil
+}
+
+var _ casework.Store = (*CaseworkStore)(nil)

@@ -1,0 +1,510 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+)
+
+const (
+	identityOrgsCollection     = "organisations"
+	identityUsersCollection    = "users"
+	identityDevicesCollection  = "devices"
+	identitySessionsCollection = "sessions"
+	identityThrottleCollection = "login_throttle"
+)
+
+// identityOrgDoc is an organisation; _id is its id.
+type identityOrgDoc struct {
+	ID        string    `bson:"_id"`
+	Name      string    `bson:"name"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+// identityUserDoc is a user; _id is the user id, username is unique (lower case).
+type identityUserDoc struct {
+	ID           string    `bson:"_id"`
+	OrgID        string    `bson:"org_id"`
+	Username     string    `bson:"username"`
+	DisplayName  string    `bson:"display_name"`
+	Roles        []string  `bson:"roles"`
+	Disabled     bool      `bson:"disabled"`
+	PasswordHash string    `bson:"password_hash"`
+	CreatedAt    time.Time `bson:"created_at"`
+	UpdatedAt    time.Time `bson:"updated_at"`
+	Version      int64     `bson:"version"`
+}
+
+// identityDeviceDoc is a device; _id is "<org id>:<device id>" because apps choose device ids.
+// revoked_at is always present (null until revoked) so filters can match it with null.
+type identityDeviceDoc struct {
+	ID         string     `bson:"_id"`
+	DeviceID   string     `bson:"device_id"`
+	OrgID      string     `bson:"org_id"`
+	UserID     string     `bson:"user_id"`
+	Name       string     `bson:"name"`
+	CreatedAt  time.Time  `bson:"created_at"`
+	LastSeenAt time.Time  `bson:"last_seen_at"`
+	RevokedAt  *time.Time `bson:"revoked_at"`
+}
+
+// identitySessionDoc is a refresh-token family; _id is the session id. Only token hashes are stored.
+type identitySessionDoc struct {
+	ID             string     `bson:"_id"`
+	OrgID          string     `bson:"org_id"`
+	UserID         string     `bson:"user_id"`
+	DeviceID       string     `bson:"device_id"`
+	TokenHash      string     `bson:"token_hash"`
+	PreviousHashes []string   `bson:"previous_hashes"`
+	CreatedAt      time.Time  `bson:"created_at"`
+	RefreshedAt    time.Time  `bson:"refreshed_at"`
+	ExpiresAt      time.Time  `bson:"expires_at"`
+	RevokedAt      *time.Time `bson:"revoked_at"`
+	Version        int64      `bson:"version"`
+}
+
+// identityThrottleDoc counts consecutive sign-in failures of a key ("user:…" or "addr:…").
+type identityThrottleDoc struct {
+	ID          string    `bson:"_id"`
+	Failures    int       `bson:"failures"`
+	LastFailure time.Time `bson:"last_failure"`
+}
+
+// IdentityStore implements identity.Store.
+type IdentityStore struct{ db *DB }
+
+// Identity returns the identity store.
+func (d *DB) Identity() *IdentityStore { return &IdentityStore{db: d} }
+
+// EnsureIdentityIndexes creates the identity collections' indexes: the unique username, and the
+// organisation-led indexes of user, device and session lists. It is idempotent and returns the first
+// error the server gives.
+func (d *DB) EnsureIdentityIndexes(ctx context.Context) error {
+	indexes := map[string][]mongo.IndexModel{
+		identityUsersCollection: {
+			{Keys: bson.D{{Key: "username", Value: 1}}, Options: options.Index().SetName("username").SetUnique(true)},
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_id")},
+		},
+		identityDevicesCollection: {
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "user_id", Value: 1}}, Options: options.Index().SetName("org_user")},
+		},
+		identitySessionsCollection: {
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "device_id", Value: 1}}, Options: options.Index().SetName("org_device")},
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "user_id", Value: 1}}, Options: options.Index().SetName("org_user")},
+		},
+	}
+	for coll, models := range indexes {
+		if err := d.ensureIndexes(ctx, coll, models); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *IdentityStore) coll(name string) *mongo.Collection { return s.db.db.Collection(name) }
+
+func identityByID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
+func identityDeviceKey(orgID, deviceID string) string { return orgID + ":" + deviceID }
+
+func toIdentityUserDoc(u identity.User) identityUserDoc {
+	roles := make([]string, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = string(r)
+	}
+	return identityUserDoc{ID: u.ID, OrgID: u.OrgID, Username: u.Username, DisplayName: u.DisplayName, Roles: roles,
+		Disabled: u.Disabled, PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
+}
+
+func fromIdentityUserDoc(d identityUserDoc) identity.User {
+	roles := make([]identity.Role, len(d.Roles))
+	for i, r := range d.Roles {
+		roles[i] = identity.Role(r)
+	}
+	return identity.User{ID: d.ID, OrgID: d.OrgID, Username: d.Username, DisplayName: d.DisplayName, Roles: roles,
+		Disabled: d.Disabled, PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version}
+}
+
+func fromIdentityDeviceDoc(d identityDeviceDoc) identity.Device {
+	return identity.Device{ID: d.DeviceID, OrgID: d.OrgID, UserID: d.UserID, Name: d.Name,
+		CreatedAt: d.CreatedAt.UTC(), LastSeenAt: d.LastSeenAt.UTC(), RevokedAt: identityUTCPtr(d.RevokedAt)}
+}
+
+func toIdentitySessionDoc(s identity.Session) identitySessionDoc {
+	prev := s.PreviousHash
+	if prev == nil {
+		prev = []string{}
+	}
+	return identitySessionDoc{ID: s.ID, OrgID: s.OrgID, UserID: s.UserID, DeviceID: s.DeviceID, TokenHash: s.TokenHash,
+		PreviousHashes: prev, CreatedAt: s.CreatedAt, RefreshedAt: s.RefreshedAt, ExpiresAt: s.ExpiresAt, RevokedAt: s.RevokedAt, Version: s.Version}
+}
+
+func fromIdentitySessionDoc(d identitySessionDoc) identity.Session {
+	return identity.Session{ID: d.ID, OrgID: d.OrgID, UserID: d.UserID, DeviceID: d.DeviceID, TokenHash: d.TokenHash,
+		PreviousHash: d.PreviousHashes, CreatedAt: d.CreatedAt.UTC(), RefreshedAt: d.RefreshedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(),
+		RevokedAt: identityUTCPtr(d.RevokedAt), Version: d.Version}
+}
+
+func identityUTCPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// CreateOrganisation stores a new organisation. It returns identity.ErrExists when the id is taken,
+// or the driver's error.
+func (s *IdentityStore) CreateOrganisation(ctx context.Context, o identity.Organisation) error {
+	_, err := s.coll(identityOrgsCollection).InsertOne(ctx, identityOrgDoc{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt})
+	if mongo.IsDuplicateKeyError(err) {
+		return identity.ErrExists
+	}
+	if err != nil {
+		return unavailable("creating organisation %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// Organisation returns an organisation: identity.ErrNotFound when there is none, or the driver's error.
+func (s *IdentityStore) Organisation(ctx context.Context, id string) (identity.Organisation, error) {
+	var d identityOrgDoc
+	err := s.coll(identityOrgsCollection).FindOne(ctx, identityByID(id)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return identity.Organisation{}, identity.ErrNotFound
+	}
+	if err != nil {
+		return identity.Organisation{}, unavailable("reading organisation %s: %w", id, err)
+	}
+	return identity.Organisation{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt.UTC()}, nil
+}
+
+// CountUsers returns the number of users in the deployment, or the driver's error.
+func (s *IdentityStore) CountUsers(ctx context.Context) (int64, error) {
+	n, err := s.coll(identityUsersCollection).CountDocuments(ctx, bson.D{})
+	if err != nil {
+		return 0, unavailable("counting users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateUser stores a new user. It returns identity.ErrUsernameTaken when the username (or, never in
+// practice, the UUID) is taken, or the driver's error.
+func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User) error {
+	doc := toIdentityUserDoc(u)
+	doc.Username = identity.NormalizeUsername(doc.Username)
+	_, err := s.coll(identityUsersCollection).InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		return identity.ErrUsernameTaken
+	}
+	if err != nil {
+		return unavailable("creating user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// UserByID returns a user of organisation orgID: identity.ErrNotFound when there is none or it
+// belongs to another organisation, or the driver's error.
+func (s *IdentityStore) UserByID(ctx context.Context, orgID, id string) (identity.User, error) {
+	u, err := s.findUser(ctx, identityByID(id))
+	if err == nil && u.OrgID != orgID {
+		return identity.User{}, identity.ErrNotFound
+	}
+	return u, err
+}
+
+// UserByUsername returns the user with that username (compared lower-cased): identity.ErrNotFound
+// when there is none, or the driver's error.
+func (s *IdentityStore) UserByUsername(ctx context.Context, username string) (identity.User, error) {
+	return s.findUser(ctx, bson.D{{Key: "username", Value: identity.NormalizeUsername(username)}})
+}
+
+func (s *IdentityStore) findUser(ctx context.Context, filter bson.D) (identity.User, error) {
+	var d identityUserDoc
+	err := s.coll(identityUsersCollection).FindOne(ctx, filter).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return identity.User{}, identity.ErrNotFound
+	}
+	if err != nil {
+		return identity.User{}, unavailable("reading a user: %w", err)
+	}
+	return fromIdentityUserDoc(d), nil
+}
+
+// ListUsers returns up to limit users of organisation orgID with ids after afterID, by id, or the
+// driver's error.
+func (s *IdentityStore) ListUsers(ctx context.Context, orgID, afterID string, limit int) ([]identity.User, error) {
+	filter := bson.D{{Key: "org_id", Value: orgID}}
+	if afterID != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	cur, err := s.coll(identityUsersCollection).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, unavailable("listing users of %s: %w", orgID, err)
+	}
+	var docs []identityUserDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("reading users of %s: %w", orgID, err)
+	}
+	out := make([]identity.User, len(docs))
+	for i, d := range docs {
+		out[i] = fromIdentityUserDoc(d)
+	}
+	return out, nil
+}
+
+// UpdateUser stores display name, roles, disabled flag, password hash, updated time and version of
+// u when the stored version is u.Version-1. It returns identity.ErrStale when the version differs,
+// identity.ErrNotFound when the user does not exist in u.OrgID, or the driver's error.
+func (s *IdentityStore) UpdateUser(ctx context.Context, u identity.User) error {
+	doc := toIdentityUserDoc(u)
+	res, err := s.coll(identityUsersCollection).UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: u.ID}, {Key: "org_id", Value: u.OrgID}, {Key: "version", Value: u.Version - 1}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "display_name", Value: doc.DisplayName}, {Key: "roles", Value: doc.Roles}, {Key: "disabled", Value: doc.Disabled},
+			{Key: "password_hash", Value: doc.PasswordHash}, {Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
+		}}})
+	if err != nil {
+		return unavailable("updating user %s: %w", u.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		if _, err := s.UserByID(ctx, u.OrgID, u.ID); err != nil {
+			return err
+		}
+		return identity.ErrStale
+	}
+	return nil
+}
+
+// UpsertDevice creates the device, or sets its user, last-seen time and (when d.Name is not empty)
+// name; it never touches revoked_at. It returns the device as stored afterwards, or the driver's error.
+func (s *IdentityStore) UpsertDevice(ctx context.Context, d identity.Device) (identity.Device, error) {
+	id := identityDeviceKey(d.OrgID, d.ID)
+	set := bson.D{{Key: "user_id", Value: d.UserID}, {Key: "last_seen_at", Value: d.LastSeenAt}}
+	if d.Name != "" {
+		set = append(set, bson.E{Key: "name", Value: d.Name})
+	}
+	coll := s.coll(identityDevicesCollection)
+	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
+	// Update first, insert when missing, and update again when another request inserted it meanwhile
+	// (only operations measured on FerretDB; an upsert would need $setOnInsert for created_at).
+	for attempt := 0; attempt < 2; attempt++ {
+		var doc identityDeviceDoc
+		err := coll.FindOneAndUpdate(ctx, identityByID(id), bson.D{{Key: "$set", Value: set}}, after).Decode(&doc)
+		if err == nil {
+			return fromIdentityDeviceDoc(doc), nil
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return identity.Device{}, unavailable("updating device %s: %w", id, err)
+		}
+		if attempt > 0 {
+			break
+		}
+		doc = identityDeviceDoc{ID: id, DeviceID: d.ID, OrgID: d.OrgID, UserID: d.UserID, Name: d.Name,
+			CreatedAt: d.CreatedAt, LastSeenAt: d.LastSeenAt}
+		_, err = coll.InsertOne(ctx, doc)
+		if err == nil {
+			return fromIdentityDeviceDoc(doc), nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return identity.Device{}, unavailable("creating device %s: %w", id, err)
+		}
+	}
+	return identity.Device{}, unavailable("upserting device %s: it keeps disappearing", id)
+}
+
+// Device returns a device of organisation orgID: identity.ErrNotFound when there is none, or the
+// driver's error.
+func (s *IdentityStore) Device(ctx context.Context, orgID, id string) (identity.Device, error) {
+	var d identityDeviceDoc
+	err := s.coll(identityDevicesCollection).FindOne(ctx, identityByID(identityDeviceKey(orgID, id))).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return identity.Device{}, identity.ErrNotFound
+	}
+	if err != nil {
+		return identity.Device{}, unavailable("reading device %s: %w", id, err)
+	}
+	return fromIdentityDeviceDoc(d), nil
+}
+
+// ListDevices returns the devices of organisation orgID used by userID ("" = all), by id, or the
+// driver's error.
+func (s *IdentityStore) ListDevices(ctx context.Context, orgID, userID string) ([]identity.Device, error) {
+	filter := bson.D{{Key: "org_id", Value: orgID}}
+	if userID != "" {
+		filter = append(filter, bson.E{Key: "user_id", Value: userID})
+	}
+	cur, err := s.coll(identityDevicesCollection).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, unavailable("listing devices of %s: %w", orgID, err)
+	}
+	var docs []identityDeviceDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("reading devices of %s: %w", orgID, err)
+	}
+	out := make([]identity.Device, len(docs))
+	for i, d := range docs {
+		out[i] = fromIdentityDeviceDoc(d)
+	}
+	return out, nil
+}
+
+// RevokeDevice marks a device revoked at at unless it already is. It returns identity.ErrNotFound
+// when the device does not exist, or the driver's error.
+func (s *IdentityStore) RevokeDevice(ctx context.Context, orgID, id string, at time.Time) error {
+	docID := identityDeviceKey(orgID, id)
+	res, err := s.coll(identityDevicesCollection).UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: docID}, {Key: "revoked_at", Value: nil}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: at}}}})
+	if err != nil {
+		return unavailable("revoking device %s: %w", docID, err)
+	}
+	if res.MatchedCount == 0 {
+		_, err := s.Device(ctx, orgID, id) // revoked already (nil) or missing (ErrNotFound)
+		return err
+	}
+	return nil
+}
+
+// CreateSession stores a new session. It returns identity.ErrExists when the id is taken, or the
+// driver's error.
+func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
+	_, err := s.coll(identitySessionsCollection).InsertOne(ctx, toIdentitySessionDoc(sess))
+	if mongo.IsDuplicateKeyError(err) {
+		return identity.ErrExists
+	}
+	if err != nil {
+		return unavailable("creating session %s: %w", sess.ID, err)
+	}
+	return nil
+}
+
+// Session returns a session: identity.ErrNotFound when there is none, or the driver's error.
+func (s *IdentityStore) Session(ctx context.Context, id string) (identity.Session, error) {
+	var d identitySessionDoc
+	err := s.coll(identitySessionsCollection).FindOne(ctx, identityByID(id)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return identity.Session{}, identity.ErrNotFound
+	}
+	if err != nil {
+		return identity.Session{}, unavailable("reading session %s: %w", id, err)
+	}
+	return fromIdentitySessionDoc(d), nil
+}
+
+// RotateSession replaces the current token hash oldHash of an unrevoked session by newHash, keeping
+// the last identity.SessionHashHistory old hashes. The history is rewritten whole ($push with $slice
+// is silently not trimmed on FerretDB), which is safe because the write is conditional on oldHash.
+// It returns identity.ErrStale when the hash is no longer oldHash or the session was revoked,
+// identity.ErrNotFound when it does not exist, or the driver's error.
+func (s *IdentityStore) RotateSession(ctx context.Context, id, oldHash, newHash string, at time.Time) error {
+	cur, err := s.Session(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur.TokenHash != oldHash || cur.RevokedAt != nil {
+		return identity.ErrStale
+	}
+	prev := append(cur.PreviousHash, oldHash)
+	if len(prev) > identity.SessionHashHistory {
+		prev = prev[len(prev)-identity.SessionHashHistory:]
+	}
+	res, err := s.coll(identitySessionsCollection).UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "token_hash", Value: oldHash}, {Key: "revoked_at", Value: nil}},
+		bson.D{
+			{Key: "$set", Value: bson.D{{Key: "token_hash", Value: newHash}, {Key: "previous_hashes", Value: prev}, {Key: "refreshed_at", Value: at}}},
+			{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+		})
+	if err != nil {
+		return unavailable("rotating session %s: %w", id, err)
+	}
+	if res.MatchedCount == 0 {
+		return identity.ErrStale
+	}
+	return nil
+}
+
+// RevokeSession marks a session revoked at at unless it already is; an unknown session is ignored.
+// It returns the driver's error.
+func (s *IdentityStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	_, err := s.coll(identitySessionsCollection).UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
+	if err != nil {
+		return unavailable("revoking session %s: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeDeviceSessions revokes every unrevoked session of a device. It returns the driver's error.
+func (s *IdentityStore) RevokeDeviceSessions(ctx context.Context, orgID, deviceID string, at time.Time) error {
+	_, err := s.coll(identitySessionsCollection).UpdateMany(ctx,
+		bson.D{{Key: "org_id", Value: orgID}, {Key: "device_id", Value: deviceID}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
+	if err != nil {
+		return unavailable("revoking the sessions of device %s: %w", deviceID, err)
+	}
+	return nil
+}
+
+// RevokeUserSessions revokes every unrevoked session of a user. It returns the driver's error.
+func (s *IdentityStore) RevokeUserSessions(ctx context.Context, orgID, userID string, at time.Time) error {
+	_, err := s.coll(identitySessionsCollection).UpdateMany(ctx,
+		bson.D{{Key: "org_id", Value: orgID}, {Key: "user_id", Value: userID}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
+	if err != nil {
+		return unavailable("revoking the sessions of user %s: %w", userID, err)
+	}
+	return nil
+}
+
+func identityRevokeAt(at time.Time) bson.D {
+	return bson.D{
+		{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: at}}},
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+	}
+}
+
+// Failure adds one failure to key and records now as its last failure, creating the counter when
+// needed (findOneAndUpdate with upsert and $inc). It returns the new count, or the driver's error.
+func (s *IdentityStore) Failure(ctx context.Context, key string, now time.Time) (int, error) {
+	var d identityThrottleDoc
+	err := s.coll(identityThrottleCollection).FindOneAndUpdate(ctx, identityByID(key),
+		bson.D{
+			{Key: "$inc", Value: bson.D{{Key: "failures", Value: 1}}},
+			{Key: "$set", Value: bson.D{{Key: "last_failure", Value: now}}},
+		},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&d)
+	if err != nil {
+		return 0, unavailable("counting a sign-in failure: %w", err)
+	}
+	return d.Failures, nil
+}
+
+// Reset forgets the failures of key. It returns the driver's error.
+func (s *IdentityStore) Reset(ctx context.Context, key string) error {
+	if _, err := s.coll(identityThrottleCollection).DeleteOne(ctx, identityByID(key)); err != nil {
+		return unavailable("resetting a sign-in throttle: %w", err)
+	}
+	return nil
+}
+
+// State returns the failure count and last failure time of key (0 and the zero time when it has
+// none), or the driver's error.
+func (s *IdentityStore) State(ctx context.Context, key string) (int, time.Time, error) {
+	var d identityThrottleDoc
+	err := s.coll(identityThrottleCollection).FindOne(ctx, identityByID(key)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, unavailable("reading a sign-in throttle: %w", err)
+	}
+	return d.Failures, d.LastFailure.UTC(), nil
+}
+
+var _ identity.Store = (*IdentityStore)(nil)
