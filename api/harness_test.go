@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 )
 
 // The package's tests share one server started from serve() on the embedded database (or on
@@ -57,6 +58,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// adminPassword is the first administrator's password on test servers.
+const adminPassword = "bootstrap passphrase for tests"
+
 // testServer is a server started with serve() in this process.
 type testServer struct {
 	base    string
@@ -84,7 +88,11 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var sharedOnce sync.Once
+var (
+	sharedOnce   sync.Once
+	sharedRoutes []httpapi.Route
+	sharedEnv    map[string]string
+)
 
 // server returns the shared server, starting it on first use.
 func server(t *testing.T) *testServer {
@@ -94,7 +102,8 @@ func server(t *testing.T) *testServer {
 		if err != nil {
 			t.Fatal(err)
 		}
-		shared = startServer(t, testEnv(dir, nil), nil)
+		sharedEnv = testEnv(dir, nil)
+		shared = startServer(t, sharedEnv, &serveHooks{matrix: func(r []httpapi.Route) { sharedRoutes = r }})
 		shared.dataDir = dir
 	})
 	if shared == nil {
@@ -106,7 +115,8 @@ func server(t *testing.T) *testServer {
 // testEnv is the environment of a test server: loopback, any port, dataDir, and MONGODB_TEST_URI
 // with a fresh database when set. extra entries override.
 func testEnv(dataDir string, extra map[string]string) map[string]string {
-	env := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": dataDir, "LOG_LEVEL": "info"}
+	env := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": dataDir, "LOG_LEVEL": "info",
+		"BOOTSTRAP_ADMIN_PASSWORD": adminPassword}
 	if uri := os.Getenv("MONGODB_TEST_URI"); uri != "" {
 		env["MONGODB_URI"] = uri
 		env["MONGODB_DATABASE"] = dbtest.DatabaseName()

@@ -72,13 +72,6 @@ func BenchmarkLoad(b *testing.B) {
 	load := func(uri, ifNoneMatch string, wantStatus int) loadResult {
 		return runLoadClient(b, uri, ifNoneMatch, wantStatus, seconds, conns)
 	}
-	merge := func(a, b loadResult) loadResult {
-		return loadResult{Latencies: append(a.Latencies, b.Latencies...), Elapsed: a.Elapsed + b.Elapsed}
-	}
-	pct := func(l []time.Duration, p float64) time.Duration {
-		slices.Sort(l)
-		return l[int(p*float64(len(l)-1))]
-	}
 
 	b.ResetTimer()
 	fmt.Printf("\n%d connections, %d rounds of %ds per side, alternating\n\n", conns, rounds, seconds)
@@ -101,13 +94,7 @@ func BenchmarkLoad(b *testing.B) {
 				api = merge(api, load(s.base+sc.path, inm, status))
 			}
 		}
-		apiRPS := float64(len(api.Latencies)) / api.Elapsed.Seconds()
-		topRPS := float64(len(top.Latencies)) / top.Elapsed.Seconds()
-		ratio := apiRPS / topRPS
-		fmt.Printf("| %s | %.0f | %.0f | %.2f | %v | %v | %v | %v |\n", sc.name, apiRPS, topRPS, ratio,
-			pct(api.Latencies, .5).Round(time.Microsecond), pct(api.Latencies, .99).Round(time.Microsecond),
-			pct(top.Latencies, .5).Round(time.Microsecond), pct(top.Latencies, .99).Round(time.Microsecond))
-		b.ReportMetric(ratio, strings.ReplaceAll(sc.name, " ", "_")+"_ratio")
+		b.ReportMetric(printRow(sc.name, api, top), strings.ReplaceAll(sc.name, " ", "_")+"_ratio")
 	}
 	fmt.Printf("\nresident memory of the server process: %s\n", residentMemory())
 }
@@ -147,10 +134,10 @@ type loadResult struct {
 const loadClientEnv = "CASEGUIDE_LOAD_CLIENT"
 
 // runLoadClient starts this test binary as a separate load-client process and returns what it measured.
-func runLoadClient(b *testing.B, uri, ifNoneMatch string, wantStatus, seconds, conns int) loadResult {
+func runLoadClient(b *testing.B, uri, ifNoneMatch string, wantStatus, seconds, conns int, headers ...string) loadResult {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), loadClientEnv+"=1", "LOAD_URI="+uri, "LOAD_IF_NONE_MATCH="+ifNoneMatch,
+	cmd.Env = append(os.Environ(), loadClientEnv+"=1", "LOAD_URI="+uri, "LOAD_IF_NONE_MATCH="+ifNoneMatch, "LOAD_HEADERS="+strings.Join(headers, "\n"),
 		"LOAD_STATUS="+strconv.Itoa(wantStatus), "LOAD_SECONDS="+strconv.Itoa(seconds), "LOAD_CONNECTIONS="+strconv.Itoa(conns))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -189,6 +176,11 @@ func loadClientMain() {
 			if inm != "" {
 				req.Header.Set("If-None-Match", inm)
 			}
+			for _, h := range strings.Split(os.Getenv("LOAD_HEADERS"), "\n") {
+				if k, v, ok := strings.Cut(h, ":"); ok {
+					req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+				}
+			}
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
 				if err := client.Do(req, resp); err != nil || resp.StatusCode() != status {
@@ -211,4 +203,22 @@ func loadClientMain() {
 	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
 		os.Exit(1)
 	}
+}
+
+func merge(a, b loadResult) loadResult {
+	return loadResult{Latencies: append(a.Latencies, b.Latencies...), Elapsed: a.Elapsed + b.Elapsed}
+}
+
+func percentile(l []time.Duration, p float64) time.Duration {
+	slices.Sort(l)
+	return l[int(p*float64(len(l)-1))].Round(time.Microsecond)
+}
+
+// printRow prints one table row (requests per second, p50 and p99 of both sides) and returns the ratio.
+func printRow(name string, api, top loadResult) float64 {
+	apiRPS := float64(len(api.Latencies)) / api.Elapsed.Seconds()
+	topRPS := float64(len(top.Latencies)) / top.Elapsed.Seconds()
+	fmt.Printf("| %s | %.0f | %.0f | %.2f | %v | %v | %v | %v |\n", name, apiRPS, topRPS, apiRPS/topRPS,
+		percentile(api.Latencies, .5), percentile(api.Latencies, .99), percentile(top.Latencies, .5), percentile(top.Latencies, .99))
+	return apiRPS / topRPS
 }

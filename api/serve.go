@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
@@ -25,8 +26,9 @@ import (
 
 // serveHooks lets tests and benchmarks observe and extend a running server.
 type serveHooks struct {
-	listening func(addr string)    // called once the listener is open
-	routes    []func(fiber.Router) // extra routes (benchmark baselines)
+	listening func(addr string)     // called once the listener is open
+	routes    []func(fiber.Router)  // extra routes (benchmark baselines)
+	matrix    func([]httpapi.Route) // receives the access matrix of the API's routes
 }
 
 // serve runs the service until ctx is cancelled, then shuts down gracefully: the listener closes,
@@ -53,11 +55,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	db, closeDB, err := openDatabase(ctx, cfg, stdout, log)
+	db, closeDB, err := openDatabase(ctx, cfg, false, stdout, log)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
+
+	sec, err := newSecurity(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	if err := sec.bootstrap(ctx, cfg.BootstrapAdminPassword, log); err != nil {
+		return err
+	}
 
 	library := protocol.NewService(db.Protocols(), log)
 	results, err := library.Publish(ctx, docs)
@@ -72,12 +82,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
 
-	app := httpapi.New(httpapi.Deps{
+	caseStore := db.Casework(sec.keys)
+	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now)
+
+	app, api := httpapi.New(httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore, PublicKeys: []map[string]any{sec.signer.PublicJWK()},
 	}, hooks.routes...)
 
+	if hooks.matrix != nil {
+		hooks.matrix(api.Routes())
+	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr(), err)
@@ -129,9 +146,14 @@ func readLibrary(cfg config.Config, log *slog.Logger) ([]protocol.Document, erro
 
 // openDatabase connects to MONGODB_URI or, when it is unset, starts the embedded database in DATA_DIR.
 // The returned function closes everything it opened.
-func openDatabase(ctx context.Context, cfg config.Config, logOut io.Writer, log *slog.Logger) (*mongodb.DB, func(), error) {
+// attachToRunning (for command-line tools) uses the embedded database of a service already running on
+// DATA_DIR instead of starting one.
+func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, logOut io.Writer, log *slog.Logger) (*mongodb.DB, func(), error) {
 	uri := cfg.MongoDBURI
 	var embedded *ferret.Server
+	if attached, ok := ferret.Attach(cfg.DataDir); uri == "" && attachToRunning && ok {
+		uri = attached
+	}
 	if uri == "" {
 		var err error
 		if embedded, err = ferret.Start(cfg.DataDir, logOut); err != nil {
@@ -155,9 +177,11 @@ func openDatabase(ctx context.Context, cfg config.Config, logOut io.Writer, log 
 		closeEmbedded()
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
-	if err := db.EnsureIndexes(ctx); err != nil {
-		closeEmbedded()
-		return nil, nil, err
+	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes} {
+		if err := ensure(ctx); err != nil {
+			closeEmbedded()
+			return nil, nil, err
+		}
 	}
 	return db, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -28,6 +28,18 @@ type Config struct {
 	BodyLimit       int           // BODY_LIMIT_BYTES
 	RefreshInterval time.Duration // LIBRARY_REFRESH_INTERVAL: how often an instance picks up versions others published
 	DBTimeout       time.Duration // DB_CONNECT_TIMEOUT: how long to wait for the database at start
+
+	BootstrapAdminPassword string        // BOOTSTRAP_ADMIN_PASSWORD: the first admin's password (secret)
+	JWTKeyFile             string        // JWT_PRIVATE_KEY_FILE: Ed25519 PKCS#8 PEM; empty = created under DATA_DIR
+	FieldKeys              string        // FIELD_KEYS: field-encryption key ring (secret); empty = created under DATA_DIR
+	TokenIssuer            string        // TOKEN_ISSUER: iss and aud of access tokens
+	AccessTokenTTL         time.Duration // ACCESS_TOKEN_TTL
+	RefreshTokenTTL        time.Duration // REFRESH_TOKEN_TTL
+	OIDCIssuerURL          string        // OIDC_ISSUER_URL: enables an external OpenID Connect provider
+	OIDCAudience           string        // OIDC_AUDIENCE: this service's client id there
+	OIDCRolesClaim         string        // OIDC_ROLES_CLAIM: claim (dotted path) holding the roles
+	OIDCOrgClaim           string        // OIDC_ORG_CLAIM: claim holding the organisation id
+	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -68,6 +80,18 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		BodyLimit:       envInt("BODY_LIMIT_BYTES", 1<<20),
 		RefreshInterval: envDur("LIBRARY_REFRESH_INTERVAL", 30*time.Second),
 		DBTimeout:       envDur("DB_CONNECT_TIMEOUT", 10*time.Second),
+
+		BootstrapAdminPassword: getenv("BOOTSTRAP_ADMIN_PASSWORD"),
+		JWTKeyFile:             env("JWT_PRIVATE_KEY_FILE", ""),
+		FieldKeys:              getenv("FIELD_KEYS"),
+		TokenIssuer:            env("TOKEN_ISSUER", "caseguide"),
+		AccessTokenTTL:         envDur("ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:        envDur("REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		OIDCIssuerURL:          env("OIDC_ISSUER_URL", ""),
+		OIDCAudience:           env("OIDC_AUDIENCE", ""),
+		OIDCRolesClaim:         env("OIDC_ROLES_CLAIM", ""),
+		OIDCOrgClaim:           env("OIDC_ORG_CLAIM", ""),
+		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
 	}
 	level := env("LOG_LEVEL", "info")
 
@@ -102,10 +126,14 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.MongoDBDatabase == "" || strings.ContainsAny(c.MongoDBDatabase, `/\. "$`) {
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE=%q is not a valid database name", c.MongoDBDatabase))
 	}
-	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout} {
+	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout,
+		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
+	}
+	if c.OIDCIssuerURL != "" && (c.OIDCAudience == "" || (c.OIDCOrgClaim == "") == (c.OIDCDefaultOrg == "")) {
+		errs = append(errs, errors.New("OIDC_ISSUER_URL needs OIDC_AUDIENCE and exactly one of OIDC_ORG_CLAIM and OIDC_DEFAULT_ORG"))
 	}
 	if c.BodyLimit < 1024 {
 		errs = append(errs, fmt.Errorf("BODY_LIMIT_BYTES=%d is below 1024", c.BodyLimit))
@@ -130,7 +158,22 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.Int("body_limit_bytes", c.BodyLimit),
 		slog.String("library_refresh_interval", c.RefreshInterval.String()),
 		slog.String("db_connect_timeout", c.DBTimeout.String()),
+		slog.String("bootstrap_admin_password", mask(c.BootstrapAdminPassword)),
+		slog.String("jwt_private_key_file", c.JWTKeyFile),
+		slog.String("field_keys", mask(c.FieldKeys)),
+		slog.String("token_issuer", c.TokenIssuer),
+		slog.String("access_token_ttl", c.AccessTokenTTL.String()),
+		slog.String("refresh_token_ttl", c.RefreshTokenTTL.String()),
+		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 	}
+}
+
+// mask shows whether a secret is set, never its value.
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "(set)"
 }
 
 // MaskURI hides the password of a connection string; an empty string stays empty.

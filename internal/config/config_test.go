@@ -62,6 +62,17 @@ func TestMaskURI(t *testing.T) {
 	if strings.Contains(got, "s3cret") || !strings.Contains(got, "app:xxxxx@") {
 		t.Errorf("MaskURI = %q", got)
 	}
+	c, err := Load(nil, func(k string) string {
+		return map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "hunter2hunter2", "FIELD_KEYS": "k1:c2VjcmV0"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range c.LogAttrs() {
+		if v := a.Value.String(); strings.Contains(v, "hunter2") || strings.Contains(v, "c2VjcmV0") {
+			t.Errorf("%s shows a secret: %s", a.Key, v)
+		}
+	}
 	if MaskURI("") != "" {
 		t.Error("empty uri should stay empty")
 	}

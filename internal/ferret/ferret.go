@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -74,6 +75,23 @@ func Start(dataDir string, logOut io.Writer) (*Server, error) {
 	s := &Server{uri: f.MongoDBURI(), cancel: cancel, done: make(chan error, 1), tempDir: tempDir}
 	go func() { s.done <- f.Run(ctx) }()
 	return s, nil
+}
+
+// Attach returns the connection string of an embedded server that another process (a running
+// service) already serves from dataDir, so command-line tools can work beside it.
+// ok is false when no live server listens there.
+func Attach(dataDir string) (uri string, ok bool) {
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", false
+	}
+	socket := filepath.Join(dir, "ferretdb.sock")
+	conn, err := net.DialTimeout("unix", socket, 500*time.Millisecond)
+	if err != nil {
+		return "", false
+	}
+	conn.Close()
+	return (&url.URL{Scheme: "mongodb", Host: socket, Path: "/"}).String(), true
 }
 
 // URI returns the connection string of the running server.

@@ -40,3 +40,18 @@ func (s *Server) staticAsset(content []byte, contentType string) fiber.Handler {
 		return send(c, b, revalidate)
 	}
 }
+
+type keySet struct {
+	Keys []map[string]any `json:"keys"`
+}
+
+// publicKeys answers GET /v1/keys: the public keys (JWK Set) that verify the service's signatures.
+func (s *Server) publicKeys(c *fiber.Ctx) error {
+	b, err := s.cache.get("keys", func() (*body, error) {
+		return newBody(keySet{Keys: nonNil(s.deps.PublicKeys)}, "application/jwk-set+json")
+	})
+	if err != nil {
+		return err
+	}
+	return send(c, b, revalidate)
+}

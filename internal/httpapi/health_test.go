@@ -39,7 +39,7 @@ func TestReadyzReflectsTheDatabase(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-			app := New(Deps{Log: log, Catalog: cat, Protocols: protocol.NewService(nil, log), Database: tt.db,
+			app, _ := New(Deps{Log: log, Catalog: cat, Protocols: protocol.NewService(nil, log), Database: tt.db,
 				BodyLimit: 1 << 20, RequestTimeout: time.Second})
 			resp, err := app.Test(httptest.NewRequest("GET", "/readyz", nil))
 			if err != nil {

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
@@ -22,7 +24,11 @@ type validatorAdapter struct{ v *validator.Validate }
 func newValidatorAdapter() *validatorAdapter {
 	v := validator.New(validator.WithRequiredStructEnabled())
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
-		name, _, _ := strings.Cut(f.Tag.Get("query"), ",")
+		tag := f.Tag.Get("query")
+		if tag == "" {
+			tag = f.Tag.Get("json")
+		}
+		name, _, _ := strings.Cut(tag, ",")
 		return name
 	})
 	for tag, values := range vocabularies {
@@ -37,6 +43,11 @@ var vocabularies = map[string][]string{
 	"age_band":  codes(protocol.AgeBands),
 	"case_type": codes(protocol.CaseTypes),
 	"need":      codes(protocol.Needs),
+	"role":      codes(identity.Roles),
+}
+
+func fieldOneOf(field, values string) apperr.FieldError {
+	return apperr.FieldError{Field: field, Code: "oneof", MessageID: "field.oneof", Data: map[string]any{"Values": values}}
 }
 
 func codes[T ~string](values []T) []string {
@@ -65,7 +76,9 @@ func (va *validatorAdapter) check(s any) []apperr.FieldError {
 }
 
 func fieldError(fe validator.FieldError) apperr.FieldError {
-	field, _, _ := strings.Cut(fe.Field(), "[")
+	// The namespace without the root struct names nested fields as the client does: child.age_band.
+	_, path, _ := strings.Cut(fe.Namespace(), ".")
+	field, _, _ := strings.Cut(path, "[")
 	f := apperr.FieldError{Field: field, Code: fe.Tag()}
 	if values, ok := vocabularies[fe.Tag()]; ok {
 		f.Code, f.MessageID, f.Data = "oneof", "field.oneof", map[string]any{"Values": strings.Join(values, ", ")}
@@ -81,6 +94,11 @@ func fieldError(fe validator.FieldError) apperr.FieldError {
 		f.Code, f.MessageID, f.Data = "min", "field.min", map[string]any{"Min": fe.Param()}
 	case "max", "lte":
 		f.Code, f.MessageID, f.Data = "max", "field.max", map[string]any{"Max": fe.Param()}
+		if fe.Kind() == reflect.String {
+			f.MessageID = "field.max_length"
+		}
+	case "uuid":
+		f.MessageID = "field.uuid"
 	default:
 		f.Code, f.MessageID = "invalid", "field.invalid"
 	}
@@ -144,6 +162,18 @@ func (q *query) integer(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// time returns an RFC 3339 parameter, the zero time when absent; a malformed one is a field error.
+func (q *query) time(name string) time.Time {
+	if !q.values.Has(name) {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, q.values.Get(name))
+	if err != nil {
+		q.errs = append(q.errs, apperr.FieldError{Field: name, Code: "datetime", MessageID: "field.datetime"})
+	}
+	return t
 }
 
 // done validates dst (a struct filled from q) and returns the combined validation error, or nil.

@@ -3,10 +3,14 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"math"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
 // problem is an RFC 9457 problem document.
@@ -19,6 +23,10 @@ type problem struct {
 	Code      string         `json:"code"`
 	RequestID string         `json:"request_id"`
 	Errors    []problemField `json:"errors,omitempty"`
+	// WipeLocalData tells a device that was revoked to delete what it holds.
+	WipeLocalData bool `json:"wipe_local_data,omitempty"`
+	// Current is the record as it is now, with a 409 for a write at a stale version.
+	Current any `json:"current,omitempty"`
 }
 
 type problemField struct {
@@ -36,6 +44,9 @@ var statusOfKind = map[apperr.Kind]int{
 	apperr.Conflict:         fiber.StatusConflict,
 	apperr.Unavailable:      fiber.StatusServiceUnavailable,
 	apperr.Internal:         fiber.StatusInternalServerError,
+	apperr.Unauthorized:     fiber.StatusUnauthorized,
+	apperr.Forbidden:        fiber.StatusForbidden,
+	apperr.TooManyRequests:  fiber.StatusTooManyRequests,
 }
 
 // handleError is the one place errors become responses: typed errors keep their kind, Fiber's own
@@ -77,8 +88,21 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Response().Header.Del(fiber.HeaderETag)
 	c.Response().Header.Del(fiber.HeaderContentEncoding)
-	if e.Kind == apperr.MethodNotAllowed {
-		c.Set(fiber.HeaderAllow, "GET, HEAD")
+	switch e.Kind {
+	case apperr.MethodNotAllowed:
+		c.Set(fiber.HeaderAllow, s.allowedMethods(string(c.Request().URI().Path())))
+	case apperr.Unauthorized:
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="caseguide", error="invalid_token"`)
+		p.WipeLocalData = errors.Is(err, identity.ErrDeviceRevoked)
+	case apperr.Conflict:
+		var staleUser *identity.StaleError
+		var staleCase *casework.StaleError
+		switch {
+		case errors.As(err, &staleUser):
+			p.Current = toUserView(staleUser.Current)
+		case errors.As(err, &staleCase):
+			p.Current = toCaseView(staleCase.Current)
+		}
 	}
 	body, merr := jsonEncode(p)
 	if merr != nil {
@@ -109,6 +133,20 @@ func (s *Server) classify(c *fiber.Ctx, err error) *apperr.Error {
 		if fe.Code >= 400 && fe.Code < 500 {
 			return &apperr.Error{Kind: apperr.Invalid, Code: "bad_request", MessageID: "ErrValidationFailed", Err: err}
 		}
+	}
+	var denial identity.Denial
+	if errors.As(err, &denial) {
+		kind := apperr.Unauthorized
+		if denial == identity.ErrForbidden {
+			kind = apperr.Forbidden
+		}
+		return &apperr.Error{Kind: kind, Code: denial.Code(), MessageID: denial.MessageID(), Err: err}
+	}
+	var locked *identity.LockedError
+	if errors.As(err, &locked) {
+		seconds := int(math.Ceil(locked.RetryAfter.Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(seconds))
+		return &apperr.Error{Kind: apperr.TooManyRequests, Code: locked.Code(), MessageID: locked.MessageID(), Data: map[string]any{"Seconds": seconds}, Err: err}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &apperr.Error{Kind: apperr.Unavailable, Code: "timeout", MessageID: "ErrTimeout", Err: err}

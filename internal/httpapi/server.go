@@ -12,7 +12,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
@@ -32,6 +35,12 @@ type Deps struct {
 	TranslationSchema []byte // served at /v1/schemas/translation.schema.json
 	BodyLimit         int
 	RequestTimeout    time.Duration
+	Identity          *identity.Service // sign-in, devices, users
+	Auth              Authenticator     // bearer tokens to principals
+	Audit             *audit.Service
+	Cases             *casework.Service
+	CaseStore         casework.Store   // read directly only by the benchsecurity build's unguarded route
+	PublicKeys        []map[string]any // JWKs of the token-signing keys, served at /v1/keys
 }
 
 // Server holds the HTTP layer's state.
@@ -40,11 +49,16 @@ type Server struct {
 	metrics  *metrics
 	cache    *bodyCache
 	validate *validatorAdapter
+	routes   []Route
 }
 
-// New builds the Fiber application with every route. extra, when given, registers additional routes
-// after the API's (used by benchmarks for a baseline route).
-func New(deps Deps, extra ...func(fiber.Router)) *fiber.App {
+// registerBenchRoutes is set by the benchsecurity test build (unguarded.go) and nil otherwise.
+var registerBenchRoutes func(s *Server, app *fiber.App)
+
+// New builds the Fiber application with every route and returns it with the server, whose Routes
+// is the access matrix. extra, when given, registers additional routes after the API's (used by
+// benchmarks for a baseline route).
+func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s := &Server{deps: deps, metrics: newMetrics(), cache: newBodyCache(4096), validate: newValidatorAdapter()}
 	app := fiber.New(fiber.Config{
 		AppName:               "caseguide",
@@ -63,17 +77,45 @@ func New(deps Deps, extra ...func(fiber.Router)) *fiber.App {
 	app.Get("/metrics", s.metrics.handler())
 	app.Get("/openapi.yaml", s.staticAsset(deps.OpenAPI, "application/yaml"))
 
-	v1 := app.Group("/v1")
-	v1.Get("/locales", s.listLocales)
-	v1.Get("/schemas/protocol.schema.json", s.staticAsset(deps.ProtocolSchema, "application/schema+json"))
-	v1.Get("/schemas/translation.schema.json", s.staticAsset(deps.TranslationSchema, "application/schema+json"))
-	v1.Get("/protocols", s.listProtocols)
-	v1.Get("/protocols/bundle", s.bundle)
-	v1.Get("/protocols/:id", s.getProtocol)
-	v1.Get("/protocols/:id/versions", s.listVersions)
-	v1.Get("/protocols/:id/versions/:version", s.getVersion)
+	get, post := fiber.MethodGet, fiber.MethodPost
+	s.handle(app, get, "/v1/locales", public, s.listLocales)
+	s.handle(app, get, "/v1/schemas/protocol.schema.json", public, s.staticAsset(deps.ProtocolSchema, "application/schema+json"))
+	s.handle(app, get, "/v1/schemas/translation.schema.json", public, s.staticAsset(deps.TranslationSchema, "application/schema+json"))
+	s.handle(app, get, "/v1/protocols", public, s.listProtocols)
+	s.handle(app, get, "/v1/protocols/bundle", public, s.bundle)
+	s.handle(app, get, "/v1/protocols/:id", public, s.getProtocol)
+	s.handle(app, get, "/v1/protocols/:id/versions", public, s.listVersions)
+	s.handle(app, get, "/v1/protocols/:id/versions/:version", public, s.getVersion)
+
+	s.handle(app, get, "/v1/keys", public, s.publicKeys)
+	s.handle(app, post, "/v1/auth/login", public, s.login)
+	s.handle(app, post, "/v1/auth/refresh", public, s.refresh)
+	s.handle(app, post, "/v1/auth/logout", signedIn, s.logout)
+	s.handle(app, get, "/v1/me", signedIn, s.me)
+	s.handle(app, get, "/v1/devices", signedIn, s.listDevices)
+	s.handle(app, fiber.MethodDelete, "/v1/devices/:id", signedIn, s.revokeDevice)
+	s.handle(app, get, "/v1/users", rolesOnly(identity.RoleAdmin), s.listUsers)
+	s.handle(app, post, "/v1/users", rolesOnly(identity.RoleAdmin), s.createUser)
+	s.handle(app, fiber.MethodPatch, "/v1/users/:id", rolesOnly(identity.RoleAdmin), s.updateUser)
+	s.handle(app, post, "/v1/users/:id/password", rolesOnly(identity.RoleAdmin), s.resetPassword)
+	caseRoles := rolesOnly(identity.RoleCaseworker, identity.RoleSupervisor)
+	s.handle(app, post, "/v1/cases", caseRoles, s.createCase)
+	s.handle(app, get, "/v1/cases", caseRoles, s.listCases)
+	s.handle(app, get, "/v1/cases/:id", caseRoles, s.getCase)
+	s.handle(app, fiber.MethodPatch, "/v1/cases/:id", caseRoles, s.updateCase)
+	s.handle(app, post, "/v1/cases/:id/close", caseRoles, s.closeCase)
+	s.handle(app, post, "/v1/cases/:id/reopen", caseRoles, s.reopenCase)
+	s.handle(app, post, "/v1/cases/:id/runs", caseRoles, s.startRun)
+	s.handle(app, get, "/v1/cases/:id/runs", caseRoles, s.listRuns)
+	s.handle(app, get, "/v1/cases/:id/runs/:run", caseRoles, s.getRun)
+	s.handle(app, post, "/v1/cases/:id/runs/:run/steps", caseRoles, s.recordStep)
+	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
+	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
+	if registerBenchRoutes != nil {
+		registerBenchRoutes(s, app)
+	}
 	for _, register := range extra {
 		register(app)
 	}
-	return app
+	return app, s
 }

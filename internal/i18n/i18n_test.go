@@ -2,8 +2,8 @@ package i18n
 
 import (
 	"testing"
-	"unsafe"
 	"testing/fstest"
+	"unsafe"
 )
 
 func testCatalog(t *testing.T) *Catalog {

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
+	"github.com/childsafe-protocols/caseguide/internal/jwtauth"
+)
+
+// who may call each /v1 endpoint. Adding an endpoint without a line here fails TestAccessMatrix.
+var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "public" or "signed-in"
+	"GET /v1/locales":                         {"public"},
+	"GET /v1/schemas/protocol.schema.json":    {"public"},
+	"GET /v1/schemas/translation.schema.json": {"public"},
+	"GET /v1/protocols":                       {"public"},
+	"GET /v1/protocols/bundle":                {"public"},
+	"GET /v1/protocols/:id":                   {"public"},
+	"GET /v1/protocols/:id/versions":          {"public"},
+	"GET /v1/protocols/:id/versions/:version": {"public"},
+	"GET /v1/keys":                            {"public"},
+	"POST /v1/auth/login":                     {"public"},
+	"POST /v1/auth/refresh":                   {"public"},
+	"POST /v1/auth/logout":                    {"signed-in"},
+	"GET /v1/me":                              {"signed-in"},
+	"GET /v1/devices":                         {"signed-in"},
+	"DELETE /v1/devices/:id":                  {"signed-in"},
+	"GET /v1/users":                           {"admin"},
+	"POST /v1/users":                          {"admin"},
+	"PATCH /v1/users/:id":                     {"admin"},
+	"POST /v1/users/:id/password":             {"admin"},
+	"POST /v1/cases":                          {"caseworker", "supervisor"},
+	"GET /v1/cases":                           {"caseworker", "supervisor"},
+	"GET /v1/cases/:id":                       {"caseworker", "supervisor"},
+	"PATCH /v1/cases/:id":                     {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/close":                {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/reopen":               {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/runs":                 {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/runs":                  {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/runs/:run":             {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/runs/:run/steps":      {"caseworker", "supervisor"},
+	"GET /v1/audit":                           {"auditor", "supervisor"},
+	"GET /v1/audit/verify":                    {"auditor", "supervisor"},
+}
+
+var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}
+
+// TestAccessMatrix calls every /v1 endpoint as every role, without a token, and with an expired, a
+// tampered and a revoked-device token, and checks that exactly the allowed callers get through.
+func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	base := s.base
+
+	var routes []httpapi.Route
+	for _, r := range sharedRoutes {
+		if r.Method != http.MethodHead {
+			routes = append(routes, r)
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range routes {
+		key := r.Method + " " + r.Path
+		seen[key] = true
+		want, ok := accessMatrix[key]
+		if !ok {
+			t.Errorf("%s is not in the access matrix of this test", key)
+			continue
+		}
+		if got := policyOf(r); !slices.Equal(got, want) {
+			t.Errorf("%s: the server allows %v, the matrix says %v", key, got, want)
+		}
+	}
+	for key := range accessMatrix {
+		if !seen[key] {
+			t.Errorf("the matrix lists %s, which the server does not serve", key)
+		}
+	}
+
+	callers := map[string]string{"none": ""}
+	for _, role := range allRoles {
+		_, _, tk := newUser(t, role)
+		callers[role] = tk.AccessToken
+	}
+	username, password, victim := newUser(t, "supervisor")
+	other := login(t, base, username, password, "second-"+username)
+	if r := do(t, base, http.MethodDelete, "/v1/devices/phone-"+username, nil, "Authorization: Bearer "+other.AccessToken); r.status != http.StatusOK {
+		t.Fatalf("revoking: %d %s", r.status, r.body)
+	}
+	callers["revoked-device"] = victim.AccessToken
+	callers["tampered"] = tamper(victim.AccessToken)
+	callers["expired"] = expiredToken(t, s.dataDir, victim.User.ID)
+
+	// Logout ends the caller's session, so it goes last.
+	slices.SortStableFunc(routes, func(a, b httpapi.Route) int {
+		return boolInt(strings.HasSuffix(a.Path, "/logout")) - boolInt(strings.HasSuffix(b.Path, "/logout"))
+	})
+	for _, r := range routes {
+		want := accessMatrix[r.Method+" "+r.Path]
+		for name, token := range callers {
+			t.Run(r.Method+" "+r.Path+" as "+name, func(t *testing.T) {
+				path := strings.NewReplacer(":id", "00000000-0000-7000-8000-000000000000", ":version", "1", ":run", "00000000-0000-7000-8000-000000000001").Replace(r.Path)
+				var body any
+				if r.Method != http.MethodGet && r.Method != http.MethodDelete {
+					body = "{}"
+				}
+				resp := post(t, base, r.Method, path, token, body)
+				allowed := slices.Contains(want, "public") || slices.Contains(want, name) ||
+					slices.Contains(want, "signed-in") && slices.Contains(allRoles, name)
+				valid := slices.Contains(allRoles, name)
+				switch {
+				case allowed && (resp.status == 401 || resp.status == 403):
+					t.Errorf("allowed caller got %d: %s", resp.status, resp.body)
+				case !allowed && !valid && resp.status != 401:
+					t.Errorf("caller without a valid token got %d, want 401", resp.status)
+				case !allowed && valid && resp.status != 403:
+					t.Errorf("role without the right got %d, want 403", resp.status)
+				}
+			})
+		}
+	}
+}
+
+func policyOf(r httpapi.Route) []string {
+	switch {
+	case r.Public:
+		return []string{"public"}
+	case len(r.Roles) == 0:
+		return []string{"signed-in"}
+	}
+	out := make([]string, len(r.Roles))
+	for i, role := range r.Roles {
+		out[i] = string(role)
+	}
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// tamper changes one character of the token's payload, keeping the signature.
+func tamper(token string) string {
+	parts := strings.Split(token, ".")
+	p := []byte(parts[1])
+	if p[10] == 'A' {
+		p[10] = 'B'
+	} else {
+		p[10] = 'A'
+	}
+	parts[1] = string(p)
+	return strings.Join(parts, ".")
+}
+
+// expiredToken signs, with the server's own key, a token that expired an hour ago.
+func expiredToken(t *testing.T, dataDir, userID string) string {
+	t.Helper()
+	key, keyID, err := jwtauth.LoadOrCreateKey(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jwtauth.NewSigner(key, keyID, "caseguide", "caseguide", 15*time.Minute, func() time.Time { return time.Now().Add(-2 * time.Hour) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := signer.Issue(jwtauth.Claims{Subject: userID, OrgID: "default", Roles: []string{"admin"}, DeviceID: "d", SessionID: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

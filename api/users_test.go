@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// The users command works on the database of a running service (the embedded one, attached through
+// its socket) and the user it creates can sign in through the API.
+func TestUsersCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := testEnv(dir, nil)
+	s := startServer(t, env, nil)
+	defer s.stop()
+	getenv := func(k string) string { return env[k] }
+	users := func(stdin string, args ...string) (string, error) {
+		var out strings.Builder
+		err := usersCommand(context.Background(), args, getenv, strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	tests := []struct {
+		name, stdin string
+		args        []string
+		wantErr     string
+		wantOut     string
+	}{
+		{"create", "a long shell passphrase\n", []string{"create", "-username", "shelly", "-roles", "caseworker,supervisor", "-display-name", "Shelly"}, "", "created user shelly"},
+		{"weak password", "short\n", []string{"create", "-username", "weak", "-roles", "caseworker", "-display-name", "W"}, "at least 12", ""},
+		{"no password", "", []string{"create", "-username", "nopw", "-roles", "caseworker", "-display-name", "N"}, "no password", ""},
+		{"unknown role", "a long shell passphrase\n", []string{"create", "-username", "badrole", "-roles", "wizard", "-display-name", "B"}, "roles", ""},
+		{"duplicate", "a long shell passphrase\n", []string{"create", "-username", "admin", "-roles", "caseworker", "-display-name", "A"}, "already in use", ""},
+		{"unknown command", "", []string{"promote"}, "unknown users command", ""},
+	}
+	for _, tt := range tests {
+		out, err := users(tt.stdin, tt.args...)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(out, tt.wantOut) {
+			t.Errorf("%s: %q, %v", tt.name, out, err)
+		}
+	}
+	login(t, s.base, "shelly", "a long shell passphrase", "shell-phone")
+
+	if _, err := users("another long passphrase\n", "reset-password", "-username", "shelly"); err != nil {
+		t.Fatal(err)
+	}
+	login(t, s.base, "shelly", "another long passphrase", "shell-phone")
+	out, err := users("", "list")
+	if err != nil || !strings.Contains(out, "shelly") || !strings.Contains(out, "caseworker,supervisor") {
+		t.Errorf("list: %q %v", out, err)
+	}
+	if _, err := users("", "disable", "-username", "shelly"); err != nil {
+		t.Fatal(err)
+	}
+	if r := post(t, s.base, http.MethodPost, "/v1/auth/login", "", map[string]string{"username": "shelly", "password": "another long passphrase", "device_id": "x"}); r.status != http.StatusUnauthorized {
+		t.Errorf("disabled user signed in: %d", r.status)
+	}
+}

@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+)
+
+// Authenticator turns the bearer token of a request into the calling principal. It returns an
+// identity.Denial (401) for a missing, expired, tampered or revoked token.
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (identity.Principal, error)
+}
+
+// policy says who may call a route: anyone (public), any signed-in user (no roles), or a signed-in
+// user with at least one of roles. Finer rules (own records, assigned cases, same organisation:
+// 404 otherwise) are the services'.
+type policy struct {
+	public bool
+	roles  []identity.Role
+}
+
+var (
+	public   = policy{public: true}
+	signedIn = policy{}
+)
+
+func rolesOnly(roles ...identity.Role) policy { return policy{roles: roles} }
+
+// Route is one registered API route and who may call it: the access matrix the tests walk.
+type Route struct {
+	Method, Path string
+	Public       bool
+	Roles        []identity.Role // empty and not Public: any signed-in user
+}
+
+// handle registers a route with its access policy, enforced before the handler runs.
+func (s *Server) handle(r fiber.Router, method, path string, pol policy, h fiber.Handler) {
+	r.Add(method, path, s.authorize(pol), h)
+	if method == fiber.MethodGet {
+		r.Add(fiber.MethodHead, path, s.authorize(pol), h)
+	}
+	s.routes = append(s.routes, Route{Method: method, Path: path, Public: pol.public, Roles: pol.roles})
+}
+
+// Routes returns the access matrix of every registered route.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+const localPrincipal = "principal"
+
+type ctxPrincipalKey struct{}
+
+// PrincipalFrom returns the principal a request's context carries, if it was authenticated.
+func PrincipalFrom(ctx context.Context) (identity.Principal, bool) {
+	p, ok := ctx.Value(ctxPrincipalKey{}).(identity.Principal)
+	return p, ok
+}
+
+// authorize enforces a policy in one place: authentication for every non-public route, then roles.
+func (s *Server) authorize(pol policy) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if pol.public {
+			return c.Next()
+		}
+		p, err := s.authenticate(c)
+		if err != nil {
+			return err
+		}
+		if len(pol.roles) > 0 && !p.HasAnyRole(pol.roles...) {
+			return identity.ErrForbidden
+		}
+		return c.Next()
+	}
+}
+
+// authenticate verifies the bearer token and stores the principal for the handler and the context.
+func (s *Server) authenticate(c *fiber.Ctx) (identity.Principal, error) {
+	if p, ok := c.Locals(localPrincipal).(identity.Principal); ok {
+		return p, nil
+	}
+	scheme, token, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" || s.deps.Auth == nil {
+		return identity.Principal{}, identity.ErrSessionInvalid
+	}
+	p, err := s.deps.Auth.Authenticate(c.UserContext(), strings.TrimSpace(token))
+	if err != nil {
+		return identity.Principal{}, err
+	}
+	c.Locals(localPrincipal, p)
+	c.SetUserContext(context.WithValue(c.UserContext(), ctxPrincipalKey{}, p))
+	return p, nil
+}
+
+// principal returns the request's principal; only call it behind a non-public policy.
+func principal(c *fiber.Ctx) identity.Principal {
+	p, _ := c.Locals(localPrincipal).(identity.Principal)
+	return p
+}
+
+// allowedMethods lists the methods the API answers at path (for the Allow header of a 405).
+func (s *Server) allowedMethods(path string) string {
+	var methods []string
+	for _, r := range s.routes {
+		if matchTemplate(r.Path, path) && !slices.Contains(methods, r.Method) {
+			methods = append(methods, r.Method)
+		}
+	}
+	if slices.Contains(methods, fiber.MethodGet) {
+		methods = append(methods, fiber.MethodHead)
+	}
+	return strings.Join(methods, ", ")
+}
+
+// matchTemplate reports whether path matches a route template whose ":name" segments match any segment.
+func matchTemplate(template, path string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(strings.TrimSuffix(path, "/"), "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if !strings.HasPrefix(ts[i], ":") && ts[i] != ps[i] {
+			return false
+		}
+	}
+	return true
+}

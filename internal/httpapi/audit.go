@@ -1,0 +1,143 @@
+package httpapi
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+)
+
+type auditEntryView struct {
+	Seq          int64     `json:"seq"`
+	Time         time.Time `json:"time"`
+	ActorID      string    `json:"actor_id"`
+	ActorRole    string    `json:"actor_role"`
+	DeviceID     string    `json:"device_id"`
+	Action       string    `json:"action"`
+	ResourceType string    `json:"resource_type"`
+	ResourceID   string    `json:"resource_id"`
+	Outcome      string    `json:"outcome"`
+	RequestID    string    `json:"request_id"`
+	PrevHash     string    `json:"prev_hash"`
+	Hash         string    `json:"hash"`
+}
+
+func toAuditEntryView(e audit.Entry) auditEntryView {
+	return auditEntryView{Seq: e.Seq, Time: e.Time, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: string(e.Outcome),
+		RequestID: e.RequestID, PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+type auditList struct {
+	Items      []auditEntryView `json:"items"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+type auditQuery struct {
+	ActorID      string `query:"actor_id" validate:"omitempty,max=64"`
+	Action       string `query:"action" validate:"omitempty,max=64"`
+	ResourceType string `query:"resource_type" validate:"omitempty,max=32"`
+	ResourceID   string `query:"resource_id" validate:"omitempty,max=128"`
+	Limit        int    `query:"limit" validate:"min=1,max=200"`
+}
+
+// listAudit answers GET /v1/audit: the organisation's audit log, oldest first, filtered and paged.
+// Reading the log is itself recorded.
+func (s *Server) listAudit(c *fiber.Ctx) error {
+	q := readQuery(c, "actor_id", "action", "resource_type", "resource_id", "since", "until", "limit", "cursor")
+	aq := auditQuery{ActorID: q.str("actor_id"), Action: q.str("action"), ResourceType: q.str("resource_type"),
+		ResourceID: q.str("resource_id"), Limit: q.integer("limit", defaultPageSize)}
+	f := audit.Filter{ActorID: aq.ActorID, Action: aq.Action, ResourceType: aq.ResourceType, ResourceID: aq.ResourceID,
+		Since: q.time("since"), Until: q.time("until")}
+	var after int64
+	if cur := q.str("cursor"); cur != "" {
+		key, ok := decodeCursor(cur)
+		n, err := strconv.ParseInt(key, 10, 64)
+		if !ok || err != nil || n < 0 {
+			q.errs = append(q.errs, apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
+		}
+		after = n
+	}
+	if err := q.done(s.validate, &aq); err != nil {
+		return err
+	}
+	p := principal(c)
+	if err := s.record(c, audit.ActionAuditRead, "audit_log", p.OrgID); err != nil {
+		return err
+	}
+	entries, err := s.deps.Audit.List(c.UserContext(), p.OrgID, f, after, aq.Limit+1)
+	if err != nil {
+		return err
+	}
+	list := auditList{Items: make([]auditEntryView, 0, len(entries))}
+	for i, e := range entries {
+		if i == aq.Limit {
+			next := encodeCursor(strconv.FormatInt(entries[i-1].Seq, 10))
+			list.NextCursor = &next
+			break
+		}
+		list.Items = append(list.Items, toAuditEntryView(e))
+	}
+	return s.sendPrivate(c, list)
+}
+
+type auditReportView struct {
+	Entries      int               `json:"entries"`
+	OK           bool              `json:"ok"`
+	FirstProblem *auditProblemView `json:"first_problem"`
+	LastSeq      int64             `json:"last_seq"`
+	LastHash     string            `json:"last_hash"`
+}
+
+type auditProblemView struct {
+	Seq    int64  `json:"seq"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+// verifyAudit answers GET /v1/audit/verify: recomputes the organisation's whole chain.
+func (s *Server) verifyAudit(c *fiber.Ctx) error {
+	if err := readQuery(c).done(s.validate, &struct{}{}); err != nil {
+		return err
+	}
+	p := principal(c)
+	if err := s.record(c, audit.ActionAuditVerify, "audit_log", p.OrgID); err != nil {
+		return err
+	}
+	r, err := s.deps.Audit.Verify(c.UserContext(), p.OrgID)
+	if err != nil {
+		return err
+	}
+	v := auditReportView{Entries: r.Entries, OK: r.OK, LastSeq: r.LastSeq, LastHash: r.LastHash}
+	if r.FirstProblem != nil {
+		v.FirstProblem = &auditProblemView{Seq: r.FirstProblem.Seq, Kind: r.FirstProblem.Kind, Detail: r.FirstProblem.Detail}
+	}
+	return s.sendPrivate(c, v)
+}
+
+// record writes an audit entry for the request's principal; a request whose entry cannot be written fails.
+func (s *Server) record(c *fiber.Ctx, action, resourceType, resourceID string) error {
+	p := principal(c)
+	role := ""
+	if len(p.Roles) > 0 {
+		role = string(p.Roles[0])
+	}
+	_, err := s.deps.Audit.Record(c.UserContext(), audit.Entry{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: role,
+		DeviceID: p.DeviceID, Action: action, ResourceType: resourceType, ResourceID: resourceID,
+		Outcome: audit.OutcomeSuccess, RequestID: requestID(c)})
+	return err
+}
+
+// sendPrivate writes a JSON body that must not be stored by caches (personal or security data).
+func (s *Server) sendPrivate(c *fiber.Ctx, v any) error {
+	b, err := jsonEncode(v)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
+}
