@@ -53,10 +53,9 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	f := audit.Filter{ActorID: aq.ActorID, Action: aq.Action, ResourceType: aq.ResourceType, ResourceID: aq.ResourceID,
 		Since: q.time("since"), Until: q.time("until")}
 	var after int64
-	if cur := q.str("cursor"); cur != "" {
-		key, ok := decodeCursor(cur)
+	if key := q.cursor(); key != "" {
 		n, err := strconv.ParseInt(key, 10, 64)
-		if !ok || err != nil || n < 0 {
+		if err != nil || n < 0 {
 			q.errs = append(q.errs, apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
 		}
 		after = n

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -161,13 +160,7 @@ func (s *Server) listCases(c *fiber.Ctx) error {
 	cq := caseQuery{Status: q.str("status"), Assignee: q.str("assignee"), CaseType: q.str("case_type"),
 		AgeBand: q.str("age_band"), Limit: q.integer("limit", defaultPageSize)}
 	since := q.time("updated_since")
-	after := ""
-	if cur := q.str("cursor"); cur != "" {
-		var ok bool
-		if after, ok = decodeCursor(cur); !ok {
-			q.errs = append(q.errs, apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
-		}
-	}
+	after := q.cursor()
 	if err := q.done(s.validate, &cq); err != nil {
 		return err
 	}

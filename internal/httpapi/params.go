@@ -193,6 +193,20 @@ func (q *query) done(va *validatorAdapter, dst any) error {
 	return nil
 }
 
+// cursor returns the key the "cursor" parameter carries ("" when absent); a cursor this service did
+// not issue is a field error.
+func (q *query) cursor() string {
+	cur := q.str("cursor")
+	if cur == "" {
+		return ""
+	}
+	key, ok := decodeCursor(cur)
+	if !ok {
+		q.errs = append(q.errs, apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
+	}
+	return key
+}
+
 // encodeCursor and decodeCursor make an opaque cursor from the last key of a page.
 func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("k:" + key)) }
 

@@ -26,7 +26,6 @@ type listQuery struct {
 	AgeBand  string `query:"age_band" validate:"omitempty,age_band"`
 	CaseType string `query:"case_type" validate:"omitempty,case_type"`
 	Limit    int    `query:"limit" validate:"min=1,max=200"`
-	Cursor   string `query:"cursor"`
 }
 
 type protocolList struct {
@@ -39,13 +38,8 @@ type protocolList struct {
 func (s *Server) listProtocols(c *fiber.Ctx) error {
 	q := readQuery(c, "kind", "age_band", "case_type", "limit", "cursor")
 	lq := listQuery{Kind: q.str("kind"), AgeBand: q.str("age_band"), CaseType: q.str("case_type"),
-		Limit: q.integer("limit", defaultPageSize), Cursor: q.str("cursor")}
-	after, ok := "", true
-	if lq.Cursor != "" {
-		if after, ok = decodeCursor(lq.Cursor); !ok {
-			q.errs = append(q.errs, apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
-		}
-	}
+		Limit: q.integer("limit", defaultPageSize)}
+	after := q.cursor()
 	if err := q.done(s.validate, &lq); err != nil {
 		return err
 	}

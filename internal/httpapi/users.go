@@ -3,7 +3,6 @@ package httpapi
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -44,13 +43,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	lq := struct {
 		Limit int `query:"limit" validate:"min=1,max=200"`
 	}{Limit: q.integer("limit", defaultPageSize)}
-	after := ""
-	if cur := q.str("cursor"); cur != "" {
-		var ok bool
-		if after, ok = decodeCursor(cur); !ok {
-			q.errs = append(q.errs, apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
-		}
-	}
+	after := q.cursor()
 	if err := q.done(s.validate, &lq); err != nil {
 		return err
 	}
