@@ -85,6 +85,14 @@ type Config struct {
 	RefreshTTL          time.Duration  // lifetime of a sign-in (absolute, not extended by refreshes); default 30 days
 	Password            PasswordParams // argon2id parameters of new hashes; default DefaultPasswordParams()
 	MaxConcurrentHashes int            // password hashes computed at once (each holds Password.Memory); default 4
+
+	// AuthCacheTTL is how long Authenticate trusts a session it has checked without reading the store
+	// again; default DefaultAuthCacheTTL (5s), negative disables the cache. Revocation (logout,
+	// device revocation, password reset, disabling a user, role changes, token reuse) takes effect at
+	// once on the instance that performs it and within AuthCacheTTL on the others.
+	AuthCacheTTL time.Duration
+	// AuthCacheSize bounds the sessions the Authenticate cache holds; default DefaultAuthCacheSize.
+	AuthCacheSize int
 }
 
 // DefaultRefreshTTL is how long a sign-in lasts when Config.RefreshTTL is zero.
@@ -97,8 +105,9 @@ const (
 )
 
 // Service signs users in and out, rotates refresh tokens, checks access tokens' principals, and lets
-// admins manage the users and devices of their organisation. It caches nothing: every check reads
-// the store, so revocations take effect on the next request.
+// admins manage the users and devices of their organisation. Authenticate caches positive checks per
+// session for Config.AuthCacheTTL; the Service's own revoking operations drop the affected entries
+// at once, other instances' within the TTL. Safe for concurrent use.
 type Service struct {
 	store    Store
 	issuer   TokenIssuer
@@ -108,6 +117,7 @@ type Service struct {
 	throttle *Throttle
 	dummy    string        // a hash nothing matches, with cfg.Password's parameters
 	slots    chan struct{} // limits concurrent password hashes (memory)
+	auth     *authCache    // positive Authenticate outcomes; nil when disabled
 }
 
 // NewService returns a Service over store. now is the clock (nil: time.Now).
@@ -119,11 +129,18 @@ func NewService(store Store, issuer TokenIssuer, events EventRecorder, cfg Confi
 	if cfg.MaxConcurrentHashes <= 0 {
 		cfg.MaxConcurrentHashes = 4
 	}
+	if cfg.AuthCacheTTL == 0 {
+		cfg.AuthCacheTTL = DefaultAuthCacheTTL
+	}
+	if cfg.AuthCacheSize <= 0 {
+		cfg.AuthCacheSize = DefaultAuthCacheSize
+	}
 	if now == nil {
 		now = time.Now
 	}
 	return &Service{store: store, issuer: issuer, events: events, cfg: cfg, now: now,
-		throttle: NewThrottle(store), dummy: dummyHash(cfg.Password), slots: make(chan struct{}, cfg.MaxConcurrentHashes)}
+		throttle: NewThrottle(store), dummy: dummyHash(cfg.Password), slots: make(chan struct{}, cfg.MaxConcurrentHashes),
+		auth: newAuthCache(cfg.AuthCacheTTL, cfg.AuthCacheSize)}
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -368,6 +385,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, clientAddr string) 
 }
 
 func (s *Service) tokenReused(ctx context.Context, p Principal, clientAddr string, now time.Time) error {
+	defer s.auth.dropSession(p.SessionID)
 	if err := s.store.RevokeSession(ctx, p.SessionID, now); err != nil {
 		return fmt.Errorf("revoking a session whose token was reused: %w", err)
 	}
@@ -385,6 +403,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if p.SessionID == "" {
 		return nil
 	}
+	defer s.auth.dropSession(p.SessionID)
 	if err := s.store.RevokeSession(ctx, p.SessionID, s.clock()); err != nil {
 		return fmt.Errorf("revoking the session: %w", err)
 	}
@@ -394,11 +413,18 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // Authenticate checks, on every request, the principal taken from a verified access token: its
 // device must not be revoked (ErrDeviceRevoked), its session must exist, be unexpired and unrevoked,
 // and its user must exist and be enabled (ErrSessionInvalid otherwise). It returns the principal with
-// the user's current username and roles (a role change applies at once), or the store's error.
+// the user's current username and roles, or the store's error. A principal that passed is cached
+// for Config.AuthCacheTTL (failures never are): revocations and role changes made through this
+// Service apply at once, those made by other instances within the TTL.
 func (s *Service) Authenticate(ctx context.Context, p Principal) (Principal, error) {
 	if p.SessionID == "" || p.DeviceID == "" || p.UserID == "" || p.OrgID == "" {
 		return Principal{}, ErrSessionInvalid
 	}
+	now := s.clock()
+	if cached, ok := s.auth.get(p, now); ok {
+		return cached, nil
+	}
+	epoch := s.auth.begin() // before the reads: a drop after this keeps them out of the cache
 	d, err := s.store.Device(ctx, p.OrgID, p.DeviceID)
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, ErrSessionInvalid
@@ -416,7 +442,7 @@ func (s *Service) Authenticate(ctx context.Context, p Principal) (Principal, err
 	if err != nil {
 		return Principal{}, fmt.Errorf("reading the session: %w", err)
 	}
-	if sess.RevokedAt != nil || !s.clock().Before(sess.ExpiresAt) || sess.UserID != p.UserID || sess.OrgID != p.OrgID || sess.DeviceID != p.DeviceID {
+	if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) || sess.UserID != p.UserID || sess.OrgID != p.OrgID || sess.DeviceID != p.DeviceID {
 		return Principal{}, ErrSessionInvalid
 	}
 	u, err := s.store.UserByID(ctx, p.OrgID, p.UserID)
@@ -429,7 +455,9 @@ func (s *Service) Authenticate(ctx context.Context, p Principal) (Principal, err
 	if u.Disabled {
 		return Principal{}, ErrSessionInvalid
 	}
-	return principalOf(u, p.DeviceID, p.SessionID), nil
+	out := principalOf(u, p.DeviceID, p.SessionID)
+	s.auth.put(epoch, out, now, sess.ExpiresAt)
+	return out, nil
 }
 
 // Me returns the caller's user record (without the password hash): an *apperr.Error NotFound when it
@@ -474,6 +502,7 @@ func (s *Service) RevokeDevice(ctx context.Context, p Principal, deviceID string
 		return Device{}, fmt.Errorf("reading the device: %w", err)
 	}
 	wasRevoked := d.RevokedAt != nil
+	defer s.auth.dropDevice(p.OrgID, deviceID)
 	if !wasRevoked {
 		if err := s.store.RevokeDevice(ctx, p.OrgID, deviceID, now); err != nil {
 			return Device{}, fmt.Errorf("revoking the device: %w", err)
@@ -635,6 +664,9 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, upd Us
 		return cur.public(), nil
 	}
 	next.Version, next.UpdatedAt = version+1, now
+	if rolesChanged || disabled {
+		defer s.auth.dropUser(p.OrgID, id)
+	}
 	if err := s.store.UpdateUser(ctx, next); err != nil {
 		return User{}, s.updateFailed(ctx, p.OrgID, id, err)
 	}
@@ -694,6 +726,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 		return User{}, err
 	}
 	now := s.clock()
+	defer s.auth.dropUser(p.OrgID, id)
 	for attempt := 0; ; attempt++ {
 		next := cur
 		next.PasswordHash, next.Version, next.UpdatedAt = hash, cur.Version+1, now
