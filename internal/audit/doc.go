@@ -9,9 +9,13 @@
 // gap), the server time and the hash link, and appends it. The store keys entries by
 // "<org id>:<seq, 12 digits>", so when two instances race for the same number the second insert fails
 // on the duplicate key (ErrSeqTaken) and that writer re-reads the end of the log and tries the next
-// number: the chain never forks and never skips a number. Within one process, Record serialises the
-// writers of an organisation so they do not race at all. When Record cannot write it returns an
-// error and the caller must fail its request: auditing cannot be skipped.
+// number: the chain never forks and never skips a number. Within one process, the writers of an
+// organisation do not race at all: they commit in groups. Concurrent callers queue their entries and
+// one leader at a time chains everything queued (up to MaxBatch entries) after the newest entry the
+// process knows (kept in memory) and stores it with one ordered insert and one head update, so an
+// organisation's throughput grows with the number of concurrent writers instead of being capped by
+// the round trips of one entry. Record returns only once its entry is stored. When Record cannot
+// write it returns an error and the caller must fail its request: auditing cannot be skipped.
 //
 // # The hash chain
 //

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
@@ -19,13 +20,19 @@ const (
 // MaxRecordAttempts bounds how many sequence numbers Record tries when writers of other instances
 // keep taking them first. Measured on the embedded database with instances recording 100 entries of
 // one organisation back to back (race detector on), the unluckiest record lost 10 races with 2
-// instances, 20 with 5 and 39 with 10: under overload of one organisation Record slows down (each
-// attempt is two or three small database operations) well before it gives up, and the request's
-// deadline usually ends it first.
+// instances, 20 with 5 and 39 with 10 (that was before group commit, with one entry per attempt):
+// under overload of one organisation Record slows down (each attempt is two to four small database
+// operations) well before it gives up, and the request's deadline usually ends it first. With group
+// commit the limit applies to each batch.
 const MaxRecordAttempts = 100
 
-// lockStripes is the number of per-organisation write locks (organisations share them by hash).
-const lockStripes = 64
+// MaxBatch is the most entries one group commit writes (see Service.Record).
+const MaxBatch = 256
+
+// batchWriteTimeout bounds the database work of one group commit. The batch holds entries of several
+// callers, so it is not cut short by any one caller's context; this keeps a hung database from
+// holding an organisation's writers forever (each caller still leaves when its own context ends).
+const batchWriteTimeout = 30 * time.Second
 
 // Problem kinds reported by Verify.
 const (
@@ -57,87 +64,209 @@ type Report struct {
 type Service struct {
 	store Store
 	now   func() time.Time
-	// locks serialise Record per organisation within this process (a buffered channel of one is a
-	// lock that a waiter can give up on when its context ends).
-	locks [lockStripes]chan struct{}
+	mu    sync.Mutex
+	orgs  map[string]*orgLog // one per organisation recorded by this Service; never removed (small)
+	// queued, when set (by tests), is called with Service.mu held after a caller queued its entry,
+	// with the number of entries then waiting for a leader.
+	queued func(waiting int)
+}
+
+// orgLog is the group-commit state of one organisation in this process. pending and leading are
+// guarded by Service.mu; head, hasHead and headKnown are used only by the leader goroutine (there is
+// at most one per organisation at a time, and it is started under Service.mu, which orders the
+// accesses of one leader before those of the next).
+type orgLog struct {
+	pending []*request // waiting for the leader to take them, oldest first
+	leading bool       // a leader goroutine is running
+
+	headKnown bool  // head and hasHead are the end of the log as this process last wrote or read it
+	hasHead   bool  // the log has an entry
+	head      Entry // the newest entry known
+}
+
+// request is one Record call waiting in an orgLog. Its fields except e and wake are guarded by
+// Service.mu.
+type request struct {
+	e    Entry
+	wake chan struct{} // closed when done is set
+	done bool          // res and err are final
+	res  Entry
+	err  error
 }
 
 // NewService returns a Service over store taking the time from now (time.Now in production).
 func NewService(store Store, now func() time.Time) *Service {
-	s := &Service{store: store, now: now}
-	for i := range s.locks {
-		s.locks[i] = make(chan struct{}, 1)
-	}
-	return s
-}
-
-func (s *Service) lock(ctx context.Context, orgID string) (unlock func(), err error) {
-	h := fnv.New32a()
-	h.Write([]byte(orgID))
-	l := s.locks[h.Sum32()%lockStripes]
-	select {
-	case l <- struct{}{}:
-		return func() { <-l }, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting to record an audit entry: %w", ctx.Err())
-	}
+	return &Service{store: store, now: now, orgs: map[string]*orgLog{}}
 }
 
 // Record appends e to its organisation's log and returns it as stored: the caller's Seq, Time,
 // PrevHash and Hash are replaced by the next number, the server time (UTC, milliseconds) and the
-// chain link. Writers in this process take turns per organisation; when a writer of another instance
-// takes the number first, Record goes on after the head or after the entry that took the number,
-// whichever is newer, up to MaxRecordAttempts numbers. It returns an error wrapping ErrInvalidEntry
-// when e is refused (see Entry.Validate), an *apperr.Error of kind Unavailable (code "audit_busy")
-// when every attempt lost the race, the context's error when it ends while waiting for its turn, or
-// the store's error. On any error the caller must fail its request: auditing cannot be skipped.
+// chain link. It returns only once the entry is stored (or with an error).
+//
+// Writers in this process commit in groups: the callers of one organisation queue their entries and
+// a leader goroutine (one per organisation at a time, running while entries are queued) takes up to
+// MaxBatch of them, chains them in queue order after the newest entry this process knows, writes them
+// with one ordered insert and one head update (Store.AppendMany) and wakes each caller with its own
+// entry or error; then it takes the entries queued meanwhile. When a writer of another instance took
+// a number first, the leader reads the head again and re-chains the unwritten rest after the head or
+// after the entry that took the number, whichever is newer, up to MaxRecordAttempts times per batch.
+//
+// It returns an error wrapping ErrInvalidEntry when e is refused (see Entry.Validate), an
+// *apperr.Error of kind Unavailable (code "audit_busy") when every attempt lost the race, the
+// context's error when it ends before the entry is stored, or the store's error. On any error the
+// caller must fail its request: auditing cannot be skipped. A batch is not cut short by any one
+// caller's context, so a caller whose context ends after the leader took its entry gets the context's
+// error although its entry may still be stored (an entry too many is harmless: the chain stays
+// intact); when the store fails part way through a batch, some of its entries may likewise be stored
+// although their callers get the error.
 func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 	if err := e.Validate(); err != nil {
 		return Entry{}, err
 	}
-	unlock, err := s.lock(ctx, e.OrgID)
-	if err != nil {
-		return Entry{}, err
+	if err := ctx.Err(); err != nil {
+		return Entry{}, fmt.Errorf("waiting to record an audit entry: %w", err)
 	}
-	defer unlock()
-	// The head may name an entry deleted from the log: going on after it keeps the gap visible to
-	// Verify instead of reusing the number.
-	prev, ok, err := s.store.Last(ctx, e.OrgID)
-	if err != nil {
-		return Entry{}, fmt.Errorf("reading the end of the audit log of %s: %w", e.OrgID, err)
+	r := &request{e: e, wake: make(chan struct{})}
+	s.mu.Lock()
+	q := s.orgs[e.OrgID]
+	if q == nil {
+		q = &orgLog{}
+		s.orgs[e.OrgID] = q
 	}
+	q.pending = append(q.pending, r)
+	if !q.leading {
+		q.leading = true
+		go s.lead(context.WithoutCancel(ctx), q)
+	}
+	if s.queued != nil {
+		s.queued(len(q.pending))
+	}
+	s.mu.Unlock()
+	select {
+	case <-r.wake:
+		return r.res, r.err
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.done {
+		return r.res, r.err
+	}
+	if i := slices.Index(q.pending, r); i >= 0 { // not taken yet: it will not be written
+		q.pending = slices.Delete(q.pending, i, i+1)
+	}
+	return Entry{}, fmt.Errorf("waiting to record an audit entry: %w", ctx.Err())
+}
+
+// lead writes q's queued entries, a batch of at most MaxBatch at a time, waking their callers, until
+// none is left.
+func (s *Service) lead(ctx context.Context, q *orgLog) {
+	for {
+		s.mu.Lock()
+		if len(q.pending) == 0 {
+			q.leading = false
+			s.mu.Unlock()
+			return
+		}
+		n := min(len(q.pending), MaxBatch)
+		batch := slices.Clone(q.pending[:n])
+		q.pending = slices.Delete(q.pending, 0, n)
+		s.mu.Unlock()
+
+		wctx, cancel := context.WithTimeout(ctx, batchWriteTimeout)
+		res, errs := s.commit(wctx, q, batch)
+		cancel()
+
+		s.mu.Lock()
+		for i, r := range batch {
+			r.res, r.err, r.done = res[i], errs[i], true
+			close(r.wake)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// commit chains and writes the entries of batch (in order) and returns each one's stored entry or
+// error. Only the leader of q calls it.
+func (s *Service) commit(ctx context.Context, q *orgLog, batch []*request) ([]Entry, []error) {
+	res := make([]Entry, len(batch))
+	errs := make([]error, len(batch))
+	fail := func(from int, err error) {
+		for i := from; i < len(batch); i++ {
+			errs[i] = err
+		}
+		q.headKnown = false // the store may hold more than we know: read its head next time
+	}
+	orgID := batch[0].e.OrgID
+	if !q.headKnown {
+		// The head may name an entry deleted from the log: going on after it keeps the gap visible to
+		// Verify instead of reusing the number.
+		prev, ok, err := s.store.Last(ctx, orgID)
+		if err != nil {
+			fail(0, fmt.Errorf("reading the end of the audit log of %s: %w", orgID, err))
+			return res, errs
+		}
+		q.head, q.hasHead, q.headKnown = prev, ok, true
+	}
+	entries := make([]Entry, 0, len(batch))
+	done := 0 // batch[:done] are stored
 	for range MaxRecordAttempts {
-		e.Seq, e.PrevHash = 1, ZeroHash
-		if ok {
-			e.Seq, e.PrevHash = prev.Seq+1, prev.Hash
+		entries = entries[:0]
+		seq, prevHash := int64(1), ZeroHash
+		if q.hasHead {
+			seq, prevHash = q.head.Seq+1, q.head.Hash
 		}
-		e.Time = s.now().UTC().Truncate(time.Millisecond)
-		e.Hash = e.ComputeHash()
-		err := s.store.Append(ctx, e)
+		for _, r := range batch[done:] {
+			e := r.e
+			e.Seq, e.PrevHash = seq, prevHash
+			e.Time = s.now().UTC().Truncate(time.Millisecond)
+			e.Hash = e.ComputeHash()
+			entries = append(entries, e)
+			seq, prevHash = seq+1, e.Hash
+		}
+		err := s.store.AppendMany(ctx, entries)
+		written := len(entries)
+		var taken *SeqTakenError
+		if err != nil {
+			if !errors.As(err, &taken) {
+				fail(done, fmt.Errorf("appending audit entries %s:%d to %d: %w", orgID, entries[0].Seq, entries[len(entries)-1].Seq, err))
+				return res, errs
+			}
+			if taken.Written < 0 || taken.Written >= len(entries) {
+				fail(done, fmt.Errorf("appending audit entries of %s: the store reports %d of %d stored with a number taken", orgID, taken.Written, len(entries)))
+				return res, errs
+			}
+			written = taken.Written
+		}
+		copy(res[done:], entries[:written])
+		if written > 0 {
+			q.head, q.hasHead = entries[written-1], true
+		}
+		done += written
 		if err == nil {
-			return e, nil
-		}
-		if !errors.Is(err, ErrSeqTaken) {
-			return Entry{}, fmt.Errorf("appending audit entry %s:%d: %w", e.OrgID, e.Seq, err)
+			return res, errs
 		}
 		// Go on from the head when it is at or past the number lost (this writer may be far behind),
 		// otherwise from the entry that took the number: its writer has not moved the head yet, and
 		// waiting for it would make this writer lose again.
-		taken := e.Seq
-		prev, ok, err = s.store.Last(ctx, e.OrgID)
-		if err == nil && (!ok || prev.Seq < taken) {
+		lost := entries[written].Seq
+		prev, ok, err := s.store.Last(ctx, orgID)
+		if err == nil && (!ok || prev.Seq < lost) {
 			var found bool
 			var entry Entry
-			if entry, found, err = s.store.Entry(ctx, e.OrgID, taken); found {
+			if entry, found, err = s.store.Entry(ctx, orgID, lost); found {
 				prev, ok = entry, true
 			}
 		}
 		if err != nil {
-			return Entry{}, fmt.Errorf("reading the end of the audit log of %s: %w", e.OrgID, err)
+			fail(done, fmt.Errorf("reading the end of the audit log of %s: %w", orgID, err))
+			return res, errs
 		}
+		q.head, q.hasHead = prev, ok
 	}
-	return Entry{}, &apperr.Error{Kind: apperr.Unavailable, Code: "audit_busy", MessageID: "ErrDatabaseUnavailable",
-		Err: fmt.Errorf("recording an audit entry of %s: the next sequence number was taken %d times", e.OrgID, MaxRecordAttempts)}
+	fail(done, &apperr.Error{Kind: apperr.Unavailable, Code: "audit_busy", MessageID: "ErrDatabaseUnavailable",
+		Err: fmt.Errorf("recording audit entries of %s: the next sequence number was taken %d times", orgID, MaxRecordAttempts)})
+	return res, errs
 }
 
 // List returns up to limit entries of the organisation with Seq > after that match f, oldest first

@@ -42,6 +42,19 @@ func (m *memStore) Append(_ context.Context, e Entry) error {
 	return nil
 }
 
+// AppendMany appends entries in order like an ordered insert, stopping at the first taken number.
+func (m *memStore) AppendMany(ctx context.Context, entries []Entry) error {
+	for i, e := range entries {
+		if err := m.Append(ctx, e); err != nil {
+			if errors.Is(err, ErrSeqTaken) {
+				return &SeqTakenError{Written: i, Seq: e.Seq}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 func (m *memStore) sorted(orgID string) []Entry {
 	var out []Entry
 	for _, e := range m.entries[orgID] {
@@ -249,12 +262,18 @@ type takenStore struct{ memStore }
 
 func (*takenStore) Append(context.Context, Entry) error { return ErrSeqTaken }
 
+func (*takenStore) AppendMany(_ context.Context, entries []Entry) error {
+	return &SeqTakenError{Written: 0, Seq: entries[0].Seq}
+}
+
 // failingStore fails every write.
 type failingStore struct{ memStore }
 
 var errDown = errors.New("database down")
 
 func (*failingStore) Append(context.Context, Entry) error { return errDown }
+
+func (*failingStore) AppendMany(context.Context, []Entry) error { return errDown }
 
 func TestRecordFailsWhenItCannotWrite(t *testing.T) {
 	t.Parallel()
@@ -271,23 +290,188 @@ func TestRecordFailsWhenItCannotWrite(t *testing.T) {
 			return e != nil && e.Kind == apperr.Unavailable && e.Code == "audit_busy"
 		}},
 		{"store down", &failingStore{*newMemStore()}, context.Background(), func(err error) bool { return errors.Is(err, errDown) }},
-		{"context ended while waiting", newMemStore(), cancelled, func(err error) bool { return errors.Is(err, context.Canceled) }},
+		{"context ended before recording", newMemStore(), cancelled, func(err error) bool { return errors.Is(err, context.Canceled) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			svc := NewService(tt.store, clock())
-			if tt.ctx.Err() != nil { // hold the organisation's lock so Record has to wait
-				unlock, err := svc.lock(context.Background(), "org")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer unlock()
-			}
 			if _, err := svc.Record(tt.ctx, sample("org", 1)); err == nil || !tt.check(err) {
 				t.Fatalf("Record error = %v", err)
 			}
 		})
+	}
+}
+
+// gateStore is a memStore whose first AppendMany tells entered and then waits for release.
+type gateStore struct {
+	*memStore
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func newGateStore() *gateStore {
+	return &gateStore{memStore: newMemStore(), entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gateStore) AppendMany(ctx context.Context, entries []Entry) error {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	return g.memStore.AppendMany(ctx, entries)
+}
+
+// countingStore counts the calls that reach the database.
+type countingStore struct {
+	*gateStore
+	mu                       sync.Mutex
+	appends, lasts, entryRds int
+}
+
+func (c *countingStore) Append(ctx context.Context, e Entry) error {
+	c.mu.Lock()
+	c.appends++
+	c.mu.Unlock()
+	return c.gateStore.Append(ctx, e)
+}
+
+func (c *countingStore) AppendMany(ctx context.Context, entries []Entry) error {
+	c.mu.Lock()
+	c.appends++
+	c.mu.Unlock()
+	return c.gateStore.AppendMany(ctx, entries)
+}
+
+func (c *countingStore) Last(ctx context.Context, orgID string) (Entry, bool, error) {
+	c.mu.Lock()
+	c.lasts++
+	c.mu.Unlock()
+	return c.gateStore.Last(ctx, orgID)
+}
+
+func (c *countingStore) Entry(ctx context.Context, orgID string, seq int64) (Entry, bool, error) {
+	c.mu.Lock()
+	c.entryRds++
+	c.mu.Unlock()
+	return c.gateStore.Entry(ctx, orgID, seq)
+}
+
+func TestRecordWaitingCallerCanGiveUp(t *testing.T) {
+	t.Parallel()
+	store := newGateStore()
+	svc := NewService(store, clock())
+	first := make(chan error, 1)
+	go func() {
+		_, err := svc.Record(context.Background(), sample("org", 1))
+		first <- err
+	}()
+	<-store.entered // the leader is writing the first entry: the next one has to wait
+	ctx, cancel := context.WithCancel(context.Background())
+	svc.queued = func(int) { cancel() } // give up as soon as the entry is queued
+	if _, err := svc.Record(ctx, sample("org", 2)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Record while waiting = %v, want context.Canceled", err)
+	}
+	svc.mu.Lock()
+	svc.queued = nil
+	svc.mu.Unlock()
+	close(store.release)
+	if err := <-first; err != nil {
+		t.Fatalf("first Record = %v", err)
+	}
+	e, err := svc.Record(context.Background(), sample("org", 3))
+	if err != nil || e.Seq != 2 {
+		t.Fatalf("Record after a caller gave up = %+v, %v; want seq 2 (the abandoned entry was not written)", e, err)
+	}
+	if r, err := svc.Verify(context.Background(), "org"); err != nil || !r.OK || r.Entries != 2 {
+		t.Fatalf("Verify = %+v, %v", r, err)
+	}
+}
+
+func TestRecordCommitsConcurrentCallersInGroups(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	store := &countingStore{gateStore: newGateStore()}
+	svc := NewService(store, clock())
+	allQueued := make(chan struct{})
+	svc.queued = func(waiting int) {
+		if waiting == n-1 {
+			close(allQueued)
+		}
+	}
+	results := make(chan Entry, n)
+	errs := make(chan error, n)
+	recordOne := func(i int) {
+		e, err := svc.Record(context.Background(), sample("org", i))
+		if err != nil {
+			errs <- err
+			return
+		}
+		results <- e
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { recordOne(0) })
+	<-store.entered // the leader is writing the first entry alone
+	for i := 1; i < n; i++ {
+		wg.Go(func() { recordOne(i) })
+	}
+	<-allQueued // the other 199 wait for the leader
+	close(store.release)
+	wg.Wait()
+	close(errs)
+	close(results)
+	for err := range errs {
+		t.Fatalf("Record: %v", err)
+	}
+	seen := map[int64]bool{}
+	for e := range results {
+		if seen[e.Seq] || e.Seq < 1 || e.Seq > n {
+			t.Fatalf("Record returned seq %d twice or out of 1..%d", e.Seq, n)
+		}
+		seen[e.Seq] = true
+		if stored, ok, _ := store.memStore.Entry(context.Background(), "org", e.Seq); !ok || stored != e {
+			t.Fatalf("entry %d returned %+v, stored %+v", e.Seq, e, stored)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d entries returned, want %d", len(seen), n)
+	}
+	r, err := svc.Verify(context.Background(), "org")
+	if err != nil || !r.OK || r.Entries != n || r.LastSeq != n {
+		t.Fatalf("Verify = %+v, %v", r, err)
+	}
+	// One write for the first entry, one for the other 199; the head was read once (before Verify).
+	if store.appends != 2 || store.lasts != 2 || store.entryRds != 0 {
+		t.Fatalf("store calls: %d writes, %d head reads, %d entry reads; want 2, 2 (one by Verify), 0",
+			store.appends, store.lasts, store.entryRds)
+	}
+}
+
+func TestRecordFromSeveralInstances(t *testing.T) {
+	t.Parallel()
+	const instances, perInst = 3, 100
+	store := newMemStore()
+	now := clock()
+	var wg sync.WaitGroup
+	errs := make(chan error, instances*perInst)
+	for range instances {
+		svc := NewService(store, now)
+		for i := range perInst {
+			wg.Go(func() {
+				if _, err := svc.Record(context.Background(), sample("org", i)); err != nil {
+					errs <- err
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Record: %v", err)
+	}
+	r, err := NewService(store, now).Verify(context.Background(), "org")
+	if err != nil || !r.OK || r.Entries != instances*perInst || r.LastSeq != instances*perInst {
+		t.Fatalf("Verify = %+v %+v, %v", r, r.FirstProblem, err)
 	}
 }
 

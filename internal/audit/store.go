@@ -3,12 +3,30 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
 // ErrSeqTaken is returned by Store.Append when the organisation already has an entry with that Seq
-// (another writer took the number first).
+// (another writer took the number first). Store.AppendMany returns a *SeqTakenError, which matches it
+// with errors.Is.
 var ErrSeqTaken = errors.New("audit sequence number already taken")
+
+// SeqTakenError is the error Store.AppendMany returns when one of the entries' numbers was already
+// taken: the entries before it (Written of them) are stored and the head moved to the last of them;
+// that entry and the ones after it are not stored. errors.Is(err, ErrSeqTaken) is true for it.
+type SeqTakenError struct {
+	Written int   // how many entries, from the first, were stored
+	Seq     int64 // the number that was taken
+}
+
+// Error describes the collision.
+func (e *SeqTakenError) Error() string {
+	return fmt.Sprintf("%v: entry %d (after %d entries were stored)", ErrSeqTaken, e.Seq, e.Written)
+}
+
+// Is reports whether target is ErrSeqTaken.
+func (e *SeqTakenError) Is(target error) bool { return target == ErrSeqTaken }
 
 // Filter selects entries in List. A zero field matches anything; set fields must all match.
 type Filter struct {
@@ -31,6 +49,13 @@ type Store interface {
 	// head to it unless the head is already at or past e.Seq. It returns ErrSeqTaken when the
 	// organisation already has an entry numbered e.Seq, or another error when the store fails.
 	Append(ctx context.Context, e Entry) error
+	// AppendMany stores entries (all of one organisation, consecutive Seqs in ascending order, each
+	// with Seq, Time, PrevHash and Hash set) in that order with one ordered insert, stopping at the
+	// first one whose number is taken, then moves the head to the last entry stored (unless the head
+	// is already at or past it). It returns nil when every entry is stored, a *SeqTakenError (matching
+	// ErrSeqTaken) saying how many were stored when a number was taken, or another error when the
+	// store fails: then any prefix of the entries may be stored, with the head not moved.
+	AppendMany(ctx context.Context, entries []Entry) error
 	// Last returns the organisation's head: its newest entry as far as the head records it, or when
 	// the organisation has no head, its entry with the highest Seq; false when it has no entry. The
 	// head may lag behind the log by the entries of writers that have not moved it yet (or failed

@@ -28,9 +28,13 @@ import (
 // up to about 2.7 µs per document in the collection (13 ms at 5,000 entries for a miss or a recent
 // entry; the scan stops at the match, so old entries are found sooner) while audit_heads holds one
 // document per organisation. Entry (a recent entry by _id) is read only when writers of two instances
-// collide. Record therefore costs three small operations whatever the log size
+// collide. Record therefore costs a few small operations whatever the log size
 // (BenchmarkAuditRecord: about 6 ms both at 10 and at 5,000 entries; it was 75 ms at 5,000 when Last
-// probed audit_log by _id).
+// probed audit_log by _id). audit.Service commits concurrent entries of an organisation in groups
+// through AppendMany: one ordered InsertMany and one head update per batch, and the head is read only
+// by a Service's first batch or after another instance took a number. BenchmarkAuditRecordParallel
+// with 32 goroutines recording for one organisation: about 4.1 ms per entry with one entry per
+// Record (three operations each, serialised), 0.36 ms with group commit.
 //
 // Sizes: List and Scan (Verify) filter on org_id and scan the whole audit_log collection on the
 // embedded database, all organisations together, at roughly 100-200 µs per entry document (it is
@@ -124,6 +128,45 @@ func (s *AuditStore) Append(ctx context.Context, e audit.Entry) error {
 		return unavailable("inserting audit entry %s: %w", doc.ID, err)
 	}
 	return s.moveHead(ctx, doc)
+}
+
+// AppendMany stores entries (consecutive entries of one organisation, in ascending Seq order) with
+// one ordered insert, which stops at the first duplicate _id, then moves the organisation's head to
+// the last entry stored (one conditional update). It returns nil when every entry is stored, an
+// *audit.SeqTakenError (matching audit.ErrSeqTaken) with how many were stored when a number was taken,
+// or an Unavailable *apperr.Error when the database fails (a prefix of the entries may then be stored
+// with the head not moved: the head lags until the next append, which audit.Store allows).
+func (s *AuditStore) AppendMany(ctx context.Context, entries []audit.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	docs := make([]auditEntryDoc, len(entries))
+	for i, e := range entries {
+		docs[i] = toAuditEntryDoc(e)
+	}
+	_, err := s.entries().InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+	if err == nil {
+		return s.moveHead(ctx, docs[len(docs)-1])
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil {
+		return unavailable("inserting audit entries %s to %s: %w", docs[0].ID, docs[len(docs)-1].ID, err)
+	}
+	first := bwe.WriteErrors[0]
+	for _, we := range bwe.WriteErrors[1:] {
+		if we.Index < first.Index {
+			first = we
+		}
+	}
+	if first.Index < 0 || first.Index >= len(docs) || !mongo.IsDuplicateKeyError(first) {
+		return unavailable("inserting audit entries %s to %s: %w", docs[0].ID, docs[len(docs)-1].ID, err)
+	}
+	if first.Index > 0 {
+		if err := s.moveHead(ctx, docs[first.Index-1]); err != nil {
+			return err
+		}
+	}
+	return &audit.SeqTakenError{Written: first.Index, Seq: docs[first.Index].Seq}
 }
 
 // moveHead makes d the organisation's head unless the head is already at or past d.Seq. The upsert

@@ -127,6 +127,7 @@ func TestAuditConcurrentRecord(t *testing.T) {
 	}{
 		{"one instance with 50 goroutines", 1, 50},
 		{"five instances with 10 goroutines each", 5, 10},
+		{"three instances with 100 goroutines each", 3, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,6 +174,65 @@ func TestAuditConcurrentRecord(t *testing.T) {
 				t.Fatalf("head = %+v, %v; want seq %d", head, err, total)
 			}
 		})
+	}
+}
+
+// chainAfter returns n entries of org chained after prev (zero Entry: from the start).
+func chainAfter(org string, prev audit.Entry, n int) []audit.Entry {
+	seq, hash := prev.Seq+1, prev.Hash
+	if prev.Seq == 0 {
+		hash = audit.ZeroHash
+	}
+	out := make([]audit.Entry, 0, n)
+	for i := range n {
+		e := auditEntry(org, i)
+		e.Seq, e.Time, e.PrevHash = seq, auditStart.Add(time.Duration(seq)*time.Millisecond), hash
+		e.Hash = e.ComputeHash()
+		out = append(out, e)
+		seq, hash = seq+1, e.Hash
+	}
+	return out
+}
+
+func TestAuditAppendMany(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := openAudit(t)
+	first := chainAfter("org", audit.Entry{}, 3)
+	if err := store.AppendMany(ctx, first); err != nil {
+		t.Fatalf("AppendMany = %v", err)
+	}
+	if head, ok, err := store.Last(ctx, "org"); err != nil || !ok || head != first[2] {
+		t.Fatalf("Last = %+v, %v, %v; want entry 3", head, ok, err)
+	}
+	// Another writer takes number 6; a batch of 4, 5, 6, 7 stores 4 and 5 and stops at 6.
+	batch := chainAfter("org", first[2], 4)
+	if err := store.Append(ctx, batch[2]); err != nil {
+		t.Fatal(err)
+	}
+	err := store.AppendMany(ctx, batch)
+	var taken *audit.SeqTakenError
+	if !errors.Is(err, audit.ErrSeqTaken) || !errors.As(err, &taken) || taken.Written != 2 || taken.Seq != 6 {
+		t.Fatalf("AppendMany over a taken number = %v (%+v), want 2 written and seq 6 taken", err, taken)
+	}
+	for _, tc := range []struct {
+		seq  int64
+		want bool
+	}{{4, true}, {5, true}, {6, true}, {7, false}} {
+		if _, ok, err := store.Entry(ctx, "org", tc.seq); err != nil || ok != tc.want {
+			t.Fatalf("Entry(%d) = %v, %v; want %v", tc.seq, ok, err, tc.want)
+		}
+	}
+	if head, _, err := store.Last(ctx, "org"); err != nil || head.Seq != 6 {
+		t.Fatalf("head = %+v, %v; want 6 (never moved back)", head, err)
+	}
+	// The first entry taken: nothing stored.
+	err = store.AppendMany(ctx, chainAfter("org", first[2], 2))
+	if !errors.As(err, &taken) || taken.Written != 0 || taken.Seq != 4 {
+		t.Fatalf("AppendMany from a taken number = %v, want 0 written", err)
+	}
+	if err := store.AppendMany(ctx, nil); err != nil {
+		t.Fatalf("AppendMany of nothing = %v", err)
 	}
 }
 
@@ -533,6 +593,32 @@ func BenchmarkAuditList(b *testing.B) {
 				if _, err := store.List(context.Background(), "org", audit.Filter{ResourceType: "case", ResourceID: "c-1"}, 0, 50); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkAuditRecordParallel records entries of one organisation from many goroutines at once
+// (b.RunParallel, GOMAXPROCS goroutines times the parallelism given), like concurrent audited requests
+// of one organisation: the throughput depends on how many entries Record writes per database round trip.
+func BenchmarkAuditRecordParallel(b *testing.B) {
+	for _, par := range []int{1, 16} {
+		b.Run(fmt.Sprintf("x%d", par), func(b *testing.B) {
+			store := openAudit(b)
+			seedAudit(b, store, "org", 10)
+			svc := audit.NewService(store, time.Now)
+			b.SetParallelism(par)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := svc.Record(context.Background(), auditEntry("org", 1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			if r, err := svc.Verify(context.Background(), "org"); err != nil || !r.OK {
+				b.Fatalf("Verify = %+v, %v", r, err)
 			}
 		})
 	}
