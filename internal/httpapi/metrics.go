@@ -35,10 +35,25 @@ func newMetrics() *metrics {
 	return m
 }
 
+// observe counts a request. method may alias a request buffer that fasthttp reuses (Fiber's strings
+// are not copies), so it is mapped to a constant before it becomes a label the registry keeps.
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {
 	s := strconv.Itoa(status)
+	method = methodLabel(method)
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.latency.WithLabelValues(method, route, s).Observe(elapsed.Seconds())
+}
+
+var knownMethods = []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace}
+
+func methodLabel(method string) string {
+	for _, known := range knownMethods {
+		if method == known {
+			return known
+		}
+	}
+	return "OTHER"
 }
 
 func (m *metrics) handler() fiber.Handler {
