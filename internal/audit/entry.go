@@ -165,3 +165,13 @@ func validAction(a string) bool {
 	}
 	return true
 }
+
+// detached returns a copy of e whose strings share no memory with the caller's.
+func (e Entry) detached() Entry {
+	for _, f := range []*string{&e.OrgID, &e.ActorID, &e.ActorRole, &e.DeviceID, &e.Action, &e.ResourceType,
+		&e.ResourceID, &e.RequestID, &e.PrevHash, &e.Hash} {
+		*f = strings.Clone(*f)
+	}
+	e.Outcome = Outcome(strings.Clone(string(e.Outcome)))
+	return e
+}

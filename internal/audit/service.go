@@ -126,12 +126,14 @@ func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, fmt.Errorf("waiting to record an audit entry: %w", err)
 	}
-	r := &request{e: e, wake: make(chan struct{})}
+	// The entry may outlive the caller (a leader writes it), and callers may pass strings that alias
+	// a request buffer a server reuses: keep copies.
+	r := &request{e: e.detached(), wake: make(chan struct{})}
 	s.mu.Lock()
-	q := s.orgs[e.OrgID]
+	q := s.orgs[r.e.OrgID]
 	if q == nil {
 		q = &orgLog{}
-		s.orgs[e.OrgID] = q
+		s.orgs[r.e.OrgID] = q
 	}
 	q.pending = append(q.pending, r)
 	if !q.leading {
