@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -195,7 +197,17 @@ type problemBody struct {
 	Errors                              []struct{ Field, Code, Message string }
 }
 
-var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+// client sends every request on a new connection from a random loopback address (127.x.y.z), so the
+// sign-in throttling per client address, which tests that fail sign-ins on purpose trip, does not
+// lock out the other tests sharing the server.
+var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	DisableCompression: true,
+	DisableKeepAlives:  true,
+	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		local := &net.TCPAddr{IP: net.IPv4(127, byte(1+rand.IntN(254)), byte(1+rand.IntN(254)), byte(1+rand.IntN(254)))}
+		return (&net.Dialer{LocalAddr: local}).DialContext(ctx, network, addr)
+	},
+}}
 
 // do sends a request to base and validates the response against api/openapi.yaml.
 // headers are "Name: value" strings.
