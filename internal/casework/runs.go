@@ -33,7 +33,7 @@ func (s *Service) StartRun(ctx context.Context, p identity.Principal, caseID, ru
 	var fe fieldErrors
 	fe.uuid(fieldID, runID)
 	fe.token("protocol_id", protocolID, MaxProtocolIDLen)
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return Run{}, err
 	}
 	if r, done, err := s.startedAlready(ctx, p, role, c, runID, protocolID); done || err != nil {
@@ -167,11 +167,11 @@ func (s *Service) RecordStep(ctx context.Context, p identity.Principal, caseID, 
 	fe.text("note", rec.Note, MaxNotesLen)
 	switch {
 	case nr.RecordedAt.IsZero():
-		fe.add("recorded_at", "required", "field.required", nil)
+		fe.Add("recorded_at", "required", "field.required", nil)
 	case rec.RecordedAt.After(now.Add(MaxClockSkew)):
-		fe.add("recorded_at", "future", "field.not_in_future", map[string]any{"Minutes": int(MaxClockSkew.Minutes())})
+		fe.Add("recorded_at", "future", "field.not_in_future", map[string]any{"Minutes": int(MaxClockSkew.Minutes())})
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return RunView{}, err
 	}
 	v, err := s.version(ctx, r)

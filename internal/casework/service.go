@@ -105,10 +105,10 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, nc NewCase) 
 	if !nc.OpenedAt.IsZero() {
 		c.OpenedAt = nc.OpenedAt.UTC().Truncate(time.Millisecond)
 		if c.OpenedAt.After(now.Add(MaxClockSkew)) {
-			fe.add("opened_at", "future", "field.not_in_future", map[string]any{"Minutes": int(MaxClockSkew.Minutes())})
+			fe.Add("opened_at", "future", "field.not_in_future", map[string]any{"Minutes": int(MaxClockSkew.Minutes())})
 		}
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return Case{}, false, err
 	}
 	err = s.store.CreateCase(ctx, c)
@@ -199,9 +199,9 @@ func (s *Service) List(ctx context.Context, p identity.Principal, f Filter, afte
 		sf.AssigneeIDs = append(sf.AssigneeIDs, f.AssigneeID)
 	}
 	if after != "" && auditID(after) == "" { // cursors are case ids
-		fe.add("cursor", "invalid", "field.cursor", nil)
+		fe.Add("cursor", "invalid", "field.cursor", nil)
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return Page{}, err
 	}
 	if role == identity.RoleCaseworker && !slices.Contains(sf.AssigneeIDs, p.UserID) {
@@ -284,7 +284,7 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, u
 			fe.token(fieldSupervisorID, next.SupervisorID, MaxUserIDLen)
 		}
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return Case{}, err
 	}
 	if next.ReferenceNumber == cur.ReferenceNumber && next.Child == cur.Child && slices.Equal(next.CaseTypes, cur.CaseTypes) &&
@@ -322,7 +322,7 @@ func (s *Service) setStatus(ctx context.Context, p identity.Principal, id, reaso
 	if err != nil {
 		return Case{}, err
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return Case{}, err
 	}
 	if cur.Version != version {
@@ -433,7 +433,7 @@ func eventBy(p identity.Principal, role identity.Role, action, resourceType, res
 // audit log only when it can name a record.
 func auditID(id string) string {
 	var fe fieldErrors
-	if fe.uuid(fieldID, id); len(fe) > 0 {
+	if fe.uuid(fieldID, id); len(fe.FieldErrors) > 0 {
 		return ""
 	}
 	return id

@@ -37,32 +37,7 @@ const (
 )
 
 // fieldErrors collects field errors for one *apperr.Error Invalid.
-type fieldErrors []apperr.FieldError
-
-func (f *fieldErrors) add(field, code, messageID string, data map[string]any) {
-	*f = append(*f, apperr.FieldError{Field: field, Code: code, MessageID: messageID, Data: data})
-}
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return apperr.Validation(f...)
-}
-
-func (f *fieldErrors) required(field, value string) bool {
-	if strings.TrimSpace(value) == "" {
-		f.add(field, "required", "field.required", nil)
-		return false
-	}
-	return true
-}
-
-func (f *fieldErrors) maxLength(field, value string, limit int) {
-	if utf8.RuneCountInString(value) > limit {
-		f.add(field, "max_length", "field.max_length", map[string]any{"Max": limit})
-	}
-}
+type fieldErrors struct{ apperr.FieldErrors }
 
 // text checks an optional free-text value: at most limit characters, valid UTF-8, no control
 // characters other than tab and newlines.
@@ -70,21 +45,21 @@ func (f *fieldErrors) text(field, value string, limit int) {
 	if !utf8.ValidString(value) || strings.ContainsFunc(value, func(r rune) bool {
 		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
 	}) {
-		f.add(field, "invalid", "field.invalid", nil)
+		f.Add(field, "invalid", "field.invalid", nil)
 		return
 	}
-	f.maxLength(field, value, limit)
+	f.MaxLength(field, value, limit)
 }
 
 // uuid checks a client-generated id: a UUID in canonical lower-case form, not the nil UUID.
 func (f *fieldErrors) uuid(field, id string) {
 	if id == "" {
-		f.add(field, "required", "field.required", nil)
+		f.Add(field, "required", "field.required", nil)
 		return
 	}
 	u, err := uuid.Parse(id)
 	if err != nil || u.String() != id || u == uuid.Nil {
-		f.add(field, "uuid", "field.uuid", nil)
+		f.Add(field, "uuid", "field.uuid", nil)
 	}
 }
 
@@ -92,14 +67,14 @@ func (f *fieldErrors) uuid(field, id string) {
 // A-Z a-z 0-9 . _ : -.
 func (f *fieldErrors) token(field, id string, limit int) bool {
 	if id == "" {
-		f.add(field, "required", "field.required", nil)
+		f.Add(field, "required", "field.required", nil)
 		return false
 	}
 	ok := len(id) <= limit && !strings.ContainsFunc(id, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z') && !(r >= '0' && r <= '9') && !strings.ContainsRune("._:-", r)
 	})
 	if !ok {
-		f.add(field, "invalid", "field.invalid", nil)
+		f.Add(field, "invalid", "field.invalid", nil)
 	}
 	return ok
 }
@@ -113,7 +88,7 @@ func oneOf[T ~string](f *fieldErrors, field string, value T, values []T) bool {
 	for i, v := range values {
 		list[i] = string(v)
 	}
-	f.add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ",")})
+	f.Add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ",")})
 	return false
 }
 
@@ -124,12 +99,12 @@ func (f *fieldErrors) language(field, tag string) string {
 		return ""
 	}
 	if len(tag) > MaxLanguageLen {
-		f.add(field, "max_length", "field.max_length", map[string]any{"Max": MaxLanguageLen})
+		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": MaxLanguageLen})
 		return tag
 	}
 	t, err := language.Parse(tag)
 	if err != nil {
-		f.add(field, "bcp47", "field.bcp47", nil)
+		f.Add(field, "bcp47", "field.bcp47", nil)
 		return tag
 	}
 	return t.String()
@@ -138,18 +113,18 @@ func (f *fieldErrors) language(field, tag string) string {
 // child checks and normalizes a child; now decides the allowed birth years.
 func (f *fieldErrors) child(c Child, now time.Time) Child {
 	c.Pseudonym = strings.TrimSpace(c.Pseudonym)
-	if f.required("child.pseudonym", c.Pseudonym) {
+	if f.Required("child.pseudonym", c.Pseudonym) {
 		f.text("child.pseudonym", c.Pseudonym, MaxPseudonymLen)
 	}
 	if c.AgeBand == "" {
-		f.add("child.age_band", "required", "field.required", nil)
+		f.Add("child.age_band", "required", "field.required", nil)
 	} else {
 		oneOf(f, "child.age_band", c.AgeBand, protocol.AgeBands)
 	}
 	if c.BirthYear != 0 {
 		year := now.Year()
 		if c.BirthYear > year || c.BirthYear < year-maxChildAgeYears {
-			f.add("child.birth_year", "range", "field.birth_year_range", map[string]any{"Min": year - maxChildAgeYears, "Max": year})
+			f.Add("child.birth_year", "range", "field.birth_year_range", map[string]any{"Min": year - maxChildAgeYears, "Max": year})
 		}
 	}
 	if c.Gender != "" {
@@ -166,7 +141,7 @@ func (f *fieldErrors) child(c Child, now time.Time) Child {
 // the order of protocol.CaseTypes.
 func (f *fieldErrors) caseTypes(types []protocol.CaseType) []protocol.CaseType {
 	if len(types) == 0 {
-		f.add(fieldCaseTypes, "required", "field.required", nil)
+		f.Add(fieldCaseTypes, "required", "field.required", nil)
 		return nil
 	}
 	for _, t := range types {
@@ -195,7 +170,7 @@ func (f *fieldErrors) userIDs(field string, ids []string) []string {
 		}
 	}
 	if len(out) > MaxCaseworkers {
-		f.add(field, "max_items", "field.max_items", map[string]any{"Max": MaxCaseworkers})
+		f.Add(field, "max_items", "field.max_items", map[string]any{"Max": MaxCaseworkers})
 	}
 	return out
 }
@@ -203,7 +178,7 @@ func (f *fieldErrors) userIDs(field string, ids []string) []string {
 // reason checks a required reason of at most MaxReasonLen characters and returns it trimmed.
 func (f *fieldErrors) reason(field, reason string) string {
 	reason = strings.TrimSpace(reason)
-	if f.required(field, reason) {
+	if f.Required(field, reason) {
 		f.text(field, reason, MaxReasonLen)
 	}
 	return reason

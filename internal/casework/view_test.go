@@ -105,7 +105,7 @@ func TestLanguageCanonical(t *testing.T) {
 	t.Parallel()
 	var fe fieldErrors
 	got := []string{fe.language("l", "EN-gb"), fe.language("l", " pt-br "), fe.language("l", "")}
-	if len(fe) != 0 || !slices.Equal(got, []string{"en-GB", "pt-BR", ""}) {
+	if len(fe.FieldErrors) != 0 || !slices.Equal(got, []string{"en-GB", "pt-BR", ""}) {
 		t.Fatalf("got %v, errors %v", got, fe)
 	}
 }

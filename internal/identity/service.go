@@ -164,13 +164,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	now := s.clock()
 	username := NormalizeUsername(req.Username)
 	var fe fieldErrors
-	fe.required("username", username)
-	fe.maxLength("username", username, 254)
-	fe.required("password", req.Password)
-	fe.maxLength("password", req.Password, 1024)
+	fe.Required("username", username)
+	fe.MaxLength("username", username, 254)
+	fe.Required("password", req.Password)
+	fe.MaxLength("password", req.Password, 1024)
 	fe.deviceID("device_id", req.DeviceID)
-	fe.maxLength("device_name", req.DeviceName, maxDeviceNameLen)
-	if err := fe.err(); err != nil {
+	fe.MaxLength("device_name", req.DeviceName, maxDeviceNameLen)
+	if err := fe.Err(); err != nil {
 		return Tokens{}, Principal{}, err
 	}
 	keys := []string{AccountKey(username), AddressKey(req.ClientAddr)}
@@ -548,13 +548,13 @@ func (s *Service) createUser(ctx context.Context, orgID string, nu NewUser, e Se
 	displayName := strings.TrimSpace(nu.DisplayName)
 	var fe fieldErrors
 	fe.username("username", username)
-	fe.required("display_name", displayName)
-	fe.maxLength("display_name", displayName, maxDisplayNameLen)
+	fe.Required("display_name", displayName)
+	fe.MaxLength("display_name", displayName, maxDisplayNameLen)
 	roles := fe.roles("roles", nu.Roles)
 	if err := CheckPasswordPolicy(username, nu.Password); err != nil {
-		fe = append(fe, asFields(err)...)
+		fe.FieldErrors = append(fe.FieldErrors, asFields(err)...)
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return User{}, err
 	}
 	hash, err := s.hash(ctx, nu.Password)
@@ -642,8 +642,8 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, upd Us
 	var fe fieldErrors
 	if upd.DisplayName != nil {
 		next.DisplayName = strings.TrimSpace(*upd.DisplayName)
-		fe.required("display_name", next.DisplayName)
-		fe.maxLength("display_name", next.DisplayName, maxDisplayNameLen)
+		fe.Required("display_name", next.DisplayName)
+		fe.MaxLength("display_name", next.DisplayName, maxDisplayNameLen)
 	}
 	if upd.Roles != nil {
 		next.Roles = fe.roles("roles", *upd.Roles)
@@ -651,7 +651,7 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, upd Us
 	if upd.Disabled != nil {
 		next.Disabled = *upd.Disabled
 	}
-	if err := fe.err(); err != nil {
+	if err := fe.Err(); err != nil {
 		return User{}, err
 	}
 	if id == p.UserID && (next.Disabled || !next.HasRole(RoleAdmin)) {

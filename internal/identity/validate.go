@@ -3,7 +3,6 @@ package identity
 import (
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 )
@@ -18,35 +17,12 @@ const (
 )
 
 // fieldErrors collects field errors for one *apperr.Error Invalid.
-type fieldErrors []apperr.FieldError
-
-func (f *fieldErrors) add(field, code, messageID string, data map[string]any) {
-	*f = append(*f, apperr.FieldError{Field: field, Code: code, MessageID: messageID, Data: data})
-}
-
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
-		return nil
-	}
-	return apperr.Validation(f...)
-}
-
-func (f *fieldErrors) required(field, value string) {
-	if strings.TrimSpace(value) == "" {
-		f.add(field, "required", "field.required", nil)
-	}
-}
-
-func (f *fieldErrors) maxLength(field, value string, limit int) {
-	if utf8.RuneCountInString(value) > limit {
-		f.add(field, "max_length", "field.max_length", map[string]any{"Max": limit})
-	}
-}
+type fieldErrors struct{ apperr.FieldErrors }
 
 // username checks a normalized username: 3 to 64 of a-z 0-9 . _ - @, starting with a letter or digit.
 func (f *fieldErrors) username(field, u string) {
 	if u == "" {
-		f.add(field, "required", "field.required", nil)
+		f.Add(field, "required", "field.required", nil)
 		return
 	}
 	ok := len(u) >= minUsernameLen && len(u) <= maxUsernameLen
@@ -57,14 +33,14 @@ func (f *fieldErrors) username(field, u string) {
 		}
 	}
 	if !ok {
-		f.add(field, "format", "field.username_format", map[string]any{"Min": minUsernameLen, "Max": maxUsernameLen})
+		f.Add(field, "format", "field.username_format", map[string]any{"Min": minUsernameLen, "Max": maxUsernameLen})
 	}
 }
 
 // deviceID checks a device id chosen by an app: 1 to 128 of A-Z a-z 0-9 . _ : -.
 func (f *fieldErrors) deviceID(field, id string) {
 	if id == "" {
-		f.add(field, "required", "field.required", nil)
+		f.Add(field, "required", "field.required", nil)
 		return
 	}
 	ok := len(id) <= maxDeviceIDLen
@@ -74,7 +50,7 @@ func (f *fieldErrors) deviceID(field, id string) {
 		}
 	}
 	if !ok {
-		f.add(field, "invalid", "field.invalid", nil)
+		f.Add(field, "invalid", "field.invalid", nil)
 	}
 }
 
@@ -82,13 +58,13 @@ func (f *fieldErrors) deviceID(field, id string) {
 // of Roles.
 func (f *fieldErrors) roles(field string, roles []Role) []Role {
 	if len(roles) == 0 {
-		f.add(field, "required", "field.required", nil)
+		f.Add(field, "required", "field.required", nil)
 		return nil
 	}
 	known := Roles
 	for _, r := range roles {
 		if !slices.Contains(known, r) {
-			f.add(field, "oneof", "field.oneof", map[string]any{"Values": roleList(known)})
+			f.Add(field, "oneof", "field.oneof", map[string]any{"Values": roleList(known)})
 			return nil
 		}
 	}
