@@ -64,14 +64,18 @@ func toDeviceView(d identity.Device) deviceView {
 	return deviceView{ID: d.ID, UserID: d.UserID, Name: d.Name, CreatedAt: d.CreatedAt, LastSeenAt: d.LastSeenAt, RevokedAt: d.RevokedAt}
 }
 
-func (s *Server) toTokensView(c *fiber.Ctx, t identity.Tokens, p identity.Principal) (tokensView, error) {
+// sendTokens answers a sign-in or a refresh (or its error) with the tokens and the signed-in user.
+func (s *Server) sendTokens(c *fiber.Ctx, t identity.Tokens, p identity.Principal, err error) error {
+	if err != nil {
+		return err
+	}
 	u, err := s.deps.Identity.Me(c.UserContext(), p)
 	if err != nil {
-		return tokensView{}, err
+		return err
 	}
-	return tokensView{TokenType: "Bearer", AccessToken: t.AccessToken, ExpiresIn: int(time.Until(t.AccessExpiresAt).Round(time.Second).Seconds()),
+	return s.sendPrivate(c, tokensView{TokenType: "Bearer", AccessToken: t.AccessToken, ExpiresIn: int(time.Until(t.AccessExpiresAt).Round(time.Second).Seconds()),
 		AccessExpiresAt: t.AccessExpiresAt, RefreshToken: t.RefreshToken, RefreshExpiresAt: t.RefreshExpiresAt,
-		SessionID: t.SessionID, User: toUserView(u)}, nil
+		SessionID: t.SessionID, User: toUserView(u)})
 }
 
 // login answers POST /v1/auth/login.
@@ -82,14 +86,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	t, p, err := s.deps.Identity.Login(c.UserContext(), identity.LoginRequest{Username: req.Username, Password: req.Password,
 		DeviceID: req.DeviceID, DeviceName: req.DeviceName, ClientAddr: c.IP()})
-	if err != nil {
-		return err
-	}
-	v, err := s.toTokensView(c, t, p)
-	if err != nil {
-		return err
-	}
-	return s.sendPrivate(c, v)
+	return s.sendTokens(c, t, p, err)
 }
 
 // refresh answers POST /v1/auth/refresh: rotates the refresh token.
@@ -99,14 +96,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 		return err
 	}
 	t, p, err := s.deps.Identity.Refresh(c.UserContext(), req.RefreshToken, c.IP())
-	if err != nil {
-		return err
-	}
-	v, err := s.toTokensView(c, t, p)
-	if err != nil {
-		return err
-	}
-	return s.sendPrivate(c, v)
+	return s.sendTokens(c, t, p, err)
 }
 
 // logout answers POST /v1/auth/logout: ends the caller's session.
