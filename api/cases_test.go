@@ -278,3 +278,44 @@ func TestBadCaseInput(t *testing.T) {
 		})
 	}
 }
+
+// Assigned caseworkers and supervisors must be active users of the organisation with that role; a
+// caseworker assigned by a supervisor then sees the case.
+func TestCaseAssignments(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	_, _, supervisor := newUser(t, "supervisor")
+	_, _, worker := newUser(t, "caseworker")
+	tests := []struct {
+		name        string
+		caseworkers []string
+		supervisor  string
+		wantStatus  int
+	}{
+		{"unknown caseworker", []string{"01a21c00-0000-7000-8000-000000000000"}, "", 400},
+		{"a supervisor is not a caseworker", []string{supervisor.User.ID}, "", 400},
+		{"a caseworker is not a supervisor", []string{worker.User.ID}, worker.User.ID, 400},
+		{"valid assignment", []string{worker.User.ID}, supervisor.User.ID, 201},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := uuid.Must(uuid.NewV7()).String()
+			body := newCase(id, "Child A.")
+			body["caseworker_ids"] = tt.caseworkers
+			body["supervisor_id"] = tt.supervisor
+			r := post(t, base, http.MethodPost, "/v1/cases", supervisor.AccessToken, body)
+			if r.status != tt.wantStatus {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			if tt.wantStatus == 400 {
+				if p := r.problem(t); !slices.ContainsFunc(p.Errors, func(e struct{ Field, Code, Message string }) bool { return e.Code == "unknown_user" }) {
+					t.Errorf("errors %+v", p.Errors)
+				}
+				return
+			}
+			if r := get(t, base, "/v1/cases/"+id, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusOK {
+				t.Errorf("the assigned caseworker reads the case: %d", r.status)
+			}
+		})
+	}
+}

@@ -83,7 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
 
 	caseStore := db.Casework(sec.keys)
-	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now)
+	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
 
 	app, api := httpapi.New(httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,

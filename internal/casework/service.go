@@ -19,6 +19,48 @@ type Service struct {
 	protocols ProtocolSource
 	events    Recorder
 	now       func() time.Time
+	users     Directory // nil: assignees are not checked
+}
+
+// Directory tells whether a user of an organisation exists, is enabled and has a role
+// (*identity.Service satisfies it).
+type Directory interface {
+	// HasRole reports whether user userID of organisation orgID is enabled and has role.
+	HasRole(ctx context.Context, orgID, userID string, role identity.Role) (bool, error)
+}
+
+// WithDirectory makes the Service check that assigned caseworkers and supervisors are enabled users
+// of the case's organisation with that role, and returns it.
+func (s *Service) WithDirectory(d Directory) *Service {
+	s.users = d
+	return s
+}
+
+// checkAssignees records unknown_user for every assignee that is not an enabled user of orgID with
+// the role the assignment needs. It returns the directory's error.
+func (s *Service) checkAssignees(ctx context.Context, fe *fieldErrors, orgID string, caseworkers []string, supervisor string) error {
+	if s.users == nil {
+		return nil
+	}
+	check := func(field, id string, role identity.Role) error {
+		ok, err := s.users.HasRole(ctx, orgID, id, role)
+		if err != nil {
+			return fmt.Errorf("checking assignee %s: %w", id, err)
+		}
+		if !ok {
+			fe.Add(field, "unknown_user", "field.unknown_user", map[string]any{"Role": string(role)})
+		}
+		return nil
+	}
+	for _, id := range caseworkers {
+		if err := check(fieldCaseworkers, id, identity.RoleCaseworker); err != nil {
+			return err
+		}
+	}
+	if supervisor != "" {
+		return check(fieldSupervisorID, supervisor, identity.RoleSupervisor)
+	}
+	return nil
 }
 
 // NewService returns a Service over store. now is the clock (nil: time.Now).
@@ -107,6 +149,9 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, nc NewCase) 
 		if c.OpenedAt.After(now.Add(MaxClockSkew)) {
 			fe.Add("opened_at", "future", "field.not_in_future", map[string]any{"Minutes": int(MaxClockSkew.Minutes())})
 		}
+	}
+	if err := s.checkAssignees(ctx, &fe, p.OrgID, c.CaseworkerIDs, c.SupervisorID); err != nil {
+		return Case{}, false, err
 	}
 	if err := fe.Err(); err != nil {
 		return Case{}, false, err
@@ -282,6 +327,11 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, u
 	if upd.SupervisorID != nil {
 		if next.SupervisorID = *upd.SupervisorID; next.SupervisorID != "" {
 			fe.token(fieldSupervisorID, next.SupervisorID, MaxUserIDLen)
+		}
+	}
+	if upd.CaseworkerIDs != nil || upd.SupervisorID != nil {
+		if err := s.checkAssignees(ctx, &fe, cur.OrgID, next.CaseworkerIDs, next.SupervisorID); err != nil {
+			return Case{}, err
 		}
 	}
 	if err := fe.Err(); err != nil {

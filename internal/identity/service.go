@@ -887,3 +887,16 @@ func hashToken(tok string) string {
 }
 
 func equalHash(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// HasRole reports whether user userID of organisation orgID exists, is enabled and has role. It
+// returns the store's error when the store fails.
+func (s *Service) HasRole(ctx context.Context, orgID, userID string, role Role) (bool, error) {
+	u, err := s.store.UserByID(ctx, orgID, userID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading user %s: %w", userID, err)
+	}
+	return !u.Disabled && u.HasRole(role), nil
+}
