@@ -38,62 +38,21 @@ func caseworkRing(t testing.TB, spec string) *fieldcrypt.KeyRing {
 	return ring
 }
 
-// caseworkClock is the injected clock of a casework test.
-type caseworkClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// caseworkEvents is an in-memory Recorder.
+type caseworkEvents struct{ eventLog[casework.Event] }
 
-func (c *caseworkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *caseworkClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// caseworkEvents is an in-memory Recorder; fail makes it refuse.
-type caseworkEvents struct {
-	mu     sync.Mutex
-	events []casework.Event
-	fail   bool
-}
-
-func (r *caseworkEvents) RecordCaseEvent(_ context.Context, e casework.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail {
-		return errors.New("audit log unavailable")
-	}
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *caseworkEvents) setFail(fail bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.fail = fail
-}
+func (r *caseworkEvents) RecordCaseEvent(_ context.Context, e casework.Event) error { return r.add(e) }
 
 // last returns the last recorded event.
 func (r *caseworkEvents) last() casework.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.events) == 0 {
+	events := r.all()
+	if len(events) == 0 {
 		return casework.Event{}
 	}
-	return r.events[len(r.events)-1]
+	return events[len(events)-1]
 }
 
-func (r *caseworkEvents) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events)
-}
+func (r *caseworkEvents) count() int { return len(r.all()) }
 
 // caseworkProtocols is a fake ProtocolSource holding published versions in memory.
 type caseworkProtocols struct {
@@ -177,7 +136,7 @@ type caseworkFixture struct {
 	ctx       context.Context
 	db        *mongodb.DB
 	store     *mongodb.CaseworkStore
-	clock     *caseworkClock
+	clock     *testClock
 	events    *caseworkEvents
 	protocols *caseworkProtocols
 	svc       *casework.Service
@@ -193,7 +152,7 @@ func newCaseworkFixture(t *testing.T) *caseworkFixture {
 		t.Fatalf("creating casework indexes: %v", err)
 	}
 	store := db.Casework(caseworkRing(t, caseworkKey("k1", 1)))
-	f := &caseworkFixture{t: t, ctx: ctx, db: db, store: store, clock: &caseworkClock{now: caseworkStart},
+	f := &caseworkFixture{t: t, ctx: ctx, db: db, store: store, clock: &testClock{now: caseworkStart},
 		events: &caseworkEvents{}, protocols: &caseworkProtocols{}}
 	f.protocols.publish(caseworkDoc())
 	f.svc = casework.NewService(store, f.protocols, f.events, f.clock.Now)

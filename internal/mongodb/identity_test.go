@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,60 +18,26 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 )
 
-// identityClock is the injected clock of an identity test.
-type identityClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *identityClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *identityClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // identityIssuer is a fake TokenIssuer: the "token" names the principal.
-type identityIssuer struct{ clock *identityClock }
+type identityIssuer struct{ clock *testClock }
 
 func (i identityIssuer) Issue(p identity.Principal) (string, time.Time, error) {
 	return "access." + p.UserID + "." + p.SessionID, i.clock.Now().Add(15 * time.Minute), nil
 }
 
-// identityEvents is an in-memory EventRecorder; fail makes it refuse.
+// identityEvents is an in-memory EventRecorder.
 type identityEvents struct {
-	mu     sync.Mutex
-	events []identity.SecurityEvent
-	fail   bool
+	eventLog[identity.SecurityEvent]
 }
 
 func (r *identityEvents) RecordSecurityEvent(_ context.Context, e identity.SecurityEvent) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail {
-		return errors.New("audit log unavailable")
-	}
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *identityEvents) setFail(fail bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.fail = fail
+	return r.add(e)
 }
 
 // count returns how many events with action were recorded.
 func (r *identityEvents) count(action string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	n := 0
-	for _, e := range r.events {
+	for _, e := range r.all() {
 		if e.Action == action {
 			n++
 		}
@@ -82,11 +47,10 @@ func (r *identityEvents) count(action string) int {
 
 // last returns the last event with action.
 func (r *identityEvents) last(action string) (identity.SecurityEvent, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(r.events) - 1; i >= 0; i-- {
-		if r.events[i].Action == action {
-			return r.events[i], true
+	events := r.all()
+	for i := len(events) - 1; i >= 0; i-- {
+		if events[i].Action == action {
+			return events[i], true
 		}
 	}
 	return identity.SecurityEvent{}, false
@@ -97,7 +61,7 @@ type identityFixture struct {
 	ctx    context.Context
 	db     *mongodb.DB
 	store  *mongodb.IdentityStore
-	clock  *identityClock
+	clock  *testClock
 	events *identityEvents
 	svc    *identity.Service
 }
@@ -116,7 +80,7 @@ func newIdentityFixture(t *testing.T) *identityFixture {
 	if err := db.EnsureIdentityIndexes(ctx); err != nil {
 		t.Fatalf("creating identity indexes: %v", err)
 	}
-	clock := &identityClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	events := &identityEvents{}
 	svc := identity.NewService(db.Identity(), identityIssuer{clock}, events, identity.Config{Password: testPasswordParams()}, clock.Now)
 	return &identityFixture{t: t, ctx: ctx, db: db, store: db.Identity(), clock: clock, events: events, svc: svc}
