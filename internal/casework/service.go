@@ -488,3 +488,17 @@ func auditID(id string) string {
 	}
 	return id
 }
+
+// CaseAccess reads case caseID for another domain's operation (an interview, an evidence log) and
+// checks that p may see and change it, as for the case itself; the role p acts in is returned. A
+// refusal is recorded as action (the caller's audit action, for example "interview.create") denied.
+// It returns identity.ErrForbidden for roles without case access, a NotFound *apperr.Error
+// (case_not_found) for a case p may not see or that does not exist, or the store's or recorder's
+// error.
+func (s *Service) CaseAccess(ctx context.Context, p identity.Principal, caseID, action string) (Case, identity.Role, error) {
+	c, role, err := s.caseFor(ctx, p, caseID, accessCase, action)
+	if err != nil {
+		return Case{}, "", err
+	}
+	return c.clone(), role, nil
+}

@@ -175,6 +175,7 @@ func (s *AuditStore) AppendMany(ctx context.Context, entries []audit.Entry) erro
 func (s *AuditStore) moveHead(ctx context.Context, d auditEntryDoc) error {
 	filter := bson.D{{Key: "_id", Value: d.OrgID}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: d.Seq}}}}
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: d.Seq}, {Key: "entry", Value: d}}}}
+	defer s.db.locks.document(auditHeadsCollection, d.OrgID)()
 	for range 3 {
 		_, err := s.heads().UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 		if err == nil {

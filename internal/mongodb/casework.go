@@ -346,6 +346,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 	if err != nil {
 		return err
 	}
+	defer s.db.locks.document(caseworkCasesCollection, c.ID)()
 	res, err := s.cases().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
@@ -434,9 +435,11 @@ func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec 
 	if err != nil {
 		return false, err
 	}
+	unlock := s.db.locks.document(caseworkRunsCollection, runID)
 	res, err := s.runs().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}},
 		bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}}})
+	unlock()
 	if err != nil {
 		return false, unavailable("recording a step of run %s: %w", runID, err)
 	}

@@ -24,6 +24,7 @@ func unavailable(format string, args ...any) error {
 type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
+	locks  *writeLocks // serializes read-modify-write commands (see writeLocks)
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -40,7 +41,7 @@ func Connect(ctx context.Context, uri, name string, timeout time.Duration) (*DB,
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("the database does not answer: %w", err)
 	}
-	return &DB{client: client, db: client.Database(name)}, nil
+	return &DB{client: client, db: client.Database(name), locks: newWriteLocks()}, nil
 }
 
 // Ping checks that the database answers. It returns the driver's error when it does not.

@@ -265,12 +265,14 @@ func (s *IdentityStore) ListUsers(ctx context.Context, orgID, afterID string, li
 // identity.ErrNotFound when the user does not exist in u.OrgID, or the driver's error.
 func (s *IdentityStore) UpdateUser(ctx context.Context, u identity.User) error {
 	doc := toIdentityUserDoc(u)
+	unlock := s.db.locks.document(identityUsersCollection, u.ID)
 	res, err := s.coll(identityUsersCollection).UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: u.ID}, {Key: "org_id", Value: u.OrgID}, {Key: "version", Value: u.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "display_name", Value: doc.DisplayName}, {Key: "roles", Value: doc.Roles}, {Key: "disabled", Value: doc.Disabled},
 			{Key: "password_hash", Value: doc.PasswordHash}, {Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
 		}}})
+	unlock()
 	if err != nil {
 		return unavailable("updating user %s: %w", u.ID, err)
 	}
@@ -292,6 +294,7 @@ func (s *IdentityStore) UpsertDevice(ctx context.Context, d identity.Device) (id
 		set = append(set, bson.E{Key: "name", Value: d.Name})
 	}
 	coll := s.coll(identityDevicesCollection)
+	defer s.db.locks.document(identityDevicesCollection, id)()
 	after := options.FindOneAndUpdate().SetReturnDocument(options.After)
 	// Update first, insert when missing, and update again when another request inserted it meanwhile
 	// (only operations measured on FerretDB; an upsert would need $setOnInsert for created_at).
@@ -360,9 +363,11 @@ func (s *IdentityStore) ListDevices(ctx context.Context, orgID, userID string) (
 // when the device does not exist, or the driver's error.
 func (s *IdentityStore) RevokeDevice(ctx context.Context, orgID, id string, at time.Time) error {
 	docID := identityDeviceKey(orgID, id)
+	unlock := s.db.locks.document(identityDevicesCollection, docID)
 	res, err := s.coll(identityDevicesCollection).UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: docID}, {Key: "revoked_at", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: at}}}})
+	unlock()
 	if err != nil {
 		return unavailable("revoking device %s: %w", docID, err)
 	}
@@ -405,6 +410,7 @@ func (s *IdentityStore) Session(ctx context.Context, id string) (identity.Sessio
 // It returns identity.ErrStale when the hash is no longer oldHash or the session was revoked,
 // identity.ErrNotFound when it does not exist, or the driver's error.
 func (s *IdentityStore) RotateSession(ctx context.Context, id, oldHash, newHash string, at time.Time) error {
+	defer s.db.locks.document(identitySessionsCollection, id)()
 	cur, err := s.Session(ctx, id)
 	if err != nil {
 		return err
@@ -434,6 +440,7 @@ func (s *IdentityStore) RotateSession(ctx context.Context, id, oldHash, newHash 
 // RevokeSession marks a session revoked at at unless it already is; an unknown session is ignored.
 // It returns the driver's error.
 func (s *IdentityStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	defer s.db.locks.document(identitySessionsCollection, id)()
 	_, err := s.coll(identitySessionsCollection).UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
 	if err != nil {
@@ -444,6 +451,7 @@ func (s *IdentityStore) RevokeSession(ctx context.Context, id string, at time.Ti
 
 // RevokeDeviceSessions revokes every unrevoked session of a device. It returns the driver's error.
 func (s *IdentityStore) RevokeDeviceSessions(ctx context.Context, orgID, deviceID string, at time.Time) error {
+	defer s.db.locks.all(identitySessionsCollection)()
 	_, err := s.coll(identitySessionsCollection).UpdateMany(ctx,
 		bson.D{{Key: "org_id", Value: orgID}, {Key: "device_id", Value: deviceID}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
 	if err != nil {
@@ -454,6 +462,7 @@ func (s *IdentityStore) RevokeDeviceSessions(ctx context.Context, orgID, deviceI
 
 // RevokeUserSessions revokes every unrevoked session of a user. It returns the driver's error.
 func (s *IdentityStore) RevokeUserSessions(ctx context.Context, orgID, userID string, at time.Time) error {
+	defer s.db.locks.all(identitySessionsCollection)()
 	_, err := s.coll(identitySessionsCollection).UpdateMany(ctx,
 		bson.D{{Key: "org_id", Value: orgID}, {Key: "user_id", Value: userID}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
 	if err != nil {
@@ -473,6 +482,7 @@ func identityRevokeAt(at time.Time) bson.D {
 // needed (findOneAndUpdate with upsert and $inc). It returns the new count, or the driver's error.
 func (s *IdentityStore) Failure(ctx context.Context, key string, now time.Time) (int, error) {
 	var d identityThrottleDoc
+	defer s.db.locks.document(identityThrottleCollection, key)()
 	err := s.coll(identityThrottleCollection).FindOneAndUpdate(ctx, identityByID(key),
 		bson.D{
 			{Key: "$inc", Value: bson.D{{Key: "failures", Value: 1}}},
@@ -487,6 +497,7 @@ func (s *IdentityStore) Failure(ctx context.Context, key string, now time.Time) 
 
 // Reset forgets the failures of key. It returns the driver's error.
 func (s *IdentityStore) Reset(ctx context.Context, key string) error {
+	defer s.db.locks.document(identityThrottleCollection, key)()
 	if _, err := s.coll(identityThrottleCollection).DeleteOne(ctx, identityByID(key)); err != nil {
 		return unavailable("resetting a sign-in throttle: %w", err)
 	}

@@ -82,6 +82,7 @@ func (s *ProtocolStore) InsertVersion(ctx context.Context, v protocol.Version) e
 		return unavailable("inserting %s: %w", doc.ID, err)
 	}
 	heads := s.db.db.Collection(headsCollection)
+	defer s.db.locks.document(headsCollection, v.ProtocolID)()
 	res, err := heads.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: v.ProtocolID}, {Key: "latest_version", Value: bson.D{{Key: "$lt", Value: v.Number}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "latest_version", Value: v.Number}, {Key: "updated_at", Value: v.PublishedAt}}}})
