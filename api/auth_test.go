@@ -350,3 +350,68 @@ func TestAuditLogVerifies(t *testing.T) {
 		t.Errorf("second page starts at %+v, want seq %d", page.Items, first+1)
 	}
 }
+
+// Security events that belong to no organisation (a sign-in with an unknown user name) go to the
+// deployment's audit log, which only auditors of DEPLOYMENT_AUDIT_ORG ("default" here) may read.
+func TestDeploymentAuditLog(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	_, _, auditor := newUser(t, "auditor")
+	_, _, supervisor := newUser(t, "supervisor")
+	failed := post(t, base, http.MethodPost, "/v1/auth/login", "", map[string]string{"username": "nobody-at-all", "password": "not the password at all", "device_id": "d1"})
+	if failed.status != http.StatusUnauthorized {
+		t.Fatalf("unknown user: %d %s", failed.status, failed.body)
+	}
+	requestID := failed.header.Get("X-Request-ID")
+
+	var page struct {
+		Items []struct {
+			Action, Outcome string
+			RequestID       string `json:"request_id"`
+		}
+		NextCursor *string `json:"next_cursor"`
+	}
+	found := false
+	for path := "/v1/audit?log=deployment&action=auth.login_failed&limit=200"; path != "" && !found; {
+		r := get(t, base, path, "Authorization: Bearer "+auditor.AccessToken)
+		if r.status != http.StatusOK {
+			t.Fatalf("auditor reading the deployment log: %d %s", r.status, r.body)
+		}
+		r.json(t, &page)
+		for _, e := range page.Items {
+			found = found || (e.RequestID == requestID && e.Outcome == "failure")
+		}
+		path = ""
+		if page.NextCursor != nil {
+			path = "/v1/audit?log=deployment&action=auth.login_failed&limit=200&cursor=" + *page.NextCursor
+		}
+	}
+	if !found {
+		t.Errorf("the failed sign-in (request %s) is not in the deployment log", requestID)
+	}
+
+	tests := []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"auditor verifies it", "/v1/audit/verify?log=deployment", auditor.AccessToken, http.StatusOK, ""},
+		{"auditor, own log by name", "/v1/audit/verify?log=organisation", auditor.AccessToken, http.StatusOK, ""},
+		{"supervisor may not read it", "/v1/audit?log=deployment", supervisor.AccessToken, http.StatusForbidden, "forbidden"},
+		{"supervisor may not verify it", "/v1/audit/verify?log=deployment", supervisor.AccessToken, http.StatusForbidden, "forbidden"},
+		{"unknown log", "/v1/audit?log=everything", auditor.AccessToken, http.StatusBadRequest, "validation_failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := get(t, base, tt.path, "Authorization: Bearer "+tt.token)
+			if r.status != tt.status {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			if tt.code != "" {
+				if p := r.problem(t); p.Code != tt.code {
+					t.Errorf("code %q, want %q", p.Code, tt.code)
+				}
+			}
+		})
+	}
+}

@@ -161,10 +161,6 @@ func (a auditEvents) RecordCaseEvent(ctx context.Context, e casework.Event) erro
 	return err
 }
 
-// deploymentLog is the audit log of security events that belong to no organisation, such as a failed
-// sign-in with an unknown user name or a lock of a client address.
-const deploymentLog = "deployment"
-
 // auditEvents records identity's security events in the audit log, with the request id.
 type auditEvents struct{ log *audit.Service }
 
@@ -173,7 +169,7 @@ type auditEvents struct{ log *audit.Service }
 func (a auditEvents) RecordSecurityEvent(ctx context.Context, e identity.SecurityEvent) error {
 	org := e.OrgID
 	if org == "" {
-		org = deploymentLog
+		org = audit.DeploymentLog
 	}
 	_, err := a.log.Record(ctx, audit.Entry{OrgID: org, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
 		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
@@ -43,6 +44,9 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	displayName := fs.String("display-name", "", "display name")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *org == "" || *org == audit.DeploymentLog {
+		return fmt.Errorf("-org %q is not an organisation id one can use", *org)
 	}
 	cfg, err := config.Load(nil, getenv, stderr)
 	if err != nil {

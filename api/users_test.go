@@ -34,6 +34,8 @@ func TestUsersCommand(t *testing.T) {
 		{"unknown role", "a long shell passphrase\n", []string{"create", "-username", "badrole", "-roles", "wizard", "-display-name", "B"}, "roles", ""},
 		{"duplicate", "a long shell passphrase\n", []string{"create", "-username", "admin", "-roles", "caseworker", "-display-name", "A"}, "already in use", ""},
 		{"unknown command", "", []string{"promote"}, "unknown users command", ""},
+		{"reserved organisation", "a long shell passphrase\n", []string{"create", "-username", "reserved", "-roles", "auditor", "-display-name", "R", "-org", "deployment"}, "not an organisation id", ""},
+		{"auditor of another agency", "a long shell passphrase\n", []string{"create", "-username", "otherauditor", "-roles", "auditor", "-display-name", "O", "-org", "other-agency"}, "", "created user otherauditor"},
 	}
 	for _, tt := range tests {
 		out, err := users(tt.stdin, tt.args...)
@@ -48,6 +50,13 @@ func TestUsersCommand(t *testing.T) {
 		}
 	}
 	login(t, s.base, "shelly", "a long shell passphrase", "shell-phone")
+	other := login(t, s.base, "otherauditor", "a long shell passphrase", "other-phone")
+	if r := get(t, s.base, "/v1/audit?log=deployment", "Authorization: Bearer "+other.AccessToken); r.status != http.StatusForbidden {
+		t.Errorf("an auditor of another organisation reading the deployment log: %d %s", r.status, r.body)
+	}
+	if r := get(t, s.base, "/v1/audit/verify", "Authorization: Bearer "+other.AccessToken); r.status != http.StatusOK {
+		t.Errorf("an auditor of another organisation verifying its own log: %d %s", r.status, r.body)
+	}
 
 	if _, err := users("another long passphrase\n", "reset-password", "-username", "shelly"); err != nil {
 		t.Fatal(err)

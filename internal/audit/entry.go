@@ -29,6 +29,11 @@ const (
 	OutcomeFailure Outcome = "failure" // it was allowed but failed (invalid input, conflict, database error)
 )
 
+// DeploymentLog is the organisation id under which security events that belong to no organisation
+// are recorded (a failed sign-in with an unknown user name, a lock of a client address). No
+// organisation may have this id.
+const DeploymentLog = "deployment"
+
 // Actions in use. Action is "<resource>.<verb>" in lower case; other packages may record others of
 // that form (for example "evidence.read", "interview.update").
 const (

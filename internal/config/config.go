@@ -40,6 +40,7 @@ type Config struct {
 	OIDCRolesClaim         string        // OIDC_ROLES_CLAIM: claim (dotted path) holding the roles
 	OIDCOrgClaim           string        // OIDC_ORG_CLAIM: claim holding the organisation id
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
+	DeploymentAuditOrg     string        // DEPLOYMENT_AUDIT_ORG: organisation whose auditors read the deployment's audit log
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -92,6 +93,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCRolesClaim:         env("OIDC_ROLES_CLAIM", ""),
 		OIDCOrgClaim:           env("OIDC_ORG_CLAIM", ""),
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
+		DeploymentAuditOrg:     env("DEPLOYMENT_AUDIT_ORG", "default"),
 	}
 	level := env("LOG_LEVEL", "info")
 
@@ -165,6 +167,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("access_token_ttl", c.AccessTokenTTL.String()),
 		slog.String("refresh_token_ttl", c.RefreshTokenTTL.String()),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
+		slog.String("deployment_audit_org", c.DeploymentAuditOrg),
 	}
 }
 

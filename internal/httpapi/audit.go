@@ -8,6 +8,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
 type auditEntryView struct {
@@ -37,6 +38,7 @@ type auditList struct {
 }
 
 type auditQuery struct {
+	Log          string `query:"log" validate:"omitempty,oneof=organisation deployment"`
 	ActorID      string `query:"actor_id" validate:"omitempty,max=64"`
 	Action       string `query:"action" validate:"omitempty,max=64"`
 	ResourceType string `query:"resource_type" validate:"omitempty,max=32"`
@@ -47,8 +49,8 @@ type auditQuery struct {
 // listAudit answers GET /v1/audit: the organisation's audit log, oldest first, filtered and paged.
 // Reading the log is itself recorded.
 func (s *Server) listAudit(c *fiber.Ctx) error {
-	q := readQuery(c, "actor_id", "action", "resource_type", "resource_id", "since", "until", "limit", "cursor")
-	aq := auditQuery{ActorID: q.str("actor_id"), Action: q.str("action"), ResourceType: q.str("resource_type"),
+	q := readQuery(c, "log", "actor_id", "action", "resource_type", "resource_id", "since", "until", "limit", "cursor")
+	aq := auditQuery{Log: q.str("log"), ActorID: q.str("actor_id"), Action: q.str("action"), ResourceType: q.str("resource_type"),
 		ResourceID: q.str("resource_id"), Limit: q.integer("limit", defaultPageSize)}
 	f := audit.Filter{ActorID: aq.ActorID, Action: aq.Action, ResourceType: aq.ResourceType, ResourceID: aq.ResourceID,
 		Since: q.time("since"), Until: q.time("until")}
@@ -63,11 +65,11 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	if err := q.done(s.validate, &aq); err != nil {
 		return err
 	}
-	p := principal(c)
-	if err := s.record(c, audit.ActionAuditRead, "audit_log", p.OrgID); err != nil {
+	logID, err := s.auditLogOf(c, audit.ActionAuditRead, aq.Log)
+	if err != nil {
 		return err
 	}
-	entries, err := s.deps.Audit.List(c.UserContext(), p.OrgID, f, after, aq.Limit+1)
+	entries, err := s.deps.Audit.List(c.UserContext(), logID, f, after, aq.Limit+1)
 	if err != nil {
 		return err
 	}
@@ -99,14 +101,18 @@ type auditProblemView struct {
 
 // verifyAudit answers GET /v1/audit/verify: recomputes the organisation's whole chain.
 func (s *Server) verifyAudit(c *fiber.Ctx) error {
-	if err := readQuery(c).done(s.validate, &struct{}{}); err != nil {
+	q := readQuery(c, "log")
+	vq := struct {
+		Log string `query:"log" validate:"omitempty,oneof=organisation deployment"`
+	}{Log: q.str("log")}
+	if err := q.done(s.validate, &vq); err != nil {
 		return err
 	}
-	p := principal(c)
-	if err := s.record(c, audit.ActionAuditVerify, "audit_log", p.OrgID); err != nil {
+	logID, err := s.auditLogOf(c, audit.ActionAuditVerify, vq.Log)
+	if err != nil {
 		return err
 	}
-	r, err := s.deps.Audit.Verify(c.UserContext(), p.OrgID)
+	r, err := s.deps.Audit.Verify(c.UserContext(), logID)
 	if err != nil {
 		return err
 	}
@@ -115,6 +121,26 @@ func (s *Server) verifyAudit(c *fiber.Ctx) error {
 		v.FirstProblem = &auditProblemView{Seq: r.FirstProblem.Seq, Kind: r.FirstProblem.Kind, Detail: r.FirstProblem.Detail}
 	}
 	return s.sendPrivate(c, v)
+}
+
+// auditLogOf returns the id of the audit log a request asks for ("organisation" or empty: the caller's
+// organisation's; "deployment": audit.DeploymentLog, the log of security events that belong to no
+// organisation) and records action on it in the caller's organisation's log. The deployment log is
+// open only to auditors of the organisation Deps.DeploymentAuditOrg: anyone else gets
+// identity.ErrForbidden (the log's existence is no secret). It returns the recorder's error too.
+func (s *Server) auditLogOf(c *fiber.Ctx, action, log string) (string, error) {
+	p := principal(c)
+	logID := p.OrgID
+	if log == "deployment" {
+		if !p.HasRole(identity.RoleAuditor) || p.OrgID == "" || p.OrgID != s.deps.DeploymentAuditOrg {
+			return "", identity.ErrForbidden
+		}
+		logID = audit.DeploymentLog
+	}
+	if err := s.record(c, action, "audit_log", logID); err != nil {
+		return "", err
+	}
+	return logID, nil
 }
 
 // record writes an audit entry for the request's principal; a request whose entry cannot be written fails.

@@ -41,6 +41,9 @@ type Deps struct {
 	Cases             *casework.Service
 	CaseStore         casework.Store   // read directly only by the benchsecurity build's unguarded route
 	PublicKeys        []map[string]any // JWKs of the token-signing keys, served at /v1/keys
+	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's own audit log
+	// (audit.DeploymentLog): security events that belong to no organisation.
+	DeploymentAuditOrg string
 }
 
 // Server holds the HTTP layer's state.
