@@ -107,6 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	go refreshLibrary(ctx, library, cfg.RefreshInterval, log)
+	go sec.identity.PurgeEvery(ctx, cfg.PurgeInterval, log.Info)
 
 	select {
 	case err := <-served:

@@ -28,6 +28,7 @@ type Config struct {
 	BodyLimit       int           // BODY_LIMIT_BYTES
 	RefreshInterval time.Duration // LIBRARY_REFRESH_INTERVAL: how often an instance picks up versions others published
 	DBTimeout       time.Duration // DB_CONNECT_TIMEOUT: how long to wait for the database at start
+	PurgeInterval   time.Duration // PURGE_INTERVAL: how often expired sessions and old sign-in failure counters are deleted
 
 	BootstrapAdminPassword string        // BOOTSTRAP_ADMIN_PASSWORD: the first admin's password (secret)
 	JWTKeyFile             string        // JWT_PRIVATE_KEY_FILE: Ed25519 PKCS#8 PEM; empty = created under DATA_DIR
@@ -81,6 +82,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		BodyLimit:       envInt("BODY_LIMIT_BYTES", 1<<20),
 		RefreshInterval: envDur("LIBRARY_REFRESH_INTERVAL", 30*time.Second),
 		DBTimeout:       envDur("DB_CONNECT_TIMEOUT", 10*time.Second),
+		PurgeInterval:   envDur("PURGE_INTERVAL", time.Hour),
 
 		BootstrapAdminPassword: getenv("BOOTSTRAP_ADMIN_PASSWORD"),
 		JWTKeyFile:             env("JWT_PRIVATE_KEY_FILE", ""),
@@ -128,7 +130,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.MongoDBDatabase == "" || strings.ContainsAny(c.MongoDBDatabase, `/\. "$`) {
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE=%q is not a valid database name", c.MongoDBDatabase))
 	}
-	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout,
+	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout, "PURGE_INTERVAL": c.PurgeInterval,
 		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
@@ -160,6 +162,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.Int("body_limit_bytes", c.BodyLimit),
 		slog.String("library_refresh_interval", c.RefreshInterval.String()),
 		slog.String("db_connect_timeout", c.DBTimeout.String()),
+		slog.String("purge_interval", c.PurgeInterval.String()),
 		slog.String("bootstrap_admin_password", mask(c.BootstrapAdminPassword)),
 		slog.String("jwt_private_key_file", c.JWTKeyFile),
 		slog.String("field_keys", mask(c.FieldKeys)),

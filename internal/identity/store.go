@@ -64,4 +64,10 @@ type Store interface {
 	RevokeDeviceSessions(ctx context.Context, orgID, deviceID string, at time.Time) error
 	// RevokeUserSessions revokes every unrevoked session of a user.
 	RevokeUserSessions(ctx context.Context, orgID, userID string, at time.Time) error
+	// DeleteSessionsExpiredBefore deletes every session whose refresh token expired before t and
+	// returns how many it deleted.
+	DeleteSessionsExpiredBefore(ctx context.Context, t time.Time) (int64, error)
+	// DeleteFailuresBefore deletes every throttle counter whose last failure is before t and returns
+	// how many it deleted.
+	DeleteFailuresBefore(ctx context.Context, t time.Time) (int64, error)
 }

@@ -519,3 +519,25 @@ func (s *IdentityStore) State(ctx context.Context, key string) (int, time.Time, 
 }
 
 var _ identity.Store = (*IdentityStore)(nil)
+
+// DeleteSessionsExpiredBefore deletes every session whose refresh token expired before t. It returns
+// how many it deleted, or the driver's error.
+func (s *IdentityStore) DeleteSessionsExpiredBefore(ctx context.Context, t time.Time) (int64, error) {
+	defer s.db.locks.all(identitySessionsCollection)()
+	res, err := s.coll(identitySessionsCollection).DeleteMany(ctx, bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: t}}}})
+	if err != nil {
+		return 0, unavailable("deleting expired sessions: %w", err)
+	}
+	return res.DeletedCount, nil
+}
+
+// DeleteFailuresBefore deletes every throttle counter whose last failure is before t. It returns how
+// many it deleted, or the driver's error.
+func (s *IdentityStore) DeleteFailuresBefore(ctx context.Context, t time.Time) (int64, error) {
+	defer s.db.locks.all(identityThrottleCollection)()
+	res, err := s.coll(identityThrottleCollection).DeleteMany(ctx, bson.D{{Key: "last_failure", Value: bson.D{{Key: "$lt", Value: t}}}})
+	if err != nil {
+		return 0, unavailable("deleting old sign-in failure counters: %w", err)
+	}
+	return res.DeletedCount, nil
+}
