@@ -36,12 +36,12 @@ const (
 // The measures rules can name. A measure a session does not have (the open share of a session with no
 // prompt, the minutes without a break of one that has not started) raises no flag.
 const (
-	MeasureSuggestivePrompts   = "suggestive_prompts"   // the number of suggestive prompts
-	MeasureOpenShare           = "open_share"           // open prompts over all prompts, 0 to 1
+	MeasureSuggestivePrompts   = "suggestive_prompts"    // the number of suggestive prompts
+	MeasureOpenShare           = "open_share"            // open prompts over all prompts, 0 to 1
 	MeasureMinutesWithoutBreak = "minutes_without_break" // the longest stretch between start, breaks and end
-	MeasureInterpreterMissing  = "interpreter_missing"  // 1 when the child needs an interpreter and none takes part
-	MeasureInterviewNumber     = "interview_number"     // 1 for the case's first session, 2 for the second, ...
-	MeasureOptionPosingShare   = "option_posing_share"  // option-posing prompts over all prompts
+	MeasureInterpreterMissing  = "interpreter_missing"   // 1 when the child needs an interpreter and none takes part
+	MeasureInterviewNumber     = "interview_number"      // 1 for the case's first session, 2 for the second, ...
+	MeasureOptionPosingShare   = "option_posing_share"   // option-posing prompts over all prompts
 	// MeasurePhaseNotDonePrefix followed by a phase id: 1 when a checklist item of an applicable
 	// required step of that phase is not marked done, 0 when all are.
 	MeasurePhaseNotDonePrefix = "phase_not_done:"
