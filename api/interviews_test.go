@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 // sessionBody is the part of an InterviewSession the tests look at.
@@ -716,4 +724,77 @@ type figures struct {
 	OpenPrompts int            `json:"open_prompts"`
 	OpenShare   *float64       `json:"open_share"`
 	Flags       map[string]int `json:"flags"`
+}
+
+// The words of prompts and every other free text of a session are stored encrypted: the raw
+// database holds none of them, and every stored document carries the sync stamp.
+func TestInterviewDataIsEncryptedAtRest(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	_, _, worker := newUser(t, "caseworker")
+	_, _, supervisor := newUser(t, "supervisor")
+	caseID := interviewCase(t, s.base, worker.AccessToken)
+	id := uuid.Must(uuid.NewV7()).String()
+	plan := interviewPlan()
+	plan["place"] = "Saffron-Room-8812"
+	plan["participants"] = []map[string]any{{"role": "interpreter", "name": "Ottoline-Vasquez-3301", "language": "fr"}}
+	plan["recording"] = map[string]any{"recorded": true, "device": "Camcorder-Q7719", "file_name": "Brindle-4471.mp4"}
+	plan["consent"] = map[string]any{"notes": "Guardian-Penhallow-2210 agreed"}
+	if r := post(t, s.base, http.MethodPost, "/v1/cases/"+caseID+"/interviews", worker.AccessToken, map[string]any{"id": id, "plan": plan}); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	path := "/v1/cases/" + caseID + "/interviews/" + id
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	sessionCall(t, s.base, http.MethodPost, path+"/log", worker.AccessToken, map[string]any{
+		"prompts":          []map[string]any{{"client_id": "p1", "type": "invitation", "words": "Tell me about Marmalade-Kite-5590", "recorded_at": rfc(t0)}},
+		"breaks":           []map[string]any{{"client_id": "b1", "started_at": rfc(t0), "ended_at": rfc(t0.Add(time.Minute)), "note": "Pause-Heron-6621"}},
+		"wellbeing_checks": []map[string]any{{"client_id": "w1", "checked_at": rfc(t0), "note": "Thirsty-Lantern-7730"}},
+		"checklist":        []map[string]any{{"client_id": "m1", "step_id": "build-rapport", "item_id": "open-topic", "done": false, "reason": "Quiet-Fennel-8841", "recorded_at": rfc(t0)}},
+	}, 200)
+	sessionCall(t, s.base, http.MethodPatch, path, worker.AccessToken, map[string]any{"version": 1, "started_at": rfc(t0), "ended_at": rfc(t0.Add(20 * time.Minute))}, 200)
+	sessionCall(t, s.base, http.MethodPost, path+"/submit", worker.AccessToken, map[string]any{"version": 2}, 200)
+	sessionCall(t, s.base, http.MethodPost, path+"/review", supervisor.AccessToken, map[string]any{"version": 3, "decision": "return", "comment": "Review-Juniper-9952",
+		"item_comments": []map[string]any{{"step_id": "build-rapport", "item_id": "open-topic", "comment": "Item-Tamarind-1063"}}}, 200)
+
+	db := rawDatabase(t, s)
+	secrets := []string{"Saffron-Room-8812", "Ottoline-Vasquez", "Camcorder-Q7719", "Brindle-4471", "Penhallow", "Marmalade-Kite", "Pause-Heron",
+		"Thirsty-Lantern", "Quiet-Fennel", "Review-Juniper", "Item-Tamarind"}
+	for _, coll := range []string{"interview_sessions", "interview_logs"} {
+		raw, err := db.Collection(coll).FindOne(context.Background(), bson.D{{Key: "_id", Value: id}}).Raw()
+		if err != nil {
+			t.Fatalf("%s: %v", coll, err)
+		}
+		for _, secret := range secrets {
+			if bytes.Contains(raw, []byte(secret)) {
+				t.Errorf("%s holds %q in plain text", coll, secret)
+			}
+		}
+		if raw.Lookup("org_id").StringValue() != "default" || raw.Lookup("case_id").StringValue() != caseID ||
+			raw.Lookup("change_seq").Int64() < 1 || raw.Lookup("updated_at").IsZero() {
+			t.Errorf("%s: sync stamp missing: org %v case %v seq %v", coll, raw.Lookup("org_id"), raw.Lookup("case_id"), raw.Lookup("change_seq"))
+		}
+	}
+	var back sessionBody
+	get(t, s.base, path, "Authorization: Bearer "+worker.AccessToken).json(t, &back)
+	if back.Plan.Place != "Saffron-Room-8812" || back.Prompts[0].Words != "Tell me about Marmalade-Kite-5590" || back.Reviews[0].Comment != "Review-Juniper-9952" {
+		t.Errorf("the API does not give the text back: %+v", back)
+	}
+}
+
+// rawDatabase connects to the shared server's database directly, bypassing the service.
+func rawDatabase(t *testing.T, s *testServer) *mongo.Database {
+	t.Helper()
+	uri := os.Getenv("MONGODB_TEST_URI")
+	if uri == "" {
+		var ok bool
+		if uri, ok = ferret.Attach(s.dataDir); !ok {
+			t.Fatal("cannot reach the embedded database")
+		}
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	return client.Database(envOf(s, "MONGODB_DATABASE", "caseguide"))
 }
