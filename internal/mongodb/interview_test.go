@@ -12,7 +12,9 @@ import (
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -143,5 +145,85 @@ func TestInterviewStoreSessionsAndLog(t *testing.T) {
 	last, err := db.LastChangeSeq(ctx, "org-a")
 	if err != nil || last < 5 {
 		t.Errorf("org-a change sequence at %d, %v", last, err)
+	}
+}
+
+// interviewEvents is an in-memory interview.Recorder.
+type interviewEvents struct{ eventLog[interview.Event] }
+
+func (r *interviewEvents) RecordInterviewEvent(_ context.Context, e interview.Event) error {
+	return r.add(e)
+}
+
+// interviewDoc is a small interview protocol: rapport and closing, one required step each.
+func interviewDoc() protocol.Document {
+	step := func(id, item string) protocol.Step {
+		return protocol.Step{ID: id, Title: id, Body: id, Required: true, PerformedBy: "interviewer", Checklist: []protocol.ChecklistItem{{ID: item, Text: item}}}
+	}
+	return protocol.Document{Protocol: protocol.Protocol{ID: interview.DefaultProtocolID, Kind: protocol.KindInterview, Title: "I",
+		Phases: []protocol.Phase{{ID: "rapport", Title: "Rapport", Steps: []protocol.Step{step("build-rapport", "open-topic")}},
+			{ID: "closing", Title: "Closing", Steps: []protocol.Step{step("close", "thanks")}}}}}
+}
+
+// The service over the real store: access through the case service, every access recorded, and a
+// failed audit write failing the request.
+func TestInterviewServiceAccessAndAudit(t *testing.T) {
+	t.Parallel()
+	f := newCaseworkFixture(t)
+	f.protocols.publish(interviewDoc())
+	if err := f.db.EnsureInterviewIndexes(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := &interviewEvents{}
+	svc, err := interview.NewService(f.db.Interviews(caseworkRing(t, caseworkKey("k1", 1))), f.svc, f.protocols, events, nil, f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.create(cwAlice, newCase())
+	v, created, err := svc.Create(f.ctx, cwAlice, c.ID, interview.NewSession{ID: uuid.NewString()})
+	if err != nil || !created || v.Session.InterviewerID != cwAlice.UserID || len(v.Checklist) != 2 {
+		t.Fatalf("create: %+v %v %v", v.Session, created, err)
+	}
+	if e := events.all()[len(events.all())-1]; e.Action != interview.ActionCreate || e.Outcome != "success" || e.ResourceID != v.Session.ID || e.ActorID != cwAlice.UserID {
+		t.Errorf("create recorded as %+v", e)
+	}
+
+	for _, tt := range []struct {
+		name string
+		p    identity.Principal
+		kind apperr.Kind
+		code string
+	}{
+		{"a supervisor of another organisation", cwSupB, apperr.NotFound, "case_not_found"},
+		{"an unassigned caseworker", cwBob, apperr.NotFound, "case_not_found"},
+		{"an admin", cwAdmin, apperr.Forbidden, "forbidden"},
+		{"an auditor", cwAuditor, apperr.Forbidden, "forbidden"},
+	} {
+		_, err := svc.Get(f.ctx, tt.p, c.ID, v.Session.ID)
+		if tt.kind == apperr.Forbidden {
+			if !errors.Is(err, identity.ErrForbidden) {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+		} else {
+			wantAppErr(t, tt.name, err, tt.kind, tt.code)
+		}
+		if e := f.events.last(); e.Action != interview.ActionRead || e.Outcome != "denied" {
+			t.Errorf("%s: the refusal is recorded as %+v", tt.name, e)
+		}
+	}
+	if _, err := svc.Get(f.ctx, cwSup, c.ID, v.Session.ID); err != nil {
+		t.Errorf("the supervisor reads: %v", err)
+	}
+	n := len(events.all())
+	events.setFail(true)
+	if _, err := svc.Get(f.ctx, cwAlice, c.ID, v.Session.ID); err == nil {
+		t.Error("a read whose audit entry cannot be written succeeded")
+	}
+	if _, err := svc.ReviewQueue(f.ctx, cwSup, "", 10); err == nil {
+		t.Error("the review queue was read without an audit entry")
+	}
+	events.setFail(false)
+	if len(events.all()) != n {
+		t.Errorf("events recorded while the log failed")
 	}
 }
