@@ -339,6 +339,30 @@ func TestInterviewDoneWhen(t *testing.T) {
 	if !found {
 		t.Errorf("the submitted interview is not in the queue")
 	}
+	seen, cursor := map[string]bool{}, ""
+	for range 200 { // one item a page, following next_cursor, never repeats an item
+		q := "/v1/interviews/review-queue?limit=1"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		get(t, base, q, "Authorization: Bearer "+supervisor.AccessToken).json(t, &queue)
+		for _, it := range queue.Items {
+			if seen[it.ID] {
+				t.Errorf("page after %s repeats %s", cursor, it.ID)
+			}
+			seen[it.ID] = true
+		}
+		if queue.NextCursor == nil {
+			break
+		}
+		cursor = *queue.NextCursor
+	}
+	if !seen[s.ID] {
+		t.Errorf("paging through the queue never reached the interview")
+	}
+	if r := get(t, base, "/v1/interviews/review-queue?cursor=bm9wZQ", "Authorization: Bearer "+supervisor.AccessToken); r.status != 400 {
+		t.Errorf("a cursor the service did not issue: %d", r.status)
+	}
 
 	// Returned with a comment on the closing record item.
 	ret := map[string]any{"version": 4, "decision": "return", "comment": "Please complete the closing.",
