@@ -53,14 +53,23 @@ func errSessionStale(current View) error {
 		Data: map[string]any{"Version": current.Session.Version}, Err: &StaleError{Current: current}}
 }
 
-// errNotEditable: the session is not a draft or returned session, so it cannot be changed.
+// errNotEditable: the session is under review or approved, so it cannot be changed.
 func errNotEditable(status Status) error {
-	return apperr.New(apperr.Invalid, "interview_locked", "ErrInterviewLocked", map[string]any{"Status": string(status)})
+	id := "ErrInterviewUnderReview"
+	if status == StatusApproved {
+		id = "ErrInterviewApproved"
+	}
+	return apperr.New(apperr.Invalid, "interview_locked", id, map[string]any{"Status": string(status)})
 }
 
-// errWrongStatus: the operation needs another status.
-func errWrongStatus(status Status) error {
-	return apperr.New(apperr.Invalid, "interview_status", "ErrInterviewStatus", map[string]any{"Status": string(status)})
+// errNotInReview: only a submitted or resubmitted session can be reviewed.
+func errNotInReview(status Status) error {
+	return apperr.New(apperr.Invalid, "interview_status", "ErrInterviewNotInReview", map[string]any{"Status": string(status)})
+}
+
+// errNotApproved: only an approved session takes addenda.
+func errNotApproved(status Status) error {
+	return apperr.New(apperr.Invalid, "interview_status", "ErrInterviewNotApproved", map[string]any{"Status": string(status)})
 }
 
 func errNotInterviewer() error {

@@ -354,7 +354,7 @@ func (s *Service) Review(ctx context.Context, p identity.Principal, caseID, id s
 		return View{}, s.stale(ctx, p, role, ActionReview, sess)
 	}
 	if !sess.Status.InReview() {
-		return View{}, errWrongStatus(sess.Status)
+		return View{}, errNotInReview(sess.Status)
 	}
 	v, err := s.version(ctx, sess)
 	if err != nil {
@@ -400,9 +400,9 @@ func (s *Service) Review(ctx context.Context, p identity.Principal, caseID, id s
 		return View{}, err
 	}
 	if next.Status == StatusReturned {
-		if err := s.store.SetLogOpen(ctx, sess.ID, true); err != nil { // AppendLog reopens it too
-			return View{}, fmt.Errorf("reopening the log of interview %s: %w", sess.ID, err)
-		}
+		// The return is stored; should reopening the log fail here, AppendLog reopens it on the
+		// interviewer's next batch (the session's status decides), so the review still succeeds.
+		_ = s.store.SetLogOpen(ctx, sess.ID, true)
 		saved.Log.Open = true
 	}
 	return saved, nil
@@ -447,7 +447,7 @@ func (s *Service) AddAddendum(ctx context.Context, p identity.Principal, caseID,
 			return s.answer(ctx, p, role, ActionAddendum, sess)
 		}
 		if sess.Status != StatusApproved {
-			return View{}, errWrongStatus(sess.Status)
+			return View{}, errNotApproved(sess.Status)
 		}
 		if len(sess.Addenda) >= MaxAddenda {
 			return View{}, apperr.New(apperr.Invalid, "interview_addenda_full", "ErrInterviewAddendaFull", map[string]any{"Max": MaxAddenda})
