@@ -298,10 +298,11 @@ func (e Entries) Without(ids map[string]bool) Entries {
 }
 
 // Log is the running record of a session: append-only, in the order received. Open is false while
-// the session is submitted or approved (appends are refused).
+// the session is submitted or approved (appends are refused); ClosedAt is when it was last closed.
 type Log struct {
 	SessionID string
 	Open      bool
+	ClosedAt  time.Time
 	Entries
 }
 

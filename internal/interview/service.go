@@ -255,10 +255,8 @@ func (s *Service) AppendLog(ctx context.Context, p identity.Principal, caseID, i
 			return View{}, errNotEditable(sess.Status)
 		}
 		_, err := s.store.AppendLog(ctx, sess.ID, fresh)
-		if errors.Is(err, ErrLogClosed) { // a return whose reopening failed: the status decides
-			if err = s.store.SetLogOpen(ctx, sess.ID, true); err == nil {
-				_, err = s.store.AppendLog(ctx, sess.ID, fresh)
-			}
+		if errors.Is(err, ErrLogClosed) {
+			err = s.reopenAndAppend(ctx, sess.ID, fresh)
 		}
 		switch {
 		case errors.Is(err, ErrLogFull):
@@ -268,6 +266,39 @@ func (s *Service) AppendLog(ctx context.Context, p identity.Principal, caseID, i
 		}
 	}
 	return s.answer(ctx, p, role, ActionLog, sess)
+}
+
+// staleClose is how long after its closing a closed log of an editable session is taken as left
+// closed by a failure (a submission that failed, a return whose reopening failed), not as closed by a
+// submission still under way; longer than any request may take.
+const staleClose = 2 * time.Minute
+
+// reopenAndAppend answers an append refused because the log is closed: when the session is editable
+// now and the log was closed before its latest return, or long enough ago that no submission can
+// still be under way, the log is reopened and the entries appended; otherwise the session is (being)
+// submitted and the append is refused.
+func (s *Service) reopenAndAppend(ctx context.Context, id string, e Entries) error {
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading interview %s: %w", id, err)
+	}
+	log, err := s.log(ctx, id)
+	if err != nil {
+		return err
+	}
+	returnedAfter := len(sess.Reviews) > 0 && sess.Reviews[len(sess.Reviews)-1].At.After(log.ClosedAt)
+	if !sess.Status.Editable() || !(returnedAfter || s.clock().Sub(log.ClosedAt) > staleClose) {
+		status := sess.Status
+		if status.Editable() {
+			status = StatusSubmitted // a submission is under way
+		}
+		return errNotEditable(status)
+	}
+	if err := s.store.SetLogOpen(ctx, id, true, s.clock()); err != nil {
+		return fmt.Errorf("reopening the log of interview %s: %w", id, err)
+	}
+	_, err = s.store.AppendLog(ctx, id, e)
+	return err
 }
 
 // stamp sets the server's receipt time and the author on every entry.
@@ -299,7 +330,7 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, caseID, id s
 	if sess.StartedAt == nil || sess.EndedAt == nil {
 		return View{}, apperr.New(apperr.Invalid, "interview_not_ended", "ErrInterviewNotEnded", nil)
 	}
-	if err := s.store.SetLogOpen(ctx, sess.ID, false); err != nil {
+	if err := s.store.SetLogOpen(ctx, sess.ID, false, s.clock()); err != nil {
 		return View{}, fmt.Errorf("closing the log of interview %s: %w", sess.ID, err)
 	}
 	now := s.clock()
@@ -318,8 +349,11 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, caseID, id s
 			return saved, nil
 		}
 	}
-	if oerr := s.store.SetLogOpen(ctx, sess.ID, true); oerr != nil {
-		return View{}, errors.Join(err, fmt.Errorf("reopening the log of interview %s: %w", sess.ID, oerr))
+	// Reopen the log unless another submission of the session won (a second device of the interviewer).
+	if cur, rerr := s.store.Session(ctx, sess.ID); rerr == nil && cur.Status.Editable() {
+		if oerr := s.store.SetLogOpen(ctx, sess.ID, true, s.clock()); oerr != nil {
+			return View{}, errors.Join(err, fmt.Errorf("reopening the log of interview %s: %w", sess.ID, oerr))
+		}
 	}
 	return View{}, err
 }
@@ -402,7 +436,7 @@ func (s *Service) Review(ctx context.Context, p identity.Principal, caseID, id s
 	if next.Status == StatusReturned {
 		// The return is stored; should reopening the log fail here, AppendLog reopens it on the
 		// interviewer's next batch (the session's status decides), so the review still succeeds.
-		_ = s.store.SetLogOpen(ctx, sess.ID, true)
+		_ = s.store.SetLogOpen(ctx, sess.ID, true, s.clock())
 		saved.Log.Open = true
 	}
 	return saved, nil

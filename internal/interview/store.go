@@ -38,8 +38,9 @@ type Store interface {
 	// it appended. ErrLogClosed when the log is closed, ErrLogFull when the new entries would take it
 	// over MaxLogEntries, ErrNotFound when it does not exist.
 	AppendLog(ctx context.Context, sessionID string, e Entries) (int, error)
-	// SetLogOpen opens or closes the log of a session; ErrNotFound when it does not exist.
-	SetLogOpen(ctx context.Context, sessionID string, open bool) error
+	// SetLogOpen opens or closes the log of a session at time at (its updated_at; when closing, its
+	// ClosedAt); ErrNotFound when it does not exist.
+	SetLogOpen(ctx context.Context, sessionID string, open bool, at time.Time) error
 }
 
 // ProtocolSource gives published protocol versions (*protocol.Service satisfies it).

@@ -146,6 +146,7 @@ type interviewLogDoc struct {
 	UpdatedAt time.Time            `bson:"updated_at"`
 	ChangeSeq int64                `bson:"change_seq"`
 	Open      bool                 `bson:"open"`
+	ClosedAt  time.Time            `bson:"closed_at"`
 	Seq       int64                `bson:"seq"`
 	Prompts   []interviewPromptDoc `bson:"prompts"`
 	Breaks    []interviewBreakDoc  `bson:"breaks"`
@@ -375,7 +376,7 @@ func toInterviewEntryDocs(keys *fieldcrypt.KeyRing, id string, e interview.Entri
 
 func fromInterviewLogDoc(keys *fieldcrypt.KeyRing, d interviewLogDoc) (interview.Log, error) {
 	x := caseworkCipher{keys: keys}
-	l := interview.Log{SessionID: d.ID, Open: d.Open}
+	l := interview.Log{SessionID: d.ID, Open: d.Open, ClosedAt: d.ClosedAt.UTC()}
 	for _, p := range d.Prompts {
 		l.Prompts = append(l.Prompts, interview.Prompt{ClientID: p.ClientID, Type: interview.PromptType(p.Type),
 			Words: x.open(p.Words, interviewLogAAD(d.ID, "prompts", p.ClientID, "words")), PhaseID: p.PhaseID,
@@ -670,10 +671,10 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// SetLogOpen opens or closes the log of a session, stamping the next change sequence number and the
-// current time as updated_at. It returns interview.ErrNotFound when there is no log, or the driver's
+// SetLogOpen opens or closes the log of a session, stamping the next change sequence number and at as
+// updated_at (and, when closing, as closed_at). It returns interview.ErrNotFound when there is no log, or the driver's
 // error.
-func (s *InterviewStore) SetLogOpen(ctx context.Context, sessionID string, open bool) error {
+func (s *InterviewStore) SetLogOpen(ctx context.Context, sessionID string, open bool, at time.Time) error {
 	defer s.db.locks.document(interviewLogsCollection, sessionID)()
 	cur, err := s.readLog(ctx, sessionID)
 	if err != nil {
@@ -686,9 +687,12 @@ func (s *InterviewStore) SetLogOpen(ctx context.Context, sessionID string, open 
 	if err != nil {
 		return err
 	}
-	_, err = s.logs().UpdateOne(ctx, bson.D{{Key: "_id", Value: sessionID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "open", Value: open}, {Key: "seq", Value: cur.Seq + 1},
-			{Key: "updated_at", Value: time.Now().UTC().Truncate(time.Millisecond)}, {Key: "change_seq", Value: seq}}}})
+	at = at.UTC().Truncate(time.Millisecond)
+	set := bson.D{{Key: "open", Value: open}, {Key: "seq", Value: cur.Seq + 1}, {Key: "updated_at", Value: at}, {Key: "change_seq", Value: seq}}
+	if !open {
+		set = append(set, bson.E{Key: "closed_at", Value: at})
+	}
+	_, err = s.logs().UpdateOne(ctx, bson.D{{Key: "_id", Value: sessionID}}, bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return unavailable("changing the log of interview %s: %w", sessionID, err)
 	}

@@ -94,7 +94,7 @@ func TestInterviewStoreSessionsAndLog(t *testing.T) {
 	if err != nil || total != 2 || len(log.Prompts) != 1 || len(log.Marks) != 1 || log.Prompts[0].Words != "Tell me about Sproutling-2290" {
 		t.Fatalf("appended %d, log %+v, %v", total, log, err)
 	}
-	if err := store.SetLogOpen(ctx, s1.ID, false); err != nil {
+	if err := store.SetLogOpen(ctx, s1.ID, false, now); err != nil {
 		t.Fatal(err)
 	}
 	more := interview.Entries{Prompts: []interview.Prompt{{ClientID: "p2", Type: interview.PromptDirective, RecordedAt: now, ReceivedAt: now}}}
@@ -213,6 +213,20 @@ func TestInterviewServiceAccessAndAudit(t *testing.T) {
 	}
 	if _, err := svc.Get(f.ctx, cwSup, c.ID, v.Session.ID); err != nil {
 		t.Errorf("the supervisor reads: %v", err)
+	}
+
+	// A log closed while the session is a draft: a submission under way refuses appends; a log left
+	// closed by a failure (closed long enough ago) is reopened by the next append.
+	store := f.db.Interviews(caseworkRing(t, caseworkKey("k1", 1)))
+	if err := store.SetLogOpen(f.ctx, v.Session.ID, false, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	batch := interview.Entries{Prompts: []interview.Prompt{{ClientID: "p1", Type: interview.PromptInvitation, RecordedAt: f.clock.Now()}}}
+	_, err = svc.AppendLog(f.ctx, cwAlice, c.ID, v.Session.ID, batch)
+	wantAppErr(t, "append during a submission", err, apperr.Invalid, "interview_locked")
+	f.clock.Advance(3 * time.Minute)
+	if v, err := svc.AppendLog(f.ctx, cwAlice, c.ID, v.Session.ID, batch); err != nil || len(v.Log.Prompts) != 1 || !v.Log.Open {
+		t.Errorf("append to a log left closed: %v, %+v", err, v.Log)
 	}
 	n := len(events.all())
 	events.setFail(true)
