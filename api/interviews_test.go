@@ -650,6 +650,12 @@ func TestBadInterviewInput(t *testing.T) {
 			{"version missing", http.MethodPatch, path, worker.AccessToken, map[string]any{"started_at": now}, "version"},
 			{"version as a string", http.MethodPost, path + "/submit", worker.AccessToken, map[string]any{"version": "1"}, "version"},
 			{"unknown decision", http.MethodPost, path + "/review", supervisor.AccessToken, map[string]any{"version": 1, "decision": "maybe"}, "decision"},
+			{"operator in a review", http.MethodPost, path + "/review", supervisor.AccessToken, map[string]any{"version": 1, "decision": "return",
+				"item_comments": []map[string]any{{"step_id": "build-rapport", "comment": map[string]any{"$ne": ""}}}}, "item_comments[0].comment.$ne"},
+			{"unknown review field", http.MethodPost, path + "/review", supervisor.AccessToken, map[string]any{"version": 1, "decision": "approve", "grade": "A"}, "grade"},
+			{"addendum with a bad id", http.MethodPost, path + "/addenda", worker.AccessToken, map[string]any{"id": "1", "text": "x", "recorded_at": now}, "id"},
+			{"addendum without text", http.MethodPost, path + "/addenda", worker.AccessToken, map[string]any{"id": uuid.NewString(), "recorded_at": now}, "text"},
+			{"plan with an unknown field", http.MethodPatch, path, worker.AccessToken, map[string]any{"version": 1, "plan": map[string]any{"room": "2"}}, "room"},
 		} {
 			r := post(t, base, tt.method, tt.path, tt.token, tt.body)
 			if r.status != 400 {
@@ -663,12 +669,22 @@ func TestBadInterviewInput(t *testing.T) {
 		if st, code := problemCode(t, base, http.MethodPost, path+"/submit", worker.AccessToken, map[string]any{"version": 1}); st != 400 || code != "interview_not_ended" {
 			t.Errorf("submitting an interview that has not ended: %d %s", st, code)
 		}
+		if st, code := problemCode(t, base, http.MethodPost, path+"/review", supervisor.AccessToken, map[string]any{"version": 1, "decision": "approve"}); st != 400 || code != "interview_status" {
+			t.Errorf("reviewing a draft: %d %s", st, code)
+		}
+		if st, code := problemCode(t, base, http.MethodPost, path+"/addenda", worker.AccessToken, map[string]any{"id": uuid.NewString(), "text": "x", "recorded_at": now}); st != 400 || code != "interview_status" {
+			t.Errorf("an addendum to a draft: %d %s", st, code)
+		}
+		if st, code := problemCode(t, base, http.MethodPatch, path, worker.AccessToken, map[string]any{"version": 9, "started_at": now}); st != 409 || code != "version_conflict" {
+			t.Errorf("a stale change: %d %s", st, code)
+		}
 	})
 
 	// Nothing of it reached the database.
 	var after sessionBody
 	get(t, base, path, auth).json(t, &after)
-	if after.Version != 1 || after.Status != "draft" || len(after.Prompts) != 0 || len(after.ChecklistMarks) != 0 || len(after.Breaks) != 0 || !after.LogOpen {
+	if after.Version != 1 || after.Status != "draft" || len(after.Prompts) != 0 || len(after.ChecklistMarks) != 0 || len(after.Breaks) != 0 || !after.LogOpen ||
+		len(after.Reviews) != 0 || len(after.Addenda) != 0 || after.Plan.Place != "Child-friendly room 2" {
 		t.Errorf("bad input changed the interview: %+v", after)
 	}
 }
