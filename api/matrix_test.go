@@ -44,6 +44,18 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/cases/:id/runs/:run/steps":      {"caseworker", "supervisor"},
 	"GET /v1/audit":                           {"auditor", "supervisor"},
 	"GET /v1/audit/verify":                    {"auditor", "supervisor"},
+
+	// interviews
+	"POST /v1/cases/:id/interviews":                    {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/interviews":                     {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/interviews/:interview":          {"caseworker", "supervisor"},
+	"PATCH /v1/cases/:id/interviews/:interview":        {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/interviews/:interview/log":     {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/interviews/:interview/submit":  {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/interviews/:interview/review":  {"supervisor"},
+	"POST /v1/cases/:id/interviews/:interview/addenda": {"caseworker", "supervisor"},
+	"GET /v1/interviews/review-queue":                  {"supervisor"},
+	"GET /v1/interviews/coaching":                      {"caseworker", "supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

@@ -11,6 +11,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
 )
 
 // problem is an RFC 9457 problem document.
@@ -97,11 +98,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case apperr.Conflict:
 		var staleUser *identity.StaleError
 		var staleCase *casework.StaleError
+		var staleInterview *interview.StaleError
 		switch {
 		case errors.As(err, &staleUser):
 			p.Current = toUserView(staleUser.Current)
 		case errors.As(err, &staleCase):
 			p.Current = toCaseView(staleCase.Current)
+		case errors.As(err, &staleInterview):
+			p.Current = s.toInterviewView(staleInterview.Current, loc.Code)
 		}
 	}
 	body, merr := jsonEncode(p)

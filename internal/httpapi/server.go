@@ -16,6 +16,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
@@ -44,6 +45,9 @@ type Deps struct {
 	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's own audit log
 	// (audit.DeploymentLog): security events that belong to no organisation.
 	DeploymentAuditOrg string
+
+	// Interviews serves interview sessions, the review queue and coaching reports (nil: no such routes).
+	Interviews *interview.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -114,6 +118,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/cases/:id/runs/:run/steps", caseRoles, s.recordStep)
 	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
+	s.interviewRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

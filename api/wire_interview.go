@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
+	"github.com/childsafe-protocols/caseguide/internal/mongodb"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+)
+
+// interviewRulesEnv names a JSON file of interview quality rules that replaces the shipped ones.
+const interviewRulesEnv = "INTERVIEW_RULES_FILE"
+
+// newInterviews builds the interview service over the database, with the case service deciding
+// access, the audit log recording, and the quality rules of INTERVIEW_RULES_FILE (when set) or the
+// shipped ones. It returns an error when the rules file cannot be read or holds an invalid rule.
+func newInterviews(db *mongodb.DB, keys *fieldcrypt.KeyRing, cases *casework.Service, library *protocol.Service,
+	log *audit.Service, getenv func(string) string) (*interview.Service, error) {
+	var rules interview.Rules
+	if path := getenv(interviewRulesEnv); path != "" {
+		var err error
+		if rules, err = readInterviewRules(path); err != nil {
+			return nil, fmt.Errorf("%s: %w", interviewRulesEnv, err)
+		}
+	}
+	svc, err := interview.NewService(db.Interviews(keys), cases, library, auditEvents{log}, rules, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("interview quality rules: %w", err)
+	}
+	return svc, nil
+}
+
+// interviewRuleFile is one rule as written in INTERVIEW_RULES_FILE (a JSON array of them).
+type interviewRuleFile struct {
+	Code       string             `json:"code"`
+	Severity   string             `json:"severity"`
+	Measure    string             `json:"measure"`
+	Compare    string             `json:"compare"`
+	Threshold  float64            `json:"threshold"`
+	ByAgeBand  map[string]float64 `json:"by_age_band"`
+	MinPrompts int                `json:"min_prompts"`
+	AgeBands   []string           `json:"age_bands"`
+}
+
+// readInterviewRules reads a JSON array of rules (unknown fields refused); it returns the file's or
+// the decoder's error.
+func readInterviewRules(path string) (interview.Rules, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	var raw []interviewRuleFile
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	rules := make(interview.Rules, 0, len(raw))
+	for _, r := range raw {
+		rule := interview.Rule{Code: r.Code, Severity: interview.Severity(r.Severity), Measure: r.Measure,
+			Compare: interview.Comparison(r.Compare), Threshold: r.Threshold, MinPrompts: r.MinPrompts}
+		if r.ByAgeBand != nil {
+			rule.ByAgeBand = map[protocol.AgeBand]float64{}
+			for band, v := range r.ByAgeBand {
+				rule.ByAgeBand[protocol.AgeBand(band)] = v
+			}
+		}
+		for _, band := range r.AgeBands {
+			rule.AgeBands = append(rule.AgeBands, protocol.AgeBand(band))
+		}
+		rules = append(rules, rule)
+	}
+	return rules, nil
+}
+
+// RecordInterviewEvent appends an interview-data access to its organisation's audit log; the caller
+// fails when it cannot.
+func (a auditEvents) RecordInterviewEvent(ctx context.Context, e interview.Event) error {
+	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
+		RequestID: httpapi.RequestID(ctx)})
+	return err
+}

@@ -1,0 +1,702 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+)
+
+const (
+	interviewSessionsCollection = "interview_sessions"
+	interviewLogsCollection     = "interview_logs"
+)
+
+// interviewSessionDoc is an interview session; _id is the session id. Its log is a separate document
+// of interview_logs with the same _id, so appends during the interview never contend with the
+// version-checked writes of the session. Fields marked "encrypted" hold fieldcrypt tokens bound to
+// "interview:<id>:<field path>". org_id, case_id, updated_at and change_seq are the sync stamp.
+type interviewSessionDoc struct {
+	ID              string                 `bson:"_id"`
+	OrgID           string                 `bson:"org_id"`
+	CaseID          string                 `bson:"case_id"`
+	UpdatedAt       time.Time              `bson:"updated_at"`
+	ChangeSeq       int64                  `bson:"change_seq"`
+	ProtocolID      string                 `bson:"protocol_id"`
+	ProtocolVersion int                    `bson:"protocol_version"`
+	Situation       interviewSituationDoc  `bson:"situation"`
+	InterviewerID   string                 `bson:"interviewer_id"`
+	Status          string                 `bson:"status"`
+	Plan            interviewPlanDoc       `bson:"plan"`
+	StartedAt       *time.Time             `bson:"started_at"`
+	EndedAt         *time.Time             `bson:"ended_at"`
+	Reviews         []interviewReviewDoc   `bson:"reviews"`
+	Addenda         []interviewAddendumDoc `bson:"addenda"`
+	SubmittedAt     *time.Time             `bson:"submitted_at"`
+	ApprovedAt      *time.Time             `bson:"approved_at"`
+	ApprovedBy      string                 `bson:"approved_by"`
+	Quality         *interviewQualityDoc   `bson:"quality"`
+	CreatedAt       time.Time              `bson:"created_at"`
+	Version         int64                  `bson:"version"`
+}
+
+type interviewSituationDoc struct {
+	AgeBand   string   `bson:"age_band"`
+	CaseTypes []string `bson:"case_types"`
+	Needs     []string `bson:"needs"`
+}
+
+type interviewPlanDoc struct {
+	ScheduledAt       *time.Time                `bson:"scheduled_at"`
+	Place             string                    `bson:"place"` // encrypted
+	ChildFriendlyRoom bool                      `bson:"child_friendly_room"`
+	Participants      []interviewParticipantDoc `bson:"participants"`
+	Recording         interviewRecordingDoc     `bson:"recording"`
+	Consent           interviewConsentDoc       `bson:"consent"`
+}
+
+type interviewParticipantDoc struct {
+	Role     string `bson:"role"`
+	Name     string `bson:"name"` // encrypted
+	Language string `bson:"language"`
+	UserID   string `bson:"user_id"`
+}
+
+type interviewRecordingDoc struct {
+	Recorded bool   `bson:"recorded"`
+	Device   string `bson:"device"`    // encrypted
+	FileName string `bson:"file_name"` // encrypted
+	SHA256   string `bson:"sha256"`
+}
+
+type interviewConsentDoc struct {
+	ChildInformed     bool   `bson:"child_informed"`
+	CaregiverInformed bool   `bson:"caregiver_informed"`
+	ConsentObtained   bool   `bson:"consent_obtained"`
+	Notes             string `bson:"notes"` // encrypted
+}
+
+type interviewReviewDoc struct {
+	Decision     string                    `bson:"decision"`
+	Comment      string                    `bson:"comment"` // encrypted
+	ItemComments []interviewItemCommentDoc `bson:"item_comments"`
+	ByUserID     string                    `bson:"by_user_id"`
+	At           time.Time                 `bson:"at"`
+}
+
+type interviewItemCommentDoc struct {
+	StepID  string `bson:"step_id"`
+	ItemID  string `bson:"item_id"`
+	Comment string `bson:"comment"` // encrypted
+}
+
+type interviewAddendumDoc struct {
+	ID         string    `bson:"id"`
+	Text       string    `bson:"text"` // encrypted
+	ByUserID   string    `bson:"by_user_id"`
+	RecordedAt time.Time `bson:"recorded_at"`
+	ReceivedAt time.Time `bson:"received_at"`
+}
+
+type interviewQualityDoc struct {
+	Prompts               int                `bson:"prompts"`
+	ByType                map[string]int     `bson:"by_type"`
+	OpenPrompts           int                `bson:"open_prompts"`
+	OpenShare             *float64           `bson:"open_share"`
+	Breaks                int                `bson:"breaks"`
+	WellbeingChecks       int                `bson:"wellbeing_checks"`
+	DurationMinutes       *float64           `bson:"duration_minutes"`
+	MinutesWithoutBreak   *float64           `bson:"minutes_without_break"`
+	PhasesNotDone         []string           `bson:"phases_not_done"`
+	InterviewNumber       int                `bson:"interview_number"`
+	InterpreterNeeded     bool               `bson:"interpreter_needed"`
+	InterpreterPresent    bool               `bson:"interpreter_present"`
+	ChecklistItems        int                `bson:"checklist_items"`
+	ChecklistItemsDone    int                `bson:"checklist_items_done"`
+	ChecklistItemsNotDone int                `bson:"checklist_items_not_done"`
+	Flags                 []interviewFlagDoc `bson:"flags"`
+}
+
+type interviewFlagDoc struct {
+	Code      string  `bson:"code"`
+	Severity  string  `bson:"severity"`
+	Measure   string  `bson:"measure"`
+	Value     float64 `bson:"value"`
+	Threshold float64 `bson:"threshold"`
+	PhaseID   string  `bson:"phase_id"`
+}
+
+// interviewLogDoc is the log of a session; _id is the session id. Entries are appended with $push
+// and never changed; seq counts the appends, and every append is conditional on it, so two writers
+// (two instances) never both append on the same state. Free text is encrypted, bound to
+// "interview-log:<session id>:<kind>.<client id>.<field>".
+type interviewLogDoc struct {
+	ID        string               `bson:"_id"`
+	OrgID     string               `bson:"org_id"`
+	CaseID    string               `bson:"case_id"`
+	UpdatedAt time.Time            `bson:"updated_at"`
+	ChangeSeq int64                `bson:"change_seq"`
+	Open      bool                 `bson:"open"`
+	ClosedAt  time.Time            `bson:"closed_at"`
+	Seq       int64                `bson:"seq"`
+	Prompts   []interviewPromptDoc `bson:"prompts"`
+	Breaks    []interviewBreakDoc  `bson:"breaks"`
+	Checks    []interviewCheckDoc  `bson:"wellbeing_checks"`
+	Marks     []interviewMarkDoc   `bson:"checklist"`
+}
+
+type interviewPromptDoc struct {
+	ClientID   string    `bson:"client_id"`
+	Type       string    `bson:"type"`
+	Words      string    `bson:"words"` // encrypted
+	PhaseID    string    `bson:"phase_id"`
+	RecordedAt time.Time `bson:"recorded_at"`
+	ReceivedAt time.Time `bson:"received_at"`
+	ByUserID   string    `bson:"by_user_id"`
+}
+
+type interviewBreakDoc struct {
+	ClientID   string    `bson:"client_id"`
+	StartedAt  time.Time `bson:"started_at"`
+	EndedAt    time.Time `bson:"ended_at"`
+	Note       string    `bson:"note"` // encrypted
+	ReceivedAt time.Time `bson:"received_at"`
+	ByUserID   string    `bson:"by_user_id"`
+}
+
+type interviewCheckDoc struct {
+	ClientID   string    `bson:"client_id"`
+	CheckedAt  time.Time `bson:"checked_at"`
+	Note       string    `bson:"note"` // encrypted
+	ReceivedAt time.Time `bson:"received_at"`
+	ByUserID   string    `bson:"by_user_id"`
+}
+
+type interviewMarkDoc struct {
+	ClientID   string    `bson:"client_id"`
+	StepID     string    `bson:"step_id"`
+	ItemID     string    `bson:"item_id"`
+	Done       bool      `bson:"done"`
+	Reason     string    `bson:"reason"` // encrypted
+	RecordedAt time.Time `bson:"recorded_at"`
+	ReceivedAt time.Time `bson:"received_at"`
+	ByUserID   string    `bson:"by_user_id"`
+}
+
+// InterviewStore implements interview.Store. It encrypts the free text and identifying fields of
+// sessions and logs with its key ring as it converts them to documents, and decrypts them on reading;
+// every write stamps the organisation's next change sequence number (change_seq) and updated_at.
+type InterviewStore struct {
+	db   *DB
+	keys *fieldcrypt.KeyRing
+}
+
+// Interviews returns the interview store, encrypting with keys.
+func (d *DB) Interviews(keys *fieldcrypt.KeyRing) *InterviewStore {
+	return &InterviewStore{db: d, keys: keys}
+}
+
+// EnsureInterviewIndexes creates the indexes of the sessions collection: the sessions of a case, the
+// review queue and coaching reports of an organisation. Logs are read by _id only. It is idempotent
+// and returns the first error the server gives.
+func (d *DB) EnsureInterviewIndexes(ctx context.Context) error {
+	return d.ensureIndexes(ctx, interviewSessionsCollection, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("case_created")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "submitted_at", Value: 1}}, Options: options.Index().SetName("org_status")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
+	})
+}
+
+// RawSessionsCollection returns the sessions collection itself, bypassing encryption. It is for tests
+// and verification tooling only; the service never uses it.
+func (s *InterviewStore) RawSessionsCollection() *mongo.Collection {
+	return s.db.db.Collection(interviewSessionsCollection)
+}
+
+// RawLogsCollection returns the logs collection itself, bypassing encryption. It is for tests and
+// verification tooling only; the service never uses it.
+func (s *InterviewStore) RawLogsCollection() *mongo.Collection {
+	return s.db.db.Collection(interviewLogsCollection)
+}
+
+func (s *InterviewStore) sessions() *mongo.Collection {
+	return s.db.db.Collection(interviewSessionsCollection)
+}
+func (s *InterviewStore) logs() *mongo.Collection { return s.db.db.Collection(interviewLogsCollection) }
+
+func interviewAAD(id, field string) string { return "interview:" + id + ":" + field }
+
+func interviewLogAAD(id, kind, clientID, field string) string {
+	return "interview-log:" + id + ":" + kind + "." + clientID + "." + field
+}
+
+func toInterviewSessionDoc(keys *fieldcrypt.KeyRing, s interview.Session) (interviewSessionDoc, error) {
+	x := caseworkCipher{keys: keys}
+	aad := func(field string) string { return interviewAAD(s.ID, field) }
+	d := interviewSessionDoc{ID: s.ID, OrgID: s.OrgID, CaseID: s.CaseID, UpdatedAt: s.UpdatedAt, ProtocolID: s.ProtocolID,
+		ProtocolVersion: s.ProtocolVersion, InterviewerID: s.InterviewerID, Status: string(s.Status),
+		StartedAt: s.StartedAt, EndedAt: s.EndedAt, SubmittedAt: s.SubmittedAt, ApprovedAt: s.ApprovedAt, ApprovedBy: s.ApprovedBy,
+		CreatedAt: s.CreatedAt, Version: s.Version,
+		Situation: interviewSituationDoc{AgeBand: string(s.Situation.AgeBand), CaseTypes: stringsOf(s.Situation.CaseTypes), Needs: stringsOf(s.Situation.Needs)},
+		Reviews:   make([]interviewReviewDoc, 0, len(s.Reviews)), Addenda: make([]interviewAddendumDoc, 0, len(s.Addenda)),
+	}
+	p := s.Plan
+	d.Plan = interviewPlanDoc{ScheduledAt: p.ScheduledAt, Place: x.seal(p.Place, aad("plan.place")), ChildFriendlyRoom: p.ChildFriendlyRoom,
+		Participants: make([]interviewParticipantDoc, 0, len(p.Participants)),
+		Recording: interviewRecordingDoc{Recorded: p.Recording.Recorded, Device: x.seal(p.Recording.Device, aad("plan.recording.device")),
+			FileName: x.seal(p.Recording.FileName, aad("plan.recording.file_name")), SHA256: p.Recording.SHA256},
+		Consent: interviewConsentDoc{ChildInformed: p.Consent.ChildInformed, CaregiverInformed: p.Consent.CaregiverInformed,
+			ConsentObtained: p.Consent.ConsentObtained, Notes: x.seal(p.Consent.Notes, aad("plan.consent.notes"))}}
+	for i, pp := range p.Participants {
+		d.Plan.Participants = append(d.Plan.Participants, interviewParticipantDoc{Role: string(pp.Role),
+			Name: x.seal(pp.Name, aad("plan.participants."+strconv.Itoa(i)+".name")), Language: pp.Language, UserID: pp.UserID})
+	}
+	for i, r := range s.Reviews {
+		rd := interviewReviewDoc{Decision: string(r.Decision), Comment: x.seal(r.Comment, aad("reviews."+strconv.Itoa(i)+".comment")),
+			ByUserID: r.ByUserID, At: r.At, ItemComments: make([]interviewItemCommentDoc, 0, len(r.ItemComments))}
+		for j, ic := range r.ItemComments {
+			rd.ItemComments = append(rd.ItemComments, interviewItemCommentDoc{StepID: ic.StepID, ItemID: ic.ItemID,
+				Comment: x.seal(ic.Comment, aad("reviews."+strconv.Itoa(i)+".item_comments."+strconv.Itoa(j)+".comment"))})
+		}
+		d.Reviews = append(d.Reviews, rd)
+	}
+	for _, a := range s.Addenda {
+		d.Addenda = append(d.Addenda, interviewAddendumDoc{ID: a.ID, Text: x.seal(a.Text, aad("addenda."+a.ID+".text")),
+			ByUserID: a.ByUserID, RecordedAt: a.RecordedAt, ReceivedAt: a.ReceivedAt})
+	}
+	if q := s.Quality; q != nil {
+		m := q.Measures
+		qd := &interviewQualityDoc{Prompts: m.Prompts, ByType: map[string]int{}, OpenPrompts: m.OpenPrompts, OpenShare: m.OpenShare,
+			Breaks: m.Breaks, WellbeingChecks: m.WellbeingChecks, DurationMinutes: m.DurationMinutes, MinutesWithoutBreak: m.MinutesWithoutBreak,
+			PhasesNotDone: m.PhasesNotDone, InterviewNumber: m.InterviewNumber, InterpreterNeeded: m.InterpreterNeeded,
+			InterpreterPresent: m.InterpreterPresent, ChecklistItems: m.ChecklistItems, ChecklistItemsDone: m.ChecklistItemsDone,
+			ChecklistItemsNotDone: m.ChecklistItemsNotDone, Flags: make([]interviewFlagDoc, 0, len(q.Flags))}
+		for t, n := range m.ByType {
+			qd.ByType[string(t)] = n
+		}
+		for _, f := range q.Flags {
+			qd.Flags = append(qd.Flags, interviewFlagDoc{Code: f.Code, Severity: string(f.Severity), Measure: f.Measure,
+				Value: f.Value, Threshold: f.Threshold, PhaseID: f.PhaseID})
+		}
+		d.Quality = qd
+	}
+	return d, x.err
+}
+
+func fromInterviewSessionDoc(keys *fieldcrypt.KeyRing, d interviewSessionDoc) (interview.Session, error) {
+	x := caseworkCipher{keys: keys}
+	aad := func(field string) string { return interviewAAD(d.ID, field) }
+	s := interview.Session{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, ProtocolID: d.ProtocolID, ProtocolVersion: d.ProtocolVersion,
+		InterviewerID: d.InterviewerID, Status: interview.Status(d.Status), StartedAt: identityUTCPtr(d.StartedAt), EndedAt: identityUTCPtr(d.EndedAt),
+		SubmittedAt: identityUTCPtr(d.SubmittedAt), ApprovedAt: identityUTCPtr(d.ApprovedAt), ApprovedBy: d.ApprovedBy,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version,
+		Situation: protocol.Situation{AgeBand: protocol.AgeBand(d.Situation.AgeBand), CaseTypes: typedOf[protocol.CaseType](d.Situation.CaseTypes),
+			Needs: typedOf[protocol.Need](d.Situation.Needs)},
+		Reviews: make([]interview.Review, 0, len(d.Reviews)), Addenda: make([]interview.Addendum, 0, len(d.Addenda)),
+	}
+	p := d.Plan
+	s.Plan = interview.Plan{ScheduledAt: identityUTCPtr(p.ScheduledAt), Place: x.open(p.Place, aad("plan.place")), ChildFriendlyRoom: p.ChildFriendlyRoom,
+		Recording: interview.Recording{Recorded: p.Recording.Recorded, Device: x.open(p.Recording.Device, aad("plan.recording.device")),
+			FileName: x.open(p.Recording.FileName, aad("plan.recording.file_name")), SHA256: p.Recording.SHA256},
+		Consent: interview.Consent{ChildInformed: p.Consent.ChildInformed, CaregiverInformed: p.Consent.CaregiverInformed,
+			ConsentObtained: p.Consent.ConsentObtained, Notes: x.open(p.Consent.Notes, aad("plan.consent.notes"))}}
+	for i, pp := range p.Participants {
+		s.Plan.Participants = append(s.Plan.Participants, interview.Participant{Role: interview.ParticipantRole(pp.Role),
+			Name: x.open(pp.Name, aad("plan.participants."+strconv.Itoa(i)+".name")), Language: pp.Language, UserID: pp.UserID})
+	}
+	for i, r := range d.Reviews {
+		rv := interview.Review{Decision: interview.Decision(r.Decision), Comment: x.open(r.Comment, aad("reviews."+strconv.Itoa(i)+".comment")),
+			ByUserID: r.ByUserID, At: r.At.UTC(), ItemComments: make([]interview.ItemComment, 0, len(r.ItemComments))}
+		for j, ic := range r.ItemComments {
+			rv.ItemComments = append(rv.ItemComments, interview.ItemComment{StepID: ic.StepID, ItemID: ic.ItemID,
+				Comment: x.open(ic.Comment, aad("reviews."+strconv.Itoa(i)+".item_comments."+strconv.Itoa(j)+".comment"))})
+		}
+		s.Reviews = append(s.Reviews, rv)
+	}
+	for _, a := range d.Addenda {
+		s.Addenda = append(s.Addenda, interview.Addendum{ID: a.ID, Text: x.open(a.Text, aad("addenda."+a.ID+".text")),
+			ByUserID: a.ByUserID, RecordedAt: a.RecordedAt.UTC(), ReceivedAt: a.ReceivedAt.UTC()})
+	}
+	if qd := d.Quality; qd != nil {
+		q := &interview.Quality{Measures: interview.Measures{Prompts: qd.Prompts, ByType: map[interview.PromptType]int{}, OpenPrompts: qd.OpenPrompts,
+			OpenShare: qd.OpenShare, Breaks: qd.Breaks, WellbeingChecks: qd.WellbeingChecks, DurationMinutes: qd.DurationMinutes,
+			MinutesWithoutBreak: qd.MinutesWithoutBreak, PhasesNotDone: qd.PhasesNotDone, InterviewNumber: qd.InterviewNumber,
+			InterpreterNeeded: qd.InterpreterNeeded, InterpreterPresent: qd.InterpreterPresent, ChecklistItems: qd.ChecklistItems,
+			ChecklistItemsDone: qd.ChecklistItemsDone, ChecklistItemsNotDone: qd.ChecklistItemsNotDone}, Flags: []interview.Flag{}}
+		if q.Measures.PhasesNotDone == nil {
+			q.Measures.PhasesNotDone = []string{}
+		}
+		for t, n := range qd.ByType {
+			q.Measures.ByType[interview.PromptType(t)] = n
+		}
+		for _, f := range qd.Flags {
+			q.Flags = append(q.Flags, interview.Flag{Code: f.Code, Severity: interview.Severity(f.Severity), Measure: f.Measure,
+				Value: f.Value, Threshold: f.Threshold, PhaseID: f.PhaseID})
+		}
+		s.Quality = q
+	}
+	if x.err != nil {
+		return interview.Session{}, fmt.Errorf("reading interview %s: %w", d.ID, x.err)
+	}
+	return s, nil
+}
+
+func toInterviewEntryDocs(keys *fieldcrypt.KeyRing, id string, e interview.Entries) (interviewLogDoc, error) {
+	x := caseworkCipher{keys: keys}
+	var d interviewLogDoc
+	for _, p := range e.Prompts {
+		d.Prompts = append(d.Prompts, interviewPromptDoc{ClientID: p.ClientID, Type: string(p.Type),
+			Words: x.seal(p.Words, interviewLogAAD(id, "prompts", p.ClientID, "words")), PhaseID: p.PhaseID,
+			RecordedAt: p.RecordedAt, ReceivedAt: p.ReceivedAt, ByUserID: p.ByUserID})
+	}
+	for _, b := range e.Breaks {
+		d.Breaks = append(d.Breaks, interviewBreakDoc{ClientID: b.ClientID, StartedAt: b.StartedAt, EndedAt: b.EndedAt,
+			Note: x.seal(b.Note, interviewLogAAD(id, "breaks", b.ClientID, "note")), ReceivedAt: b.ReceivedAt, ByUserID: b.ByUserID})
+	}
+	for _, c := range e.Checks {
+		d.Checks = append(d.Checks, interviewCheckDoc{ClientID: c.ClientID, CheckedAt: c.CheckedAt,
+			Note: x.seal(c.Note, interviewLogAAD(id, "wellbeing_checks", c.ClientID, "note")), ReceivedAt: c.ReceivedAt, ByUserID: c.ByUserID})
+	}
+	for _, m := range e.Marks {
+		d.Marks = append(d.Marks, interviewMarkDoc{ClientID: m.ClientID, StepID: m.StepID, ItemID: m.ItemID, Done: m.Done,
+			Reason: x.seal(m.Reason, interviewLogAAD(id, "checklist", m.ClientID, "reason")), RecordedAt: m.RecordedAt,
+			ReceivedAt: m.ReceivedAt, ByUserID: m.ByUserID})
+	}
+	return d, x.err
+}
+
+func fromInterviewLogDoc(keys *fieldcrypt.KeyRing, d interviewLogDoc) (interview.Log, error) {
+	x := caseworkCipher{keys: keys}
+	l := interview.Log{SessionID: d.ID, Open: d.Open, ClosedAt: d.ClosedAt.UTC()}
+	for _, p := range d.Prompts {
+		l.Prompts = append(l.Prompts, interview.Prompt{ClientID: p.ClientID, Type: interview.PromptType(p.Type),
+			Words: x.open(p.Words, interviewLogAAD(d.ID, "prompts", p.ClientID, "words")), PhaseID: p.PhaseID,
+			RecordedAt: p.RecordedAt.UTC(), ReceivedAt: p.ReceivedAt.UTC(), ByUserID: p.ByUserID})
+	}
+	for _, b := range d.Breaks {
+		l.Breaks = append(l.Breaks, interview.Break{ClientID: b.ClientID, StartedAt: b.StartedAt.UTC(), EndedAt: b.EndedAt.UTC(),
+			Note: x.open(b.Note, interviewLogAAD(d.ID, "breaks", b.ClientID, "note")), ReceivedAt: b.ReceivedAt.UTC(), ByUserID: b.ByUserID})
+	}
+	for _, c := range d.Checks {
+		l.Checks = append(l.Checks, interview.WellbeingCheck{ClientID: c.ClientID, CheckedAt: c.CheckedAt.UTC(),
+			Note: x.open(c.Note, interviewLogAAD(d.ID, "wellbeing_checks", c.ClientID, "note")), ReceivedAt: c.ReceivedAt.UTC(), ByUserID: c.ByUserID})
+	}
+	for _, m := range d.Marks {
+		l.Marks = append(l.Marks, interview.Mark{ClientID: m.ClientID, StepID: m.StepID, ItemID: m.ItemID, Done: m.Done,
+			Reason: x.open(m.Reason, interviewLogAAD(d.ID, "checklist", m.ClientID, "reason")), RecordedAt: m.RecordedAt.UTC(),
+			ReceivedAt: m.ReceivedAt.UTC(), ByUserID: m.ByUserID})
+	}
+	if x.err != nil {
+		return interview.Log{}, fmt.Errorf("reading the log of interview %s: %w", d.ID, x.err)
+	}
+	return l, nil
+}
+
+func stringsOf[T ~string](values []T) []string {
+	if values == nil {
+		return nil
+	}
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+func typedOf[T ~string](values []string) []T {
+	if values == nil {
+		return nil
+	}
+	out := make([]T, len(values))
+	for i, v := range values {
+		out[i] = T(v)
+	}
+	return out
+}
+
+// CreateSession stores a new session and its empty, open log (the log first, so a session never
+// exists without one once its create succeeded). It returns interview.ErrExists when the id is taken,
+// an error when a field cannot be encrypted, or the driver's error.
+func (s *InterviewStore) CreateSession(ctx context.Context, sess interview.Session) error {
+	doc, err := toInterviewSessionDoc(s.keys, sess)
+	if err != nil {
+		return err
+	}
+	logSeq, err := s.db.NextChangeSeq(ctx, sess.OrgID)
+	if err != nil {
+		return err
+	}
+	log := interviewLogDoc{ID: sess.ID, OrgID: sess.OrgID, CaseID: sess.CaseID, UpdatedAt: sess.CreatedAt, ChangeSeq: logSeq, Open: true,
+		Prompts: []interviewPromptDoc{}, Breaks: []interviewBreakDoc{}, Checks: []interviewCheckDoc{}, Marks: []interviewMarkDoc{}}
+	if _, err := s.logs().InsertOne(ctx, log); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return unavailable("creating the log of interview %s: %w", sess.ID, err)
+	}
+	if doc.ChangeSeq, err = s.db.NextChangeSeq(ctx, sess.OrgID); err != nil {
+		return err
+	}
+	_, err = s.sessions().InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		return interview.ErrExists
+	}
+	if err != nil {
+		return unavailable("creating interview %s: %w", sess.ID, err)
+	}
+	return nil
+}
+
+// Session returns a session: interview.ErrNotFound when there is none, an error when a field cannot
+// be decrypted, or the driver's error.
+func (s *InterviewStore) Session(ctx context.Context, id string) (interview.Session, error) {
+	var d interviewSessionDoc
+	err := s.sessions().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return interview.Session{}, interview.ErrNotFound
+	}
+	if err != nil {
+		return interview.Session{}, unavailable("reading interview %s: %w", id, err)
+	}
+	return fromInterviewSessionDoc(s.keys, d)
+}
+
+// UpdateSession replaces every mutable field of session sess.ID when its stored version is
+// sess.Version-1, stamping the next change sequence number. It returns interview.ErrStale when the
+// version differs, interview.ErrNotFound when the session does not exist, an error when a field
+// cannot be encrypted, or the driver's error.
+func (s *InterviewStore) UpdateSession(ctx context.Context, sess interview.Session) error {
+	doc, err := toInterviewSessionDoc(s.keys, sess)
+	if err != nil {
+		return err
+	}
+	defer s.db.locks.document(interviewSessionsCollection, sess.ID)()
+	if doc.ChangeSeq, err = s.db.NextChangeSeq(ctx, sess.OrgID); err != nil {
+		return err
+	}
+	set := bson.D{
+		{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "change_seq", Value: doc.ChangeSeq}, {Key: "status", Value: doc.Status},
+		{Key: "plan", Value: doc.Plan}, {Key: "started_at", Value: doc.StartedAt}, {Key: "ended_at", Value: doc.EndedAt},
+		{Key: "reviews", Value: doc.Reviews}, {Key: "addenda", Value: doc.Addenda}, {Key: "submitted_at", Value: doc.SubmittedAt},
+		{Key: "approved_at", Value: doc.ApprovedAt}, {Key: "approved_by", Value: doc.ApprovedBy}, {Key: "quality", Value: doc.Quality},
+		{Key: "version", Value: doc.Version},
+	}
+	res, err := s.sessions().UpdateOne(ctx, bson.D{{Key: "_id", Value: sess.ID}, {Key: "version", Value: sess.Version - 1}},
+		bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return unavailable("updating interview %s: %w", sess.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		n, err := s.sessions().CountDocuments(ctx, bson.D{{Key: "_id", Value: sess.ID}})
+		if err != nil {
+			return unavailable("reading interview %s: %w", sess.ID, err)
+		}
+		if n == 0 {
+			return interview.ErrNotFound
+		}
+		return interview.ErrStale
+	}
+	return nil
+}
+
+// CaseSessions returns the sessions of a case by creation time, then id. It returns an error when a
+// field cannot be decrypted, or the driver's error.
+func (s *InterviewStore) CaseSessions(ctx context.Context, caseID string) ([]interview.Session, error) {
+	return s.find(ctx, bson.D{{Key: "case_id", Value: caseID}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
+}
+
+// OrgSessions returns the sessions matching f, by id. It returns an error when a field cannot be
+// decrypted, or the driver's error.
+func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter) ([]interview.Session, error) {
+	filter := bson.D{{Key: "org_id", Value: f.OrgID}}
+	if len(f.Statuses) > 0 {
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: stringsOf(f.Statuses)}}})
+	}
+	if f.InterviewerID != "" {
+		filter = append(filter, bson.E{Key: "interviewer_id", Value: f.InterviewerID})
+	}
+	return s.find(ctx, filter, bson.D{{Key: "_id", Value: 1}})
+}
+
+func (s *InterviewStore) find(ctx context.Context, filter, sort bson.D) ([]interview.Session, error) {
+	cur, err := s.sessions().Find(ctx, filter, options.Find().SetSort(sort))
+	if err != nil {
+		return nil, unavailable("listing interviews: %w", err)
+	}
+	var docs []interviewSessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("listing interviews: %w", err)
+	}
+	out := make([]interview.Session, 0, len(docs))
+	for _, d := range docs {
+		sess, err := fromInterviewSessionDoc(s.keys, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sess)
+	}
+	return out, nil
+}
+
+// Log returns the log of a session: interview.ErrNotFound when there is none, an error when a field
+// cannot be decrypted, or the driver's error.
+func (s *InterviewStore) Log(ctx context.Context, sessionID string) (interview.Log, error) {
+	d, err := s.readLog(ctx, sessionID)
+	if err != nil {
+		return interview.Log{}, err
+	}
+	return fromInterviewLogDoc(s.keys, d)
+}
+
+func (s *InterviewStore) readLog(ctx context.Context, id string) (interviewLogDoc, error) {
+	var d interviewLogDoc
+	err := s.logs().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return interviewLogDoc{}, interview.ErrNotFound
+	}
+	if err != nil {
+		return interviewLogDoc{}, unavailable("reading the log of interview %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// AppendLog appends the entries whose client ids the log does not hold yet, with one update
+// conditional on the log's append counter (seq), and returns how many it appended. Another writer
+// that appended meanwhile makes it read and try again. It returns interview.ErrLogClosed when the log
+// is closed, interview.ErrLogFull when the log would hold more than interview.MaxLogEntries,
+// interview.ErrNotFound when there is no log, an error when a field cannot be encrypted, or the
+// driver's error.
+func (s *InterviewStore) AppendLog(ctx context.Context, sessionID string, e interview.Entries) (int, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		n, done, err := s.appendOnce(ctx, sessionID, e)
+		if done || err != nil {
+			return n, err
+		}
+	}
+	return 0, unavailable("appending to the log of interview %s: too many concurrent writers", sessionID)
+}
+
+func (s *InterviewStore) appendOnce(ctx context.Context, sessionID string, e interview.Entries) (int, bool, error) {
+	defer s.db.locks.document(interviewLogsCollection, sessionID)()
+	cur, err := s.readLog(ctx, sessionID)
+	if err != nil {
+		return 0, true, err
+	}
+	if !cur.Open {
+		return 0, true, interview.ErrLogClosed
+	}
+	held := map[string]bool{}
+	for _, p := range cur.Prompts {
+		held[p.ClientID] = true
+	}
+	for _, b := range cur.Breaks {
+		held[b.ClientID] = true
+	}
+	for _, c := range cur.Checks {
+		held[c.ClientID] = true
+	}
+	for _, m := range cur.Marks {
+		held[m.ClientID] = true
+	}
+	fresh := e.Without(held)
+	if fresh.Len() == 0 {
+		return 0, true, nil
+	}
+	if len(held)+fresh.Len() > interview.MaxLogEntries {
+		return 0, true, interview.ErrLogFull
+	}
+	docs, err := toInterviewEntryDocs(s.keys, sessionID, fresh)
+	if err != nil {
+		return 0, true, err
+	}
+	seq, err := s.db.NextChangeSeq(ctx, cur.OrgID)
+	if err != nil {
+		return 0, true, err
+	}
+	updated := latestReceived(fresh)
+	push := bson.D{}
+	for _, kind := range []struct {
+		field string
+		items any
+		n     int
+	}{{"prompts", docs.Prompts, len(docs.Prompts)}, {"breaks", docs.Breaks, len(docs.Breaks)},
+		{"wellbeing_checks", docs.Checks, len(docs.Checks)}, {"checklist", docs.Marks, len(docs.Marks)}} {
+		if kind.n > 0 {
+			push = append(push, bson.E{Key: kind.field, Value: bson.D{{Key: "$each", Value: kind.items}}})
+		}
+	}
+	res, err := s.logs().UpdateOne(ctx, bson.D{{Key: "_id", Value: sessionID}, {Key: "seq", Value: cur.Seq}, {Key: "open", Value: true}},
+		bson.D{{Key: "$push", Value: push}, {Key: "$set", Value: bson.D{{Key: "seq", Value: cur.Seq + 1},
+			{Key: "updated_at", Value: updated}, {Key: "change_seq", Value: seq}}}})
+	if err != nil {
+		return 0, true, unavailable("appending to the log of interview %s: %w", sessionID, err)
+	}
+	if res.MatchedCount == 0 {
+		return 0, false, nil // another instance appended or closed it meanwhile
+	}
+	return fresh.Len(), true, nil
+}
+
+// latestReceived returns the latest server receipt time among the entries.
+func latestReceived(e interview.Entries) time.Time {
+	var t time.Time
+	for _, x := range e.Prompts {
+		t = later(t, x.ReceivedAt)
+	}
+	for _, x := range e.Breaks {
+		t = later(t, x.ReceivedAt)
+	}
+	for _, x := range e.Checks {
+		t = later(t, x.ReceivedAt)
+	}
+	for _, x := range e.Marks {
+		t = later(t, x.ReceivedAt)
+	}
+	if t.IsZero() {
+		t = time.Now().UTC().Truncate(time.Millisecond)
+	}
+	return t
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// SetLogOpen opens or closes the log of a session, stamping the next change sequence number and at as
+// updated_at (and, when closing, as closed_at). It returns interview.ErrNotFound when there is no log, or the driver's
+// error.
+func (s *InterviewStore) SetLogOpen(ctx context.Context, sessionID string, open bool, at time.Time) error {
+	defer s.db.locks.document(interviewLogsCollection, sessionID)()
+	cur, err := s.readLog(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	if cur.Open == open {
+		return nil
+	}
+	seq, err := s.db.NextChangeSeq(ctx, cur.OrgID)
+	if err != nil {
+		return err
+	}
+	at = at.UTC().Truncate(time.Millisecond)
+	set := bson.D{{Key: "open", Value: open}, {Key: "seq", Value: cur.Seq + 1}, {Key: "updated_at", Value: at}, {Key: "change_seq", Value: seq}}
+	if !open {
+		set = append(set, bson.E{Key: "closed_at", Value: at})
+	}
+	_, err = s.logs().UpdateOne(ctx, bson.D{{Key: "_id", Value: sessionID}}, bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return unavailable("changing the log of interview %s: %w", sessionID, err)
+	}
+	return nil
+}
+
+var _ interview.Store = (*InterviewStore)(nil)
