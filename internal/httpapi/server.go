@@ -14,6 +14,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -41,6 +42,7 @@ type Deps struct {
 	Cases             *casework.Service
 	CaseStore         casework.Store   // read directly only by the benchsecurity build's unguarded route
 	PublicKeys        []map[string]any // JWKs of the token-signing keys, served at /v1/keys
+	Evidence          *evidence.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -111,6 +113,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/cases/:id/runs/:run/steps", caseRoles, s.recordStep)
 	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
+	s.evidenceRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}
