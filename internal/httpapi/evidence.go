@@ -122,6 +122,15 @@ func toNewItem(b newItemBody) evidence.NewItem {
 	return ni
 }
 
+// chainTime is a time as the canonical encoding writes it (RFC 3339, UTC, exactly three fractional
+// digits), so a client can recompute hashes from the JSON it gets.
+type chainTime time.Time
+
+// MarshalJSON writes the time in evidence.TimeLayout.
+func (t chainTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(evidence.TimeLayout) + `"`), nil
+}
+
 type partyView struct {
 	UserID       string `json:"user_id"`
 	Name         string `json:"name"`
@@ -147,7 +156,7 @@ type acquisitionView struct {
 	Tool           string    `json:"tool"`
 	ToolVersion    string    `json:"tool_version"`
 	PerformedBy    partyView `json:"performed_by"`
-	AcquiredAt     time.Time `json:"acquired_at"`
+	AcquiredAt     chainTime `json:"acquired_at"`
 	Place          string    `json:"place"`
 	WriteProtected *bool     `json:"write_protected"`
 }
@@ -191,9 +200,9 @@ type evidenceItemView struct {
 	SuspectedAbuseMaterial  bool               `json:"suspected_abuse_material"`
 	AbuseCategory           *string            `json:"abuse_category"`
 	LawEnforcementReference string             `json:"law_enforcement_reference"`
-	CreatedAt               time.Time          `json:"created_at"`
+	CreatedAt               chainTime          `json:"created_at"`
 	CreatedBy               string             `json:"created_by"`
-	UpdatedAt               time.Time          `json:"updated_at"`
+	UpdatedAt               chainTime          `json:"updated_at"`
 	State                   evidenceStateView  `json:"state"`
 	Head                    headView           `json:"head"`
 }
@@ -230,11 +239,11 @@ func toEvidenceItemView(it evidence.Item) evidenceItemView {
 		Identifiers: identifiersView(it.Identifiers), ExhibitNumber: it.ExhibitNumber, RootExhibitNumber: it.RootExhibitNumber,
 		DerivedFromItemID: optString(it.DerivedFromItemID), Hashes: toHashViews(it.Hashes),
 		Acquisition: acquisitionView{Method: a.Method, Tool: a.Tool, ToolVersion: a.ToolVersion, PerformedBy: toPartyView(a.By),
-			AcquiredAt: a.At, Place: a.Place, WriteProtected: a.WriteProtected},
+			AcquiredAt: chainTime(a.At), Place: a.Place, WriteProtected: a.WriteProtected},
 		LegalAuthority:  legalAuthorityView(it.Authority),
 		StorageLocation: it.StorageLocation, SealNumber: it.SealNumber, SuspectedAbuseMaterial: it.SuspectedAbuseMaterial,
 		AbuseCategory: optString(it.AbuseCategory), LawEnforcementReference: it.LawEnforcementReference,
-		CreatedAt: it.CreatedAt, CreatedBy: it.CreatedBy, UpdatedAt: it.UpdatedAt,
+		CreatedAt: chainTime(it.CreatedAt), CreatedBy: it.CreatedBy, UpdatedAt: chainTime(it.UpdatedAt),
 		State: evidenceStateView{Status: string(st.Status), LegalHold: st.LegalHold, IntegrityFailed: st.IntegrityFailed,
 			Custodian: optParty(st.Custodian), StorageLocation: st.StorageLocation, SealNumber: st.SealNumber, SealIntact: st.SealIntact},
 		Head: headView{Seq: it.Head.Seq, Hash: it.Head.Hash, Receipt: it.Head.Receipt}}
@@ -247,8 +256,8 @@ type custodyEventView struct {
 	ItemID        string     `json:"item_id"`
 	Seq           int64      `json:"seq"`
 	Type          string     `json:"type"`
-	RecordedAt    time.Time  `json:"recorded_at"`
-	ReceivedAt    time.Time  `json:"received_at"`
+	RecordedAt    chainTime  `json:"recorded_at"`
+	ReceivedAt    chainTime  `json:"received_at"`
 	RecordedBy    string     `json:"recorded_by"`
 	PerformedBy   *partyView `json:"performed_by"`
 	From          *partyView `json:"from"`
@@ -270,7 +279,7 @@ type custodyEventView struct {
 
 func toCustodyEventView(e evidence.Event) custodyEventView {
 	v := custodyEventView{ID: e.ID, OrgID: e.OrgID, CaseID: e.CaseID, ItemID: e.ItemID, Seq: e.Seq, Type: string(e.Type),
-		RecordedAt: e.RecordedAt, ReceivedAt: e.ReceivedAt, RecordedBy: e.RecordedBy, PerformedBy: optParty(e.PerformedBy),
+		RecordedAt: chainTime(e.RecordedAt), ReceivedAt: chainTime(e.ReceivedAt), RecordedBy: e.RecordedBy, PerformedBy: optParty(e.PerformedBy),
 		From: optParty(e.From), To: optParty(e.To), Place: e.Place, Purpose: e.Purpose, Note: e.Note, SealNumber: e.SealNumber,
 		SealIntact: e.SealIntact, HashMatches: e.Matches, DerivedItemID: e.DerivedItem, LegalHold: e.Hold,
 		ItemDigest: e.ItemDigest, PrevHash: e.PrevHash, Hash: e.Hash}
@@ -293,14 +302,14 @@ type receiptView struct {
 	ItemID   string    `json:"item_id"`
 	Seq      int64     `json:"seq"`
 	HeadHash string    `json:"head_hash"`
-	SignedAt time.Time `json:"signed_at"`
+	SignedAt chainTime `json:"signed_at"`
 }
 
 func toReceiptView(r evidence.Receipt) *receiptView {
 	if r.Token == "" {
 		return nil
 	}
-	return &receiptView{Token: r.Token, KeyID: r.KeyID, OrgID: r.OrgID, CaseID: r.CaseID, ItemID: r.ItemID, Seq: r.Seq, HeadHash: r.HeadHash, SignedAt: r.SignedAt}
+	return &receiptView{Token: r.Token, KeyID: r.KeyID, OrgID: r.OrgID, CaseID: r.CaseID, ItemID: r.ItemID, Seq: r.Seq, HeadHash: r.HeadHash, SignedAt: chainTime(r.SignedAt)}
 }
 
 type appendedView struct {
