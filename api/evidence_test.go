@@ -59,8 +59,8 @@ type appendedBody struct {
 }
 
 type chainReport struct {
-	OK           bool  `json:"ok"`
-	Events       int   `json:"events"`
+	OK           bool `json:"ok"`
+	Events       int  `json:"events"`
 	FirstProblem *struct {
 		Seq  int64
 		Kind string
@@ -70,7 +70,7 @@ type chainReport struct {
 func newPhone(id string) map[string]any {
 	return map[string]any{"id": id, "kind": "device", "description": "Phone the child handed over, <b>blue</b> case",
 		"identifiers": map[string]any{"make": "Acme", "model": "P7", "serial_number": "SN-Kestrel-8812"}, "exhibit_number": "EX-7",
-		"acquisition": map[string]any{"method": "handover", "acquired_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "place": "Family home, Mill Lane", "write_protected": true},
+		"acquisition":     map[string]any{"method": "handover", "acquired_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "place": "Family home, Mill Lane", "write_protected": true},
 		"legal_authority": map[string]any{"basis": "consent", "reference": "CF-88"}, "seal_number": "S-500"}
 }
 
@@ -120,8 +120,8 @@ func TestEvidenceItemLifeThroughTheAPI(t *testing.T) {
 		event("transferred", map[string]any{"from": me, "to": lab, "purpose": "Extraction", "place": "Station"}),
 		event("received", map[string]any{"performed_by": lab, "seal_number": "S-501", "seal_intact": true}),
 		event("copied", map[string]any{"performed_by": lab, "derived_item": map[string]any{"id": copyID, "kind": "digital_file", "exhibit_number": "EX-7/1",
-			"hashes":      []any{map[string]any{"algorithm": "sha256", "value": strings.Repeat("ab", 32)}},
-			"acquisition": map[string]any{"method": "logical_extraction", "tool": "ExtractKit", "tool_version": "4.2", "acquired_at": time.Now().UTC().Format(time.RFC3339)},
+			"hashes":          []any{map[string]any{"algorithm": "sha256", "value": strings.Repeat("ab", 32)}},
+			"acquisition":     map[string]any{"method": "logical_extraction", "tool": "ExtractKit", "tool_version": "4.2", "acquired_at": time.Now().UTC().Format(time.RFC3339)},
 			"legal_authority": map[string]any{"basis": "consent"}}}),
 		event("analysed", map[string]any{"performed_by": lab, "note": "Report <script>alert(1)</script> filed"}),
 		event("transferred", map[string]any{"from": lab, "to": me}),
