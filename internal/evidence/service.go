@@ -135,17 +135,18 @@ func (s *Service) createItem(ctx context.Context, it Item) (Item, bool, error) {
 	collected := Event{ID: it.ID, OrgID: it.OrgID, CaseID: it.CaseID, ItemID: it.ID, Type: EventCollected,
 		RecordedAt: it.Acquisition.At, RecordedBy: it.CreatedBy, PerformedBy: it.Acquisition.By, Place: it.Acquisition.Place,
 		SealNumber: it.SealNumber, ItemDigest: it.Digest()}
-	if existing, found, err := s.store.EventByID(ctx, collected.ID); err != nil {
-		return Item{}, false, fmt.Errorf("reading event %s: %w", collected.ID, err)
-	} else if found && existing.ItemID == it.ID {
-		cur, err := s.store.Item(ctx, it.ID)
-		return cur, false, err
-	}
-	_, updated, _, err := s.appendEvent(ctx, it, collected)
+	r, err := s.queue(ctx, it, collected) // a collected event already stored comes back as a duplicate
 	if err != nil {
 		return Item{}, false, err
 	}
-	return updated, created, nil
+	if r.err != nil {
+		return Item{}, false, r.err
+	}
+	if r.dup {
+		cur, err := s.store.Item(ctx, it.ID)
+		return cur, false, err
+	}
+	return r.item, created, nil
 }
 
 // sameItem reports whether a stored item has the content of a new one (a retried create).
@@ -253,15 +254,12 @@ func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, item
 	if e.Type == EventLegalHold && !*e.Hold && role != identity.RoleSupervisor {
 		return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, identity.ErrForbidden)
 	}
-	if prev, found, err := s.store.EventByID(ctx, e.ID); err != nil {
-		return Appended{}, fmt.Errorf("reading event %s: %w", e.ID, err)
-	} else if found {
-		return s.appendedBefore(ctx, p, role, it, prev, e)
-	}
-	if err := allowed(it.State, it, e); err != nil { // checked again, in chain order, by the leader
-		return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, err)
-	}
 	if e.Type == EventCopied {
+		// The rules are checked in chain order by the leader; checked here too so that a refused copy
+		// leaves no derived item behind.
+		if err := allowed(it.State, it, e); err != nil {
+			return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, err)
+		}
 		if _, _, err := s.createItem(ctx, derived); err != nil {
 			return Appended{}, err
 		}
@@ -276,8 +274,8 @@ func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, item
 		}
 		return Appended{}, r.err
 	}
-	if r.dup && !sameEvent(r.res, e) {
-		return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, errEventIDConflict(e.ID))
+	if r.dup {
+		return s.appendedBefore(ctx, p, role, it, r.res, e)
 	}
 	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, outcomeSuccess); err != nil {
 		return Appended{}, err
@@ -447,7 +445,26 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 	if len(q.recent) > 4*MaxBatch {
 		q.recent = map[string]Event{}
 	}
-	todo := batch
+	// Retries: one look-up for the whole batch of the client ids not appended lately by this process.
+	var ids []string
+	for _, r := range batch {
+		if _, ok := q.recent[r.e.ID]; !ok {
+			ids = append(ids, r.e.ID)
+		}
+	}
+	if len(ids) > 0 {
+		stored, err := s.store.EventsByID(ctx, ids)
+		if err != nil {
+			fail(batch, fmt.Errorf("reading custody events by id: %w", err))
+			return
+		}
+		for _, r := range batch {
+			if e, ok := stored[r.e.ID]; ok {
+				r.res, r.dup = e, true
+			}
+		}
+	}
+	todo := slices.DeleteFunc(slices.Clone(batch), func(r *appendRequest) bool { return r.dup })
 	wrote := false
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt == maxAppendAttempts {
@@ -464,6 +481,9 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 		ids := map[string]Event{}
 		now := s.clock()
 		for _, r := range todo {
+			if r.dup {
+				continue
+			}
 			if e, ok := q.recent[r.e.ID]; ok {
 				r.res, r.dup = e, true
 				continue

@@ -494,18 +494,28 @@ func (s *EvidenceStore) Event(ctx context.Context, itemID string, seq int64) (ev
 	return fromEvidenceEventDoc(s.keys, d), true, nil
 }
 
-// EventByID returns the event with client id id, and false when there is none. It returns an
-// Unavailable *apperr.Error when the database fails.
-func (s *EvidenceStore) EventByID(ctx context.Context, id string) (evidence.Event, bool, error) {
-	var d evidenceEventIDDoc
-	err := s.ids().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return evidence.Event{}, false, nil
-	}
+// EventsByID returns the stored events among those with client ids ids, by client id (one query
+// for all of them). It returns an Unavailable *apperr.Error when the database fails.
+func (s *EvidenceStore) EventsByID(ctx context.Context, ids []string) (map[string]evidence.Event, error) {
+	cur, err := s.ids().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
-		return evidence.Event{}, false, unavailable("reading custody event %s: %w", id, err)
+		return nil, unavailable("reading custody event ids: %w", err)
 	}
-	return s.Event(ctx, d.ItemID, d.Seq)
+	var docs []evidenceEventIDDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("reading custody event ids: %w", err)
+	}
+	out := make(map[string]evidence.Event, len(docs))
+	for _, d := range docs {
+		e, found, err := s.Event(ctx, d.ItemID, d.Seq)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out[d.ID] = e
+		}
+	}
+	return out, nil
 }
 
 // Events returns up to limit events of an item with Seq > after, ascending. It returns an
