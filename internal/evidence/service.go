@@ -50,9 +50,11 @@ type chainLog struct {
 	pending []*appendRequest
 	leading bool
 
-	known  bool // item is the chain's end as this process last wrote or read it
-	item   Item
-	recent map[string]Event // events this process appended lately, by client id (retries within a batch race)
+	known bool // item is the chain's end as this process last wrote or read it
+	item  Item
+	ids   map[string]int64 // the client id and Seq of every event of the chain up to item.Head (retries)
+
+	fixed *Item // the item as first read (its fixed fields never change), guarded by Service.mu
 }
 
 type appendRequest struct {
@@ -207,6 +209,29 @@ func (s *Service) itemFor(ctx context.Context, p identity.Principal, caseID, ite
 	return it, role, nil
 }
 
+// fixedItemFor is itemFor for appends: it reads the item from the store only the first time. An
+// item's fixed fields (case, organisation, kind, hashes, flags) never change; its state may be
+// outdated here, and the leader checks the rules against the current one.
+func (s *Service) fixedItemFor(ctx context.Context, p identity.Principal, caseID, itemID, action string) (Item, identity.Role, error) {
+	s.mu.Lock()
+	var cached *Item
+	if q := s.chains[itemID]; q != nil {
+		cached = q.fixed
+	}
+	s.mu.Unlock()
+	if cached == nil {
+		return s.itemFor(ctx, p, caseID, itemID, action)
+	}
+	_, role, err := s.cases.CaseAccess(ctx, p, caseID, action)
+	if err != nil {
+		return Item{}, "", err
+	}
+	if cached.CaseID != caseID || cached.OrgID != p.OrgID {
+		return Item{}, "", s.failed(ctx, p, role, action, itemID, errItemNotFound(itemID))
+	}
+	return cached.clone(), role, nil
+}
+
 // Appended is the answer to Append: the event as stored, the item after it, the signed receipt of
 // the item's head (which covers the event), and whether the event is new (false: a retry).
 type Appended struct {
@@ -225,7 +250,7 @@ type Appended struct {
 // evidence_item_destroyed (handling a destroyed item), custody_event_id_conflict (an event id used
 // for other content); or the store's or recorder's error.
 func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, itemID string, ne NewEvent) (Appended, error) {
-	it, role, err := s.itemFor(ctx, p, caseID, itemID, ActionEventAppend)
+	it, role, err := s.fixedItemFor(ctx, p, caseID, itemID, ActionEventAppend)
 	if err != nil {
 		return Appended{}, err
 	}
@@ -351,8 +376,12 @@ func (s *Service) queue(ctx context.Context, it Item, e Event) (*appendRequest, 
 				}
 			}
 		}
-		q = &chainLog{recent: map[string]Event{}}
+		q = &chainLog{}
 		s.chains[it.ID] = q
+	}
+	if q.fixed == nil && it.Head.Seq > 0 {
+		fixed := it.clone()
+		q.fixed = &fixed
 	}
 	q.pending = append(q.pending, r)
 	if !q.leading {
@@ -415,7 +444,7 @@ func (s *Service) catchUp(ctx context.Context, q *chainLog) error {
 		}
 		q.item.State = q.item.State.Apply(e)
 		q.item.Head = Head{Seq: e.Seq, Hash: e.Hash}
-		q.recent[e.ID] = e
+		q.ids[e.ID] = e.Seq
 	}
 }
 
@@ -433,36 +462,16 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 	if !q.known {
 		it, err := s.store.Item(ctx, itemID)
 		if err == nil {
-			q.item, q.recent = it, map[string]Event{}
-			err = s.catchUp(ctx, q)
+			q.item = it
+			if q.ids, err = s.store.EventIDs(ctx, itemID); err == nil {
+				err = s.catchUp(ctx, q) // the head may lag behind the chain
+			}
 		}
 		if err != nil {
 			fail(batch, fmt.Errorf("reading the custody chain of %s: %w", itemID, err))
 			return
 		}
 		q.known = true
-	}
-	if len(q.recent) > 4*MaxBatch {
-		q.recent = map[string]Event{}
-	}
-	// Retries: one look-up for the whole batch of the client ids not appended lately by this process.
-	var ids []string
-	for _, r := range batch {
-		if _, ok := q.recent[r.e.ID]; !ok {
-			ids = append(ids, r.e.ID)
-		}
-	}
-	if len(ids) > 0 {
-		stored, err := s.store.EventsByID(ctx, ids)
-		if err != nil {
-			fail(batch, fmt.Errorf("reading custody events by id: %w", err))
-			return
-		}
-		for _, r := range batch {
-			if e, ok := stored[r.e.ID]; ok {
-				r.res, r.dup = e, true
-			}
-		}
 	}
 	todo := slices.DeleteFunc(slices.Clone(batch), func(r *appendRequest) bool { return r.dup })
 	wrote := false
@@ -484,7 +493,15 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 			if r.dup {
 				continue
 			}
-			if e, ok := q.recent[r.e.ID]; ok {
+			if seq, ok := q.ids[r.e.ID]; ok {
+				e, found, err := s.store.Event(ctx, itemID, seq)
+				if err == nil && !found {
+					err = fmt.Errorf("event %d is missing", seq)
+				}
+				if err != nil {
+					r.err = fmt.Errorf("reading custody event %s: %w", r.e.ID, err)
+					continue
+				}
 				r.res, r.dup = e, true
 				continue
 			}
@@ -530,7 +547,7 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 		for i, e := range events[:written] {
 			q.item.State = q.item.State.Apply(e)
 			q.item.Head = Head{Seq: e.Seq, Hash: e.Hash}
-			q.recent[e.ID] = e
+			q.ids[e.ID] = e.Seq
 			owners[i].res = e
 			wrote = true
 		}

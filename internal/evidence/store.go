@@ -26,8 +26,8 @@ type Store interface {
 	SetHead(ctx context.Context, it Item, head Head, st State) error
 	// Event returns event seq of item itemID; false when there is none.
 	Event(ctx context.Context, itemID string, seq int64) (Event, bool, error)
-	// EventsByID returns the stored events among those with client ids ids, by client id.
-	EventsByID(ctx context.Context, ids []string) (map[string]Event, error)
+	// EventIDs returns the client id and Seq of every event of the item.
+	EventIDs(ctx context.Context, itemID string) (map[string]int64, error)
 	// Events returns up to limit events of the item with Seq > after, ascending.
 	Events(ctx context.Context, itemID string, after int64, limit int) ([]Event, error)
 	// ScanEvents calls fn with every event of the item in ascending Seq order, stopping at fn's

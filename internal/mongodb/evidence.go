@@ -14,13 +14,12 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 )
 
-// Evidence lives in three collections:
+// Evidence lives in two collections:
 //   - evidence_items: one document per item, _id the item id; its fixed fields, and the chain's head
 //     (head_seq, head.hash, head.receipt) and state, moved forward after each group of appends;
 //   - evidence_events: one document per custody event, _id "<item id>:<seq, 12 digits>", so that two
 //     writers of the same sequence number cannot both succeed (the second fails on the duplicate key
 //     and re-chains after the first): the chain never forks. Events are only ever inserted;
-//   - evidence_event_ids: _id the client's event id, {item_id, seq}: finds a retried event by its id.
 //
 // Free text and identifying fields are encrypted with the key ring, bound to
 // "evidence_item:<id>:<field>" and "evidence_event:<item id>:<seq>:<field>", so a value copied to
@@ -30,9 +29,8 @@ import (
 // Every document carries org_id, case_id, updated_at and change_seq (the organisation's change
 // sequence, see NextChangeSeq) for device sync. An item's change_seq moves with its head.
 const (
-	evidenceItemsCollection    = "evidence_items"
-	evidenceEventsCollection   = "evidence_events"
-	evidenceEventIDsCollection = "evidence_event_ids"
+	evidenceItemsCollection  = "evidence_items"
+	evidenceEventsCollection = "evidence_events"
 )
 
 type evidencePartyDoc struct {
@@ -131,12 +129,6 @@ type evidenceEventDoc struct {
 	ChangeSeq   int64             `bson:"change_seq"`
 }
 
-type evidenceEventIDDoc struct {
-	ID     string `bson:"_id"`
-	ItemID string `bson:"item_id"`
-	Seq    int64  `bson:"seq"`
-}
-
 // EvidenceStore implements evidence.Store.
 type EvidenceStore struct {
 	db   *DB
@@ -185,9 +177,6 @@ func (s *EvidenceStore) RawEventsCollection() *mongo.Collection {
 func (s *EvidenceStore) items() *mongo.Collection { return s.db.db.Collection(evidenceItemsCollection) }
 func (s *EvidenceStore) events() *mongo.Collection {
 	return s.db.db.Collection(evidenceEventsCollection)
-}
-func (s *EvidenceStore) ids() *mongo.Collection {
-	return s.db.db.Collection(evidenceEventIDsCollection)
 }
 
 // EvidenceEventID is the _id of event seq of item itemID.
@@ -404,8 +393,7 @@ func (s *EvidenceStore) ListItems(ctx context.Context, caseID string) ([]evidenc
 }
 
 // InsertEvents stores events (one item's, consecutive Seqs ascending) with one ordered insert that
-// stops at the first duplicate _id, stamping them with consecutive change sequence numbers, then
-// records their client ids. It returns an *evidence.SeqTakenError with how many were stored when a
+// stops at the first duplicate _id, stamping them with consecutive change sequence numbers. It returns an *evidence.SeqTakenError with how many were stored when a
 // number was taken, an error when a field cannot be encrypted, or an Unavailable *apperr.Error when
 // the database fails (a prefix of the events may then be stored).
 func (s *EvidenceStore) InsertEvents(ctx context.Context, events []evidence.Event) error {
@@ -441,15 +429,6 @@ func (s *EvidenceStore) InsertEvents(ctx context.Context, events []evidence.Even
 		}
 		written = firstErr.Index
 		taken = &evidence.SeqTakenError{Written: written, Seq: docs[written].Seq}
-	}
-	if written > 0 {
-		ids := make([]evidenceEventIDDoc, written)
-		for i, d := range docs[:written] {
-			ids[i] = evidenceEventIDDoc{ID: d.EventID, ItemID: d.ItemID, Seq: d.Seq}
-		}
-		if _, err := s.ids().InsertMany(ctx, ids, options.InsertMany().SetOrdered(false)); err != nil && !mongo.IsDuplicateKeyError(err) {
-			return unavailable("recording custody event ids: %w", err)
-		}
 	}
 	return taken
 }
@@ -494,26 +473,25 @@ func (s *EvidenceStore) Event(ctx context.Context, itemID string, seq int64) (ev
 	return fromEvidenceEventDoc(s.keys, d), true, nil
 }
 
-// EventsByID returns the stored events among those with client ids ids, by client id (one query
-// for all of them). It returns an Unavailable *apperr.Error when the database fails.
-func (s *EvidenceStore) EventsByID(ctx context.Context, ids []string) (map[string]evidence.Event, error) {
-	cur, err := s.ids().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+// EventIDs returns the client id and Seq of every event of an item (one query, read once per item
+// by each process, which then keeps the set up to date). It returns an Unavailable *apperr.Error
+// when the database fails.
+func (s *EvidenceStore) EventIDs(ctx context.Context, itemID string) (map[string]int64, error) {
+	cur, err := s.events().Find(ctx, bson.D{{Key: "item_id", Value: itemID}},
+		options.Find().SetProjection(bson.D{{Key: "event_id", Value: 1}, {Key: "seq", Value: 1}}))
 	if err != nil {
-		return nil, unavailable("reading custody event ids: %w", err)
+		return nil, unavailable("reading the event ids of %s: %w", itemID, err)
 	}
-	var docs []evidenceEventIDDoc
+	var docs []struct {
+		EventID string `bson:"event_id"`
+		Seq     int64  `bson:"seq"`
+	}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading custody event ids: %w", err)
+		return nil, unavailable("reading the event ids of %s: %w", itemID, err)
 	}
-	out := make(map[string]evidence.Event, len(docs))
+	out := make(map[string]int64, len(docs))
 	for _, d := range docs {
-		e, found, err := s.Event(ctx, d.ItemID, d.Seq)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			out[d.ID] = e
-		}
+		out[d.EventID] = d.Seq
 	}
 	return out, nil
 }
