@@ -104,11 +104,12 @@ func TestEvidenceItemLifeThroughTheAPI(t *testing.T) {
 	tok := worker.AccessToken
 	itemID := uuid.Must(uuid.NewV7()).String()
 	items := "/v1/cases/" + caseID + "/evidence"
-	r := post(t, base, http.MethodPost, items, tok, newPhone(itemID))
+	phone := newPhone(itemID)
+	r := post(t, base, http.MethodPost, items, tok, phone)
 	if r.status != http.StatusCreated {
 		t.Fatalf("create item: %d %s", r.status, r.body)
 	}
-	if r := post(t, base, http.MethodPost, items, tok, newPhone(itemID)); r.status != http.StatusOK {
+	if r := post(t, base, http.MethodPost, items, tok, phone); r.status != http.StatusOK {
 		t.Errorf("repeated create: %d %s", r.status, r.body)
 	}
 	events := items + "/" + itemID + "/events"

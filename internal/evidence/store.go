@@ -55,6 +55,7 @@ type AuditEvent struct {
 
 // Recorder stores audit events; an error fails the operation that made the event.
 type Recorder interface {
+	// RecordEvidenceEvent stores e; an error when it cannot.
 	RecordEvidenceEvent(ctx context.Context, e AuditEvent) error
 }
 
