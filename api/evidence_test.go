@@ -548,3 +548,129 @@ func TestEvidenceEncryptedAtRest(t *testing.T) {
 		}
 	}
 }
+
+// Closing a case never ends its evidence logs: events are still appended and the chain verifies;
+// only new items are refused.
+func TestEvidenceOutlivesCaseClosure(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	caseID, worker := newCaseWithWorker(t, base)
+	items := "/v1/cases/" + caseID + "/evidence"
+	itemID := uuid.Must(uuid.NewV7()).String()
+	if r := post(t, base, http.MethodPost, items, worker.AccessToken, newPhone(itemID)); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := post(t, base, http.MethodPost, "/v1/cases/"+caseID+"/close", worker.AccessToken, map[string]any{"version": 1, "reason": "Investigation ended"}); r.status != http.StatusOK {
+		t.Fatalf("close: %d %s", r.status, r.body)
+	}
+	if r := post(t, base, http.MethodPost, items+"/"+itemID+"/events", worker.AccessToken, event("returned", map[string]any{"to": map[string]any{"name": "The family"}})); r.status != http.StatusCreated {
+		t.Errorf("returning an item of a closed case: %d %s", r.status, r.body)
+	}
+	var rep chainReport
+	get(t, base, items+"/"+itemID+"/verify", "Authorization: Bearer "+worker.AccessToken).json(t, &rep)
+	if !rep.OK || rep.Events != 2 {
+		t.Errorf("verify after closing: %+v", rep)
+	}
+	if r := post(t, base, http.MethodPost, items, worker.AccessToken, newPhone(uuid.Must(uuid.NewV7()).String())); r.status != http.StatusBadRequest || r.problem(t).Code != "case_closed" {
+		t.Errorf("a new item on a closed case: %d %s", r.status, r.body)
+	}
+}
+
+// An item flagged as suspected abuse material holds hashes, the category and the law-enforcement
+// reference, and nothing that describes it, in the API, the export and the record.
+func TestAbuseMaterialRecordsOnlyHashes(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	caseID, worker := newCaseWithWorker(t, base)
+	items := "/v1/cases/" + caseID + "/evidence"
+	itemID := uuid.Must(uuid.NewV7()).String()
+	flagged := map[string]any{"id": itemID, "kind": "digital_file", "suspected_abuse_material": true, "abuse_category": "category_b",
+		"law_enforcement_reference": "ICSE-2026-0042", "exhibit_number": "LE-9",
+		"hashes":          []any{map[string]any{"algorithm": "sha256", "value": strings.Repeat("c", 64)}, map[string]any{"algorithm": "pdq", "value": strings.Repeat("d", 64)}},
+		"acquisition":     map[string]any{"method": "download", "acquired_at": time.Now().UTC().Format(time.RFC3339)},
+		"legal_authority": map[string]any{"basis": "warrant"}}
+	if r := post(t, base, http.MethodPost, items, worker.AccessToken, flagged); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	for name, e := range map[string]map[string]any{
+		"a note":    event("accessed", map[string]any{"note": "shows"}),
+		"a preview": event("accessed", map[string]any{"preview": "iVBORw0KGgo="}),
+	} {
+		if r := post(t, base, http.MethodPost, items+"/"+itemID+"/events", worker.AccessToken, e); r.status != http.StatusBadRequest {
+			t.Errorf("%s on a flagged item: %d", name, r.status)
+		}
+	}
+	auth := "Authorization: Bearer " + worker.AccessToken
+	r := get(t, base, items+"/"+itemID+"/case-uco", auth)
+	if !bytes.Contains(r.body, []byte(`"cg:abuseCategory":"category_b"`)) || !bytes.Contains(r.body, []byte(`"cg:lawEnforcementReference":"ICSE-2026-0042"`)) {
+		t.Errorf("export: %.300s", r.body)
+	}
+	r = get(t, base, items+"/"+itemID+"/custody-record?lang=es", auth)
+	if !strings.Contains(string(r.body), "ICSE-2026-0042") || !strings.Contains(string(r.body), "Presunto material de abuso") {
+		t.Errorf("record: %.300s", r.body)
+	}
+}
+
+// Tampering with the service's own database is found through the API: a deleted event in the
+// middle (gap) and an edited one (hash mismatch).
+func TestEvidenceTamperingFoundThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	caseID, worker := newCaseWithWorker(t, s.base)
+	items := "/v1/cases/" + caseID + "/evidence"
+	auth := "Authorization: Bearer " + worker.AccessToken
+	uri := os.Getenv("MONGODB_TEST_URI")
+	if uri == "" {
+		var ok bool
+		if uri, ok = ferret.Attach(s.dataDir); !ok {
+			t.Fatal("cannot reach the embedded database")
+		}
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(context.Background())
+	raw := client.Database(envOf(s, "MONGODB_DATABASE", "caseguide")).Collection("evidence_events")
+	tests := []struct {
+		name   string
+		tamper func(itemID string) error
+		kind   string
+	}{
+		{"delete", func(itemID string) error {
+			_, err := raw.DeleteOne(context.Background(), bson.D{{Key: "_id", Value: itemID + ":000000000002"}})
+			return err
+		}, "gap"},
+		{"edit", func(itemID string) error {
+			_, err := raw.UpdateOne(context.Background(), bson.D{{Key: "_id", Value: itemID + ":000000000002"}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "seal_intact", Value: true}}}})
+			return err
+		}, "hash_mismatch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			itemID := uuid.Must(uuid.NewV7()).String()
+			if r := post(t, s.base, http.MethodPost, items, worker.AccessToken, newPhone(itemID)); r.status != http.StatusCreated {
+				t.Fatalf("create: %d %s", r.status, r.body)
+			}
+			for _, e := range []map[string]any{event("sealed", map[string]any{"seal_number": "S-2", "seal_intact": false}), event("stored", nil)} {
+				if r := post(t, s.base, http.MethodPost, items+"/"+itemID+"/events", worker.AccessToken, e); r.status != http.StatusCreated {
+					t.Fatalf("append: %d %s", r.status, r.body)
+				}
+			}
+			if err := tt.tamper(itemID); err != nil {
+				t.Fatal(err)
+			}
+			var rep chainReport
+			get(t, s.base, items+"/"+itemID+"/verify", auth).json(t, &rep)
+			if rep.OK || rep.FirstProblem == nil || rep.FirstProblem.Kind != tt.kind || rep.FirstProblem.Seq != 2 {
+				t.Errorf("report %+v %+v, want %s at 2", rep, rep.FirstProblem, tt.kind)
+			}
+			var caseRep struct{ OK bool }
+			get(t, s.base, "/v1/cases/"+caseID+"/evidence-verification", auth).json(t, &caseRep)
+			if caseRep.OK {
+				t.Error("the case's evidence verifies after tampering")
+			}
+		})
+	}
+}
