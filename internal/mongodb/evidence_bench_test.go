@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
 )
 
@@ -33,14 +34,32 @@ func benchInt(name string, def int) int {
 //	go test ./internal/mongodb -run '^$' -bench EvidenceAppend -benchtime 1x
 //
 // EVIDENCE_BENCH_WRITERS (16), EVIDENCE_BENCH_EVENTS (events per round and side, 1200) and
-// EVIDENCE_BENCH_ROUNDS (3) tune it. The case access check and the audit recorder are in memory here
-// (the audit log's own cost is measured in api's security benchmark).
+// EVIDENCE_BENCH_ROUNDS (3) tune it. The case access check is in memory; the audit recorder is in
+// memory (audit=false) or the real hash-chained audit log in the same database (audit=true).
 func BenchmarkEvidenceAppend(b *testing.B) {
 	writers := benchInt("EVIDENCE_BENCH_WRITERS", 16)
 	perRound := benchInt("EVIDENCE_BENCH_EVENTS", 1200)
 	rounds := benchInt("EVIDENCE_BENCH_ROUNDS", 3)
+	for _, withAudit := range []bool{false, true} {
+		b.Run(fmt.Sprintf("audit=%v", withAudit), func(b *testing.B) { benchmarkAppend(b, writers, perRound, rounds, withAudit) })
+	}
+}
+
+// auditRecorder records evidence events in the real audit log (as the API does).
+type auditRecorder struct{ log *audit.Service }
+
+func (a auditRecorder) RecordEvidenceEvent(ctx context.Context, e evidence.AuditEvent) error {
+	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome)})
+	return err
+}
+
+func benchmarkAppend(b *testing.B, writers, perRound, rounds int, withAudit bool) {
 	for range b.N {
 		f := newEvidenceFixture(b)
+		if withAudit {
+			f.svc = evidence.NewService(f.store, evidenceCases{caseID: f.caseID}, auditRecorder{audit.NewService(f.db.Audit(), time.Now)}, f.signer, nil)
+		}
 		it := f.phone(b)
 		plain := f.store.RawEventsCollection().Database().Collection("bench_plain_inserts")
 		var appendTime, insertTime time.Duration
