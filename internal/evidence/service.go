@@ -61,7 +61,8 @@ type appendRequest struct {
 	e       Event
 	wake    chan struct{}
 	done    bool
-	dup     bool // the event was appended before (a retry racing its first attempt)
+	dup     bool           // the event was appended before (a retry)
+	twin    *appendRequest // an earlier request of the same batch with the same event id
 	res     Event
 	item    Item
 	receipt Receipt
@@ -473,7 +474,7 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 		}
 		q.known = true
 	}
-	todo := slices.DeleteFunc(slices.Clone(batch), func(r *appendRequest) bool { return r.dup })
+	todo := batch
 	wrote := false
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt == maxAppendAttempts {
@@ -487,10 +488,10 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 		}
 		var events []Event
 		var owners []*appendRequest
-		ids := map[string]Event{}
+		ids := map[string]*appendRequest{}
 		now := s.clock()
 		for _, r := range todo {
-			if r.dup {
+			if r.dup || r.twin != nil {
 				continue
 			}
 			if seq, ok := q.ids[r.e.ID]; ok {
@@ -505,8 +506,8 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 				r.res, r.dup = e, true
 				continue
 			}
-			if e, ok := ids[r.e.ID]; ok {
-				r.res, r.dup = e, true
+			if first, ok := ids[r.e.ID]; ok {
+				r.twin = first // answered with the first one's result, below
 				continue
 			}
 			if err := allowed(st, q.item, r.e); err != nil {
@@ -529,7 +530,7 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 			prev = e.Hash
 			events = append(events, e)
 			owners = append(owners, r)
-			ids[e.ID] = e
+			ids[e.ID] = r
 		}
 		if len(events) == 0 {
 			break
@@ -559,6 +560,11 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 			break
 		}
 		todo = owners[written:]
+	}
+	for _, r := range batch {
+		if r.twin != nil {
+			r.res, r.dup, r.err = r.twin.res, true, r.twin.err
+		}
 	}
 	if !wrote {
 		s.deliver(batch, q.item, Receipt{})

@@ -379,3 +379,44 @@ func TestEvidenceEncryptedAtRestAndAbuseMaterial(t *testing.T) {
 		t.Errorf("a note on a flagged item: %v", err)
 	}
 }
+
+// The same event sent several times at once (a device retrying while its first attempt is still
+// in flight) is stored once, and every attempt gets that event.
+func TestEvidenceConcurrentRetriesStoreOnce(t *testing.T) {
+	t.Parallel()
+	f := newEvidenceFixture(t)
+	it := f.phone(t)
+	ne := evidence.NewEvent{ID: uuid.Must(uuid.NewV7()).String(), Type: evidence.EventStored, RecordedAt: time.Now(), Place: "Locker 3"}
+	seqs := make([]int64, 8)
+	news := make([]bool, 8)
+	var wg sync.WaitGroup
+	for i := range seqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := f.svc.Append(f.ctx, evWorker, f.caseID, it.ID, ne)
+			if err != nil {
+				t.Errorf("attempt %d: %v", i, err)
+				return
+			}
+			seqs[i], news[i] = a.Event.Seq, a.New
+		}()
+	}
+	wg.Wait()
+	n := 0
+	for i := range seqs {
+		if seqs[i] != 2 {
+			t.Errorf("attempt %d got event %d", i, seqs[i])
+		}
+		if news[i] {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d attempts report a new event", n)
+	}
+	rep, err := f.svc.VerifyItem(f.ctx, evSupervisor, f.caseID, it.ID, "")
+	if err != nil || !rep.OK || rep.Events != 2 {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+}
