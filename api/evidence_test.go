@@ -186,6 +186,13 @@ func TestEvidenceItemLifeThroughTheAPI(t *testing.T) {
 		prev, _ = e["hash"].(string)
 	}
 
+	// The item's digest, sealed into event 1, recomputes from the item's JSON as the README says.
+	var item map[string]any
+	get(t, base, items+"/"+itemID, auth).json(t, &item)
+	if got := recomputeItemDigest(t, item); got != chain[0]["item_digest"] {
+		t.Errorf("item digest %s, event 1 seals %v", got, chain[0]["item_digest"])
+	}
+
 	// CASE/UCO JSON-LD.
 	r = get(t, base, items+"/"+itemID+"/case-uco", auth)
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "application/ld+json") {
@@ -239,6 +246,34 @@ func recomputeHash(t *testing.T, e custodyEvent) string {
 			m[k] = v
 		}
 	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	return hex.EncodeToString(sum[:])
+}
+
+// recomputeItemDigest computes an item's digest from its JSON as the README describes.
+func recomputeItemDigest(t *testing.T, it map[string]any) string {
+	t.Helper()
+	acq := it["acquisition"].(map[string]any)
+	orEmpty := func(v any) any {
+		if v == nil {
+			return ""
+		}
+		return v
+	}
+	m := map[string]any{"v": 1, "item_id": it["id"], "org_id": it["org_id"], "case_id": it["case_id"], "kind": it["kind"],
+		"description": it["description"], "identifiers": it["identifiers"], "exhibit_number": it["exhibit_number"],
+		"root_exhibit_number": it["root_exhibit_number"], "derived_from_item_id": orEmpty(it["derived_from_item_id"]), "hashes": it["hashes"],
+		"acquisition": map[string]any{"method": acq["method"], "tool": acq["tool"], "tool_version": acq["tool_version"], "by": acq["performed_by"],
+			"at": acq["acquired_at"], "place": acq["place"], "write_protected": acq["write_protected"]},
+		"legal_authority": it["legal_authority"], "storage_location": it["storage_location"], "seal_number": it["seal_number"],
+		"suspected_abuse_material": it["suspected_abuse_material"], "abuse_category": orEmpty(it["abuse_category"]),
+		"law_enforcement_reference": it["law_enforcement_reference"], "created_at": it["created_at"], "created_by": it["created_by"]}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
