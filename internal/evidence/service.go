@@ -596,7 +596,7 @@ func (s *Service) deliver(batch []*appendRequest, it Item, rc Receipt) {
 	}
 }
 
-// Events returns up to limit (0: 100, at most 200) events of an item with Seq > after, ascending,
+// Events returns up to limit (0: 50, at most 200) events of an item with Seq > after, ascending,
 // and the Seq to pass as after for the next page (0 on the last page). Errors as for Item.
 func (s *Service) Events(ctx context.Context, p identity.Principal, caseID, itemID string, after int64, limit int) ([]Event, int64, error) {
 	it, role, err := s.itemFor(ctx, p, caseID, itemID, ActionEventsRead)

@@ -74,6 +74,6 @@ const (
 	outcomeSuccess     = "success"
 	outcomeFailure     = "failure"
 	maxEventsPerItem   = 100000
-	defaultEventsLimit = 100
+	defaultEventsLimit = 50
 	maxEventsLimit     = 200
 )

@@ -406,7 +406,7 @@ type custodyEventsQuery struct {
 // listCustodyEvents answers GET /v1/cases/{id}/evidence/{item}/events: the chain, oldest first, paged.
 func (s *Server) listCustodyEvents(c *fiber.Ctx) error {
 	q := readQuery(c, "limit", "cursor")
-	cq := custodyEventsQuery{Limit: q.integer("limit", 100)}
+	cq := custodyEventsQuery{Limit: q.integer("limit", defaultPageSize)}
 	var after int64
 	if key := q.cursor(); key != "" {
 		n, err := strconv.ParseInt(key, 10, 64)
