@@ -56,6 +56,16 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/cases/:id/interviews/:interview/addenda": {"caseworker", "supervisor"},
 	"GET /v1/interviews/review-queue":                  {"supervisor"},
 	"GET /v1/interviews/coaching":                      {"caseworker", "supervisor"},
+	// evidence
+	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence-verification":         {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence/:item":                {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/evidence/:item/events":        {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence/:item/events":         {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence/:item/verify":         {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence/:item/case-uco":       {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/evidence/:item/custody-record": {"caseworker", "supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

@@ -88,14 +88,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	evidenceLog, err := newEvidence(cfg, db, sec, cases)
+	if err != nil {
+		return err
+	}
 
 	app, api := httpapi.New(httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
-		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore, PublicKeys: []map[string]any{sec.signer.PublicJWK()},
+		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore,
+		PublicKeys:         []map[string]any{sec.signer.PublicJWK(), evidenceLog.Signer().PublicJWK()},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg,
 		Interviews:         interviews,
+		Evidence:           evidenceLog,
 	}, hooks.routes...)
 
 	if hooks.matrix != nil {
@@ -185,7 +191,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
 	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes,
-		db.EnsureInterviewIndexes} {
+		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes} {
 		if err := ensure(ctx); err != nil {
 			closeEmbedded()
 			return nil, nil, err

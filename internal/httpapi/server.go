@@ -14,6 +14,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
@@ -48,6 +49,7 @@ type Deps struct {
 
 	// Interviews serves interview sessions, the review queue and coaching reports (nil: no such routes).
 	Interviews *interview.Service
+	Evidence   *evidence.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -119,6 +121,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
 	s.interviewRoutes(app)
+	s.evidenceRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
+	"github.com/childsafe-protocols/caseguide/internal/mongodb"
+)
+
+// receiptKeyInfo names the purpose of the custody-receipt key derived from the token-signing key.
+const receiptKeyInfo = "caseguide custody receipts v1"
+
+// newEvidence builds the evidence service: its store (encrypting with the field keys), the case
+// access check, the audit adapter, and the receipt signer. The receipt key is an Ed25519 key derived
+// with HKDF-SHA256 from the token-signing key's seed (so every instance sharing that key signs
+// receipts with the same key and no new secret needs configuring), distinct from it: a receipt is
+// never a valid access token and the reverse. It returns an error when the signing key cannot be read.
+func newEvidence(cfg config.Config, db *mongodb.DB, sec *security, cases *casework.Service) (*evidence.Service, error) {
+	key, _, err := signingKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := hkdf.Key(sha256.New, key.Seed(), nil, receiptKeyInfo, ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the receipt key: %w", err)
+	}
+	signer, err := evidence.NewReceiptSigner(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		return nil, err
+	}
+	return evidence.NewService(db.Evidence(sec.keys), cases, evidenceAudit{sec.audit}, signer, time.Now), nil
+}
+
+// evidenceAudit records evidence reads and writes in the audit log, with the request id.
+type evidenceAudit struct{ log *audit.Service }
+
+// RecordEvidenceEvent appends e to its organisation's audit log; the caller fails when it cannot.
+func (a evidenceAudit) RecordEvidenceEvent(ctx context.Context, e evidence.AuditEvent) error {
+	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
+		RequestID: httpapi.RequestID(ctx)})
+	return err
+}

@@ -1,0 +1,738 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+)
+
+// MaxBatch is the most events one group commit of an item writes.
+const MaxBatch = 256
+
+// maxAppendAttempts bounds how often a batch is re-chained after writers of other instances took
+// its sequence numbers first.
+const maxAppendAttempts = 50
+
+// batchWriteTimeout bounds the database work of one group commit (it is not cut short by one
+// caller's context, since it holds events of several callers).
+const batchWriteTimeout = 30 * time.Second
+
+// maxCachedChains bounds the items whose chain ends this process keeps in memory.
+const maxCachedChains = 4096
+
+// Service records evidence items and their custody chains, enforcing who may see which case,
+// recording every access in the audit log, and signing every new head of a chain.
+type Service struct {
+	store  Store
+	cases  Cases
+	events Recorder
+	signer *ReceiptSigner
+	now    func() time.Time
+
+	mu     sync.Mutex
+	chains map[string]*chainLog // by item id
+}
+
+// chainLog is the group-commit state of one item in this process. pending and leading are guarded
+// by Service.mu; the rest is used only by the item's leader goroutine (one at a time, started under
+// Service.mu).
+type chainLog struct {
+	pending []*appendRequest
+	leading bool
+
+	known bool // item is the chain's end as this process last wrote or read it
+	item  Item
+	ids   map[string]int64 // the client id and Seq of every event of the chain up to item.Head (retries)
+
+	fixed *Item // the item as first read (its fixed fields never change), guarded by Service.mu
+}
+
+type appendRequest struct {
+	e       Event
+	wake    chan struct{}
+	done    bool
+	dup     bool           // the event was appended before (a retry)
+	twin    *appendRequest // an earlier request of the same batch with the same event id
+	res     Event
+	item    Item
+	receipt Receipt
+	err     error
+}
+
+// NewService returns a Service. now is the clock (nil: time.Now).
+func NewService(store Store, cases Cases, events Recorder, signer *ReceiptSigner, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, cases: cases, events: events, signer: signer, now: now, chains: map[string]*chainLog{}}
+}
+
+// Signer returns the receipt signer.
+func (s *Service) Signer() *ReceiptSigner { return s.signer }
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// CreateItem records a new item on a case, and its first custody event ("collected", from the
+// acquisition: who, when, where, sealed with the item's digest), and returns the item with its
+// signed head. created is false when the same item was recorded before (a retry): then the stored
+// item is returned. It returns identity.ErrForbidden for roles without case access; a NotFound
+// *apperr.Error (case_not_found) for a case the caller may not see; an Invalid one with field errors,
+// or case_closed; a Conflict (evidence_item_id_conflict) when the id is taken by other content; or
+// the store's or recorder's error.
+func (s *Service) CreateItem(ctx context.Context, p identity.Principal, caseID string, ni NewItem) (Item, bool, error) {
+	c, role, err := s.cases.CaseAccess(ctx, p, caseID, ActionItemCreate)
+	if err != nil {
+		return Item{}, false, err
+	}
+	if c.Status == casework.StatusClosed {
+		return Item{}, false, errCaseClosed(caseID)
+	}
+	now := s.clock()
+	var fe fieldErrors
+	it := fe.item("", ni, p.UserID, now)
+	if err := fe.Err(); err != nil {
+		return Item{}, false, err
+	}
+	it.OrgID, it.CaseID, it.CreatedAt, it.UpdatedAt, it.CreatedBy = c.OrgID, c.ID, now, now, p.UserID
+	it, created, err := s.createItem(ctx, it)
+	if err != nil {
+		return Item{}, false, err
+	}
+	if err := s.record(ctx, p, role, ActionItemCreate, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return Item{}, false, err
+	}
+	return it, created, nil
+}
+
+// createItem stores it and appends its collected event; a repeated identical item is completed and
+// returned with created false.
+func (s *Service) createItem(ctx context.Context, it Item) (Item, bool, error) {
+	it.State = State{StorageLocation: it.StorageLocation, SealNumber: it.SealNumber}
+	created := true
+	err := s.store.CreateItem(ctx, it)
+	if errors.Is(err, ErrExists) {
+		cur, rerr := s.store.Item(ctx, it.ID)
+		if rerr != nil {
+			return Item{}, false, fmt.Errorf("reading evidence item %s: %w", it.ID, rerr)
+		}
+		if !sameItem(cur, it) {
+			return Item{}, false, errItemIDConflict(it.ID)
+		}
+		it, created = cur, false
+	} else if err != nil {
+		return Item{}, false, fmt.Errorf("creating evidence item %s: %w", it.ID, err)
+	}
+	if !created && it.Head.Seq > 0 {
+		return it, false, nil
+	}
+	collected := Event{ID: it.ID, OrgID: it.OrgID, CaseID: it.CaseID, ItemID: it.ID, Type: EventCollected,
+		RecordedAt: it.Acquisition.At, RecordedBy: it.CreatedBy, PerformedBy: it.Acquisition.By, Place: it.Acquisition.Place,
+		SealNumber: it.SealNumber, ItemDigest: it.Digest()}
+	r, err := s.queue(ctx, it, collected) // a collected event already stored comes back as a duplicate
+	if err != nil {
+		return Item{}, false, err
+	}
+	if r.err != nil {
+		return Item{}, false, r.err
+	}
+	if r.dup {
+		cur, err := s.store.Item(ctx, it.ID)
+		return cur, false, err
+	}
+	return r.item, created, nil
+}
+
+// sameItem reports whether a stored item has the content of a new one (a retried create).
+func sameItem(cur, it Item) bool {
+	a, b := cur, it
+	a.CreatedAt, a.UpdatedAt, a.CreatedBy, a.State, a.Head = time.Time{}, time.Time{}, "", State{}, Head{}
+	b.CreatedAt, b.UpdatedAt, b.CreatedBy, b.State, b.Head = time.Time{}, time.Time{}, "", State{}, Head{}
+	a.Acquisition.By, b.Acquisition.By = Party{}, Party{}
+	return string(a.CanonicalJSON()) == string(b.CanonicalJSON())
+}
+
+// ListItems returns the items of a case. Errors as for CreateItem (no validation errors).
+func (s *Service) ListItems(ctx context.Context, p identity.Principal, caseID string) ([]Item, error) {
+	_, role, err := s.cases.CaseAccess(ctx, p, caseID, ActionItemList)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.store.ListItems(ctx, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("listing evidence of case %s: %w", caseID, err)
+	}
+	items = slices.DeleteFunc(items, func(it Item) bool { return it.OrgID != p.OrgID })
+	if err := s.record(ctx, p, role, ActionItemList, resourceCase, caseID, outcomeSuccess); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// Item returns an item of a case. It returns the errors of CreateItem's access check, or a NotFound
+// *apperr.Error (evidence_item_not_found) for an item that is not on the case.
+func (s *Service) Item(ctx context.Context, p identity.Principal, caseID, itemID string) (Item, error) {
+	it, role, err := s.itemFor(ctx, p, caseID, itemID, ActionItemRead)
+	if err != nil {
+		return Item{}, err
+	}
+	if err := s.record(ctx, p, role, ActionItemRead, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+// itemFor checks p's access to the case and reads item itemID of it.
+func (s *Service) itemFor(ctx context.Context, p identity.Principal, caseID, itemID, action string) (Item, identity.Role, error) {
+	_, role, err := s.cases.CaseAccess(ctx, p, caseID, action)
+	if err != nil {
+		return Item{}, "", err
+	}
+	if !validUUID(itemID) {
+		return Item{}, "", s.failed(ctx, p, role, action, "", errItemNotFound(itemID))
+	}
+	it, err := s.store.Item(ctx, itemID)
+	if errors.Is(err, ErrNotFound) || (err == nil && (it.CaseID != caseID || it.OrgID != p.OrgID)) {
+		return Item{}, "", s.failed(ctx, p, role, action, itemID, errItemNotFound(itemID))
+	}
+	if err != nil {
+		return Item{}, "", fmt.Errorf("reading evidence item %s: %w", itemID, err)
+	}
+	return it, role, nil
+}
+
+// fixedItemFor is itemFor for appends: it reads the item from the store only the first time. An
+// item's fixed fields (case, organisation, kind, hashes, flags) never change; its state may be
+// outdated here, and the leader checks the rules against the current one.
+func (s *Service) fixedItemFor(ctx context.Context, p identity.Principal, caseID, itemID, action string) (Item, identity.Role, error) {
+	s.mu.Lock()
+	var cached *Item
+	if q := s.chains[itemID]; q != nil {
+		cached = q.fixed
+	}
+	s.mu.Unlock()
+	if cached == nil {
+		return s.itemFor(ctx, p, caseID, itemID, action)
+	}
+	_, role, err := s.cases.CaseAccess(ctx, p, caseID, action)
+	if err != nil {
+		return Item{}, "", err
+	}
+	if cached.CaseID != caseID || cached.OrgID != p.OrgID {
+		return Item{}, "", s.failed(ctx, p, role, action, itemID, errItemNotFound(itemID))
+	}
+	return cached.clone(), role, nil
+}
+
+// Appended is the answer to Append: the event as stored, the item after it, the signed receipt of
+// the item's head (which covers the event), and whether the event is new (false: a retry).
+type Appended struct {
+	Event   Event
+	Item    Item
+	Receipt Receipt
+	New     bool
+}
+
+// Append appends a custody event to an item's chain and returns it with the signed receipt of the
+// new head. A retry (an event id already stored for this item with the same content) changes nothing
+// and answers the stored event with the current receipt. A "copied" event first records the derived
+// item (its own chain starts with a "collected" event). It returns the errors of Item; identity.ErrForbidden
+// when a caseworker releases a legal hold (supervisors only); an Invalid *apperr.Error with field
+// errors; a Conflict *apperr.Error: legal_hold (destroying an item under legal hold),
+// evidence_item_destroyed (handling a destroyed item), custody_event_id_conflict (an event id used
+// for other content); or the store's or recorder's error.
+func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, itemID string, ne NewEvent) (Appended, error) {
+	it, role, err := s.fixedItemFor(ctx, p, caseID, itemID, ActionEventAppend)
+	if err != nil {
+		return Appended{}, err
+	}
+	now := s.clock()
+	var fe fieldErrors
+	e := fe.event(ne, it, p.UserID, now)
+	var derived Item
+	if ne.DerivedItem != nil {
+		d := *ne.DerivedItem
+		if d.RootExhibitNumber == "" {
+			d.RootExhibitNumber = cmpOr(it.RootExhibitNumber, it.ExhibitNumber)
+		}
+		if it.SuspectedAbuseMaterial {
+			d.SuspectedAbuseMaterial = true
+			d.AbuseCategory = cmpOr(d.AbuseCategory, it.AbuseCategory)
+			d.LawEnforcementReference = cmpOr(d.LawEnforcementReference, it.LawEnforcementReference)
+		}
+		derived = fe.item("derived_item.", d, p.UserID, now)
+		derived.DerivedFromItemID, derived.OrgID, derived.CaseID, derived.CreatedAt, derived.UpdatedAt, derived.CreatedBy =
+			it.ID, it.OrgID, it.CaseID, now, now, p.UserID
+		e.DerivedItem = derived.ID
+	}
+	if err := fe.Err(); err != nil {
+		return Appended{}, err
+	}
+	if e.Type == EventLegalHold && !*e.Hold && role != identity.RoleSupervisor {
+		return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, identity.ErrForbidden)
+	}
+	if e.Type == EventCopied {
+		// The rules are checked in chain order by the leader; checked here too so that a refused copy
+		// leaves no derived item behind.
+		if err := allowed(it.State, it, e); err != nil {
+			return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, err)
+		}
+		if _, _, err := s.createItem(ctx, derived); err != nil {
+			return Appended{}, err
+		}
+	}
+	r, err := s.queue(ctx, it, e)
+	if err != nil {
+		return Appended{}, err
+	}
+	if r.err != nil {
+		if k := apperr.KindOf(r.err); k == apperr.Conflict || k == apperr.NotFound || k == apperr.Invalid {
+			return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, r.err)
+		}
+		return Appended{}, r.err
+	}
+	if r.dup {
+		return s.appendedBefore(ctx, p, role, it, r.res, e)
+	}
+	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return Appended{}, err
+	}
+	return Appended{Event: r.res, Item: r.item, Receipt: r.receipt, New: !r.dup}, nil
+}
+
+// appendedBefore answers a retried append: the stored event when it has the same content.
+func (s *Service) appendedBefore(ctx context.Context, p identity.Principal, role identity.Role, it Item, prev, e Event) (Appended, error) {
+	if prev.ItemID != it.ID || !sameEvent(prev, e) {
+		return Appended{}, s.failed(ctx, p, role, ActionEventAppend, it.ID, errEventIDConflict(e.ID))
+	}
+	cur, err := s.store.Item(ctx, it.ID)
+	if err != nil {
+		return Appended{}, fmt.Errorf("reading evidence item %s: %w", it.ID, err)
+	}
+	var rc Receipt
+	if cur.Head.Receipt != "" {
+		if rc, err = s.signer.Verify(cur.Head.Receipt); err != nil {
+			rc = Receipt{}
+		}
+	}
+	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return Appended{}, err
+	}
+	return Appended{Event: prev, Item: cur, Receipt: rc}, nil
+}
+
+// sameEvent compares what a client sent (chain fields and server time aside).
+func sameEvent(stored, sent Event) bool {
+	a, b := stored, sent
+	for _, x := range []*Event{&a, &b} {
+		x.Seq, x.PrevHash, x.Hash, x.ReceivedAt, x.Unreadable, x.RecordedBy = 0, "", "", time.Time{}, false, ""
+	}
+	return string(a.CanonicalJSON()) == string(b.CanonicalJSON())
+}
+
+// allowed checks e against the item's state before it (the rules that depend on the chain).
+func allowed(st State, it Item, e Event) error {
+	switch {
+	case st.Status == "" && e.Type != EventCollected:
+		return errItemNotFound(it.ID) // the item's first event is not written yet
+	case st.Status == StatusDestroyed && e.Type != EventNote && e.Type != EventCorrection:
+		return errItemDestroyed(it.ID)
+	case e.Type == EventDestroyed && st.LegalHold:
+		return errLegalHold(it.ID)
+	}
+	return nil
+}
+
+// appendEvent queues e for its item's leader and waits for it to be stored.
+func (s *Service) appendEvent(ctx context.Context, it Item, e Event) (Event, Item, Receipt, error) {
+	r, err := s.queue(ctx, it, e)
+	if err != nil {
+		return Event{}, Item{}, Receipt{}, err
+	}
+	return r.res, r.item, r.receipt, r.err
+}
+
+// queue hands e to its item's leader and returns the finished request.
+func (s *Service) queue(ctx context.Context, it Item, e Event) (*appendRequest, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &appendRequest{e: e, wake: make(chan struct{})}
+	s.mu.Lock()
+	q := s.chains[it.ID]
+	if q == nil {
+		if len(s.chains) >= maxCachedChains {
+			for id, c := range s.chains {
+				if !c.leading {
+					delete(s.chains, id)
+				}
+			}
+		}
+		q = &chainLog{}
+		s.chains[it.ID] = q
+	}
+	if q.fixed == nil && it.Head.Seq > 0 {
+		fixed := it.clone()
+		q.fixed = &fixed
+	}
+	q.pending = append(q.pending, r)
+	if !q.leading {
+		q.leading = true
+		go s.lead(context.WithoutCancel(ctx), q, it.ID)
+	}
+	s.mu.Unlock()
+	select {
+	case <-r.wake:
+		return r, nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.done {
+		return r, nil
+	}
+	if i := slices.Index(q.pending, r); i >= 0 {
+		q.pending = slices.Delete(q.pending, i, i+1)
+	}
+	return nil, fmt.Errorf("waiting to append to the custody chain: %w", ctx.Err())
+}
+
+func (s *Service) lead(ctx context.Context, q *chainLog, itemID string) {
+	for {
+		s.mu.Lock()
+		if len(q.pending) == 0 {
+			q.leading = false
+			s.mu.Unlock()
+			return
+		}
+		n := min(len(q.pending), MaxBatch)
+		batch := slices.Clone(q.pending[:n])
+		q.pending = slices.Delete(q.pending, 0, n)
+		s.mu.Unlock()
+
+		wctx, cancel := context.WithTimeout(ctx, batchWriteTimeout)
+		s.commit(wctx, q, itemID, batch)
+		cancel()
+
+		s.mu.Lock()
+		for _, r := range batch {
+			r.done = true
+			close(r.wake)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// catchUp reads the events after the known head (written by other instances, or left behind by a
+// head update that failed) and folds them into q.item.
+func (s *Service) catchUp(ctx context.Context, q *chainLog) error {
+	for {
+		e, found, err := s.store.Event(ctx, q.item.ID, q.item.Head.Seq+1)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return nil
+		}
+		q.item.State = q.item.State.Apply(e)
+		q.item.Head = Head{Seq: e.Seq, Hash: e.Hash}
+		q.ids[e.ID] = e.Seq
+	}
+}
+
+// commit chains and stores the events of batch, then signs and records the new head. Only the
+// item's leader calls it; it sets each request's result.
+func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch []*appendRequest) {
+	fail := func(rs []*appendRequest, err error) {
+		for _, r := range rs {
+			if r.err == nil && r.res.Seq == 0 {
+				r.err = err
+			}
+		}
+		q.known = false
+	}
+	if !q.known {
+		it, err := s.store.Item(ctx, itemID)
+		if err == nil {
+			q.item = it
+			if q.ids, err = s.store.EventIDs(ctx, itemID); err == nil {
+				err = s.catchUp(ctx, q) // the head may lag behind the chain
+			}
+		}
+		if err != nil {
+			fail(batch, fmt.Errorf("reading the custody chain of %s: %w", itemID, err))
+			return
+		}
+		q.known = true
+	}
+	todo := batch
+	wrote := false
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt == maxAppendAttempts {
+			fail(todo, errChainBusy(itemID))
+			break
+		}
+		st, head := q.item.State, q.item.Head
+		prev := head.Hash
+		if head.Seq == 0 {
+			prev = ZeroHash
+		}
+		var events []Event
+		var owners []*appendRequest
+		ids := map[string]*appendRequest{}
+		now := s.clock()
+		for _, r := range todo {
+			if r.dup || r.twin != nil {
+				continue
+			}
+			if seq, ok := q.ids[r.e.ID]; ok {
+				e, found, err := s.store.Event(ctx, itemID, seq)
+				if err == nil && !found {
+					err = fmt.Errorf("event %d is missing", seq)
+				}
+				if err != nil {
+					r.err = fmt.Errorf("reading custody event %s: %w", r.e.ID, err)
+					continue
+				}
+				r.res, r.dup = e, true
+				continue
+			}
+			if first, ok := ids[r.e.ID]; ok {
+				r.twin = first // answered with the first one's result, below
+				continue
+			}
+			if err := allowed(st, q.item, r.e); err != nil {
+				r.err = err
+				continue
+			}
+			if r.e.Type == EventCorrection && r.e.CorrectsSeq > head.Seq+int64(len(events)) {
+				r.err = errCorrectsUnknown(r.e.CorrectsSeq)
+				continue
+			}
+			if head.Seq+int64(len(events)) >= maxEventsPerItem {
+				r.err = errChainFull(itemID)
+				continue
+			}
+			e := r.e
+			e.Seq = head.Seq + int64(len(events)) + 1
+			e.PrevHash, e.ReceivedAt = prev, now
+			e.Hash = e.ComputeHash()
+			st = st.Apply(e)
+			prev = e.Hash
+			events = append(events, e)
+			owners = append(owners, r)
+			ids[e.ID] = r
+		}
+		if len(events) == 0 {
+			break
+		}
+		err := s.store.InsertEvents(ctx, events)
+		written := len(events)
+		var taken *SeqTakenError
+		if err != nil {
+			if !errors.As(err, &taken) || taken.Written < 0 || taken.Written >= len(events) {
+				fail(owners, fmt.Errorf("appending to the custody chain of %s: %w", itemID, err))
+				break
+			}
+			written = taken.Written
+		}
+		for i, e := range events[:written] {
+			q.item.State = q.item.State.Apply(e)
+			q.item.Head = Head{Seq: e.Seq, Hash: e.Hash}
+			q.ids[e.ID] = e.Seq
+			owners[i].res = e
+			wrote = true
+		}
+		if err == nil {
+			break
+		}
+		if err := s.catchUp(ctx, q); err != nil {
+			fail(owners[written:], fmt.Errorf("reading the custody chain of %s: %w", itemID, err))
+			break
+		}
+		todo = owners[written:]
+	}
+	for _, r := range batch {
+		if r.twin != nil {
+			r.res, r.dup, r.err = r.twin.res, true, r.twin.err
+		}
+	}
+	if !wrote {
+		s.deliver(batch, q.item, Receipt{})
+		return
+	}
+	rc := s.signer.Sign(Receipt{OrgID: q.item.OrgID, CaseID: q.item.CaseID, ItemID: q.item.ID, Seq: q.item.Head.Seq, HeadHash: q.item.Head.Hash}, s.now())
+	head := Head{Seq: q.item.Head.Seq, Hash: q.item.Head.Hash, Receipt: rc.Token}
+	if err := s.store.SetHead(ctx, q.item, head, q.item.State); err != nil {
+		// The events are stored; their callers get the error and a retry finds them by id.
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = fmt.Errorf("recording the head of the custody chain of %s: %w", itemID, err)
+			}
+		}
+		q.known = false
+		return
+	}
+	q.item.Head = head
+	q.item.UpdatedAt = s.clock()
+	s.deliver(batch, q.item, rc)
+}
+
+func (s *Service) deliver(batch []*appendRequest, it Item, rc Receipt) {
+	for _, r := range batch {
+		if r.err == nil && r.res.Seq == 0 {
+			r.err = errChainBusy(it.ID)
+		}
+		r.item, r.receipt = it.clone(), rc
+	}
+}
+
+// Events returns up to limit (0: 50, at most 200) events of an item with Seq > after, ascending,
+// and the Seq to pass as after for the next page (0 on the last page). Errors as for Item.
+func (s *Service) Events(ctx context.Context, p identity.Principal, caseID, itemID string, after int64, limit int) ([]Event, int64, error) {
+	it, role, err := s.itemFor(ctx, p, caseID, itemID, ActionEventsRead)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 {
+		limit = defaultEventsLimit
+	}
+	limit = min(limit, maxEventsLimit)
+	events, err := s.store.Events(ctx, it.ID, max(after, 0), limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the custody chain of %s: %w", it.ID, err)
+	}
+	var next int64
+	if len(events) > limit {
+		events = events[:limit]
+		next = events[limit-1].Seq
+	}
+	if err := s.record(ctx, p, role, ActionEventsRead, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return nil, 0, err
+	}
+	return events, next, nil
+}
+
+// Chain returns an item with its whole custody chain and its verification report, for an export.
+// Errors as for Item.
+func (s *Service) Chain(ctx context.Context, p identity.Principal, caseID, itemID string) (Item, []Event, Report, error) {
+	it, role, err := s.itemFor(ctx, p, caseID, itemID, ActionExport)
+	if err != nil {
+		return Item{}, nil, Report{}, err
+	}
+	var events []Event
+	rep, err := s.verify(ctx, it, "", func(e Event) { events = append(events, e) })
+	if err != nil {
+		return Item{}, nil, Report{}, err
+	}
+	if err := s.record(ctx, p, role, ActionExport, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return Item{}, nil, Report{}, err
+	}
+	return it, events, rep, nil
+}
+
+// VerifyItem recomputes an item's chain and checks it against the item's head, its stored signed
+// receipt and, when receipt is not empty, a receipt the caller kept (a compact JWS as Append returned
+// it). Errors as for Item; an invalid receipt is reported in the Report, not as an error.
+func (s *Service) VerifyItem(ctx context.Context, p identity.Principal, caseID, itemID, receipt string) (Report, error) {
+	it, role, err := s.itemFor(ctx, p, caseID, itemID, ActionVerify)
+	if err != nil {
+		return Report{}, err
+	}
+	rep, err := s.verify(ctx, it, receipt, nil)
+	if err != nil {
+		return Report{}, err
+	}
+	if err := s.record(ctx, p, role, ActionVerify, resourceItem, it.ID, outcomeSuccess); err != nil {
+		return Report{}, err
+	}
+	return rep, nil
+}
+
+// CaseReport is the verification of every item of a case.
+type CaseReport struct {
+	CaseID string
+	OK     bool
+	Items  []Report
+}
+
+// VerifyCase verifies the chain of every item of a case. Errors as for ListItems.
+func (s *Service) VerifyCase(ctx context.Context, p identity.Principal, caseID string) (CaseReport, error) {
+	_, role, err := s.cases.CaseAccess(ctx, p, caseID, ActionCaseVerify)
+	if err != nil {
+		return CaseReport{}, err
+	}
+	items, err := s.store.ListItems(ctx, caseID)
+	if err != nil {
+		return CaseReport{}, fmt.Errorf("listing evidence of case %s: %w", caseID, err)
+	}
+	out := CaseReport{CaseID: caseID, OK: true, Items: []Report{}}
+	for _, it := range items {
+		if it.OrgID != p.OrgID {
+			continue
+		}
+		rep, err := s.verify(ctx, it, "", nil)
+		if err != nil {
+			return CaseReport{}, err
+		}
+		out.OK = out.OK && rep.OK
+		out.Items = append(out.Items, rep)
+	}
+	if err := s.record(ctx, p, role, ActionCaseVerify, resourceCase, caseID, outcomeSuccess); err != nil {
+		return CaseReport{}, err
+	}
+	return out, nil
+}
+
+func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) error {
+	actorRole := string(role)
+	if role == "" {
+		rs := make([]string, len(p.Roles))
+		for i, r := range p.Roles {
+			rs[i] = string(r)
+		}
+		actorRole = strings.Join(rs, ",")
+	}
+	if err := s.events.RecordEvidenceEvent(ctx, AuditEvent{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: actorRole, DeviceID: p.DeviceID,
+		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}); err != nil {
+		return fmt.Errorf("recording evidence event %s: %w", action, err)
+	}
+	return nil
+}
+
+// failed records a refused operation (denied for not found or forbidden, failure otherwise) and
+// returns cause, or the recorder's error.
+func (s *Service) failed(ctx context.Context, p identity.Principal, role identity.Role, action, itemID string, cause error) error {
+	outcome := outcomeFailure
+	if errors.Is(cause, ErrNotFound) || errors.Is(cause, identity.ErrForbidden) {
+		outcome = "denied"
+	}
+	if !validUUID(itemID) {
+		itemID = ""
+	}
+	if err := s.record(ctx, p, role, action, resourceItem, itemID, outcome); err != nil {
+		return err
+	}
+	return cause
+}
+
+func validUUID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id && u != uuid.Nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
