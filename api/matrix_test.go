@@ -44,6 +44,9 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/cases/:id/runs/:run/steps":      {"caseworker", "supervisor"},
 	"GET /v1/audit":                           {"auditor", "supervisor"},
 	"GET /v1/audit/verify":                    {"auditor", "supervisor"},
+	"GET /v1/sync/changes":                    {"caseworker", "supervisor"},
+	"POST /v1/sync/push":                      {"caseworker", "supervisor"},
+	"GET /v1/sync/status":                     {"signed-in"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

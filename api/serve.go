@@ -84,13 +84,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	caseStore := db.Casework(sec.keys)
 	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
+	syncing := newSyncWiring(cfg, db, sec, library, cases)
 
-	app, api := httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore, PublicKeys: []map[string]any{sec.signer.PublicJWK()},
-	}, hooks.routes...)
+	}
+	syncing.addTo(&deps)
+	app, api := httpapi.New(deps, hooks.routes...)
+	syncing.api.Store(api)
+	go syncing.purge(ctx, log)
 
 	if hooks.matrix != nil {
 		hooks.matrix(api.Routes())
@@ -177,7 +182,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		closeEmbedded()
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
-	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes} {
+	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes, db.EnsureSyncIndexes} {
 		if err := ensure(ctx); err != nil {
 			closeEmbedded()
 			return nil, nil, err

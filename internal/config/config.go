@@ -40,6 +40,9 @@ type Config struct {
 	OIDCRolesClaim         string        // OIDC_ROLES_CLAIM: claim (dotted path) holding the roles
 	OIDCOrgClaim           string        // OIDC_ORG_CLAIM: claim holding the organisation id
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
+
+	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
+	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -92,6 +95,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCRolesClaim:         env("OIDC_ROLES_CLAIM", ""),
 		OIDCOrgClaim:           env("OIDC_ORG_CLAIM", ""),
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
+
+		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
+		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
 	}
 	level := env("LOG_LEVEL", "info")
 
@@ -127,7 +133,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE=%q is not a valid database name", c.MongoDBDatabase))
 	}
 	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout,
-		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL} {
+		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL, "IDEMPOTENCY_RETENTION": c.IdempotencyRetention, "SYNC_SETTLE": c.SyncSettle} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
@@ -165,6 +171,8 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("access_token_ttl", c.AccessTokenTTL.String()),
 		slog.String("refresh_token_ttl", c.RefreshTokenTTL.String()),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
+		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
+		slog.String("sync_settle", c.SyncSettle.String()),
 	}
 }
 

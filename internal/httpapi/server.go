@@ -14,7 +14,9 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
+	"github.com/childsafe-protocols/caseguide/internal/idempotency"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -41,6 +43,10 @@ type Deps struct {
 	Cases             *casework.Service
 	CaseStore         casework.Store   // read directly only by the benchsecurity build's unguarded route
 	PublicKeys        []map[string]any // JWKs of the token-signing keys, served at /v1/keys
+
+	Sync                 *devicesync.Service // device pull and push
+	Idempotency          idempotency.Store   // responses kept for Idempotency-Key retries
+	IdempotencyRetention time.Duration       // how long they are kept (0: idempotency.DefaultRetention)
 }
 
 // Server holds the HTTP layer's state.
@@ -111,6 +117,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/cases/:id/runs/:run/steps", caseRoles, s.recordStep)
 	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
+	s.syncRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

@@ -3,6 +3,8 @@ package mongodb
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -18,7 +20,16 @@ const changeCountersCollection = "change_counters"
 // change_seq), so a device can ask for what changed after the last number it saw. Numbers are unique
 // and increasing per organisation; a number may be skipped when the write that took it fails. It
 // returns an error (503 database_unavailable) when the database fails.
+//
+// A number taken here holds back ChangeWatermark for the settle time (see SetChangeSettle); a write
+// that can say when it has ended should use BeginChange instead, which releases it at once.
 func (d *DB) NextChangeSeq(ctx context.Context, orgID string) (int64, error) {
+	return d.takeChangeSeq(ctx, orgID)
+}
+
+// takeChangeSeq increments orgID's counter and registers the number as in flight, both under the
+// counter's lock.
+func (d *DB) takeChangeSeq(ctx context.Context, orgID string) (int64, error) {
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
@@ -31,6 +42,7 @@ func (d *DB) NextChangeSeq(ctx context.Context, orgID string) (int64, error) {
 	if err != nil {
 		return 0, unavailable("taking the next change sequence number of %s: %w", orgID, err)
 	}
+	d.locks.changes.begin(orgID, doc.Seq)
 	return doc.Seq, nil
 }
 
@@ -48,4 +60,107 @@ func (d *DB) LastChangeSeq(ctx context.Context, orgID string) (int64, error) {
 		return 0, unavailable("reading the change sequence of %s: %w", orgID, err)
 	}
 	return doc.Seq, nil
+}
+
+// DefaultChangeSettle is how long a change sequence number taken with NextChangeSeq (which has no
+// way to say when its write ended) holds back ChangeWatermark: longer than a request may run.
+const DefaultChangeSettle = 30 * time.Second
+
+// changeTracker keeps, per organisation, the change sequence numbers this process took and whose
+// write has not ended yet. A number is taken before its record is written, so a reader that saw
+// number n written cannot conclude that every number below n is written too: ChangeWatermark
+// stops below the lowest number still in flight. Numbers from BeginChange leave when their done
+// function is called; numbers from NextChangeSeq (callers that never say when they are done) leave
+// after the settle time.
+type changeTracker struct {
+	mu       sync.Mutex
+	settle   time.Duration
+	inflight map[string]map[int64]time.Time // org -> number -> when it was taken
+}
+
+func newChangeTracker() *changeTracker {
+	return &changeTracker{settle: DefaultChangeSettle, inflight: map[string]map[int64]time.Time{}}
+}
+
+func (t *changeTracker) begin(org string, seq int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.inflight[org]
+	if m == nil {
+		m = map[int64]time.Time{}
+		t.inflight[org] = m
+	}
+	m[seq] = time.Now()
+}
+
+func (t *changeTracker) done(org string, seq int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.inflight[org], seq)
+	if len(t.inflight[org]) == 0 {
+		delete(t.inflight, org)
+	}
+}
+
+// lowest returns the lowest number of org still in flight (0: none), dropping numbers older than
+// the settle time.
+func (t *changeTracker) lowest(org string) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var low int64
+	expired := time.Now().Add(-t.settle)
+	for seq, at := range t.inflight[org] {
+		if at.Before(expired) {
+			delete(t.inflight[org], seq)
+			continue
+		}
+		if low == 0 || seq < low {
+			low = seq
+		}
+	}
+	return low
+}
+
+// SetChangeSettle sets how long a number taken with NextChangeSeq holds back ChangeWatermark
+// (DefaultChangeSettle until set; it should exceed REQUEST_TIMEOUT). It returns no error.
+func (d *DB) SetChangeSettle(settle time.Duration) {
+	d.locks.changes.mu.Lock()
+	defer d.locks.changes.mu.Unlock()
+	d.locks.changes.settle = settle
+}
+
+// BeginChange takes the next number of orgID's change sequence, as NextChangeSeq does, for a write
+// that calls done when it has ended (written or failed; call it in a defer): until then
+// ChangeWatermark stays below the number. It returns an error (503 database_unavailable) when the
+// database fails; done is then a no-op.
+func (d *DB) BeginChange(ctx context.Context, orgID string) (seq int64, done func(), err error) {
+	seq, err = d.takeChangeSeq(ctx, orgID)
+	if err != nil {
+		return 0, func() {}, err
+	}
+	var once sync.Once
+	return seq, func() { once.Do(func() { d.locks.changes.done(orgID, seq) }) }, nil
+}
+
+// ChangeWatermark returns the highest number w of orgID's change sequence such that every write
+// that took a number up to w in this process has ended: a record stamped with a number at or
+// below w that is not in the database now never will be (its write failed). It returns an error
+// (503 database_unavailable) when the database fails.
+//
+// Within one process this is exact for writes that use BeginChange; numbers taken with
+// NextChangeSeq are held for the settle time. Numbers taken by other processes (several instances
+// on one MongoDB) are not seen here: see the README on running several instances.
+func (d *DB) ChangeWatermark(ctx context.Context, orgID string) (int64, error) {
+	// Under the counter's lock no number of this process is between taken and registered.
+	unlock := d.locks.document(changeCountersCollection, orgID)
+	last, err := d.LastChangeSeq(ctx, orgID)
+	low := d.locks.changes.lowest(orgID)
+	unlock()
+	if err != nil {
+		return 0, err
+	}
+	if low > 0 && low-1 < last {
+		return low - 1, nil
+	}
+	return last, nil
 }

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/idempotency"
+)
+
+// HeaderIdempotencyKey names the header that makes a POST safe to retry; HeaderIdempotentReplayed
+// marks a response that is the stored answer to an earlier request with the same key.
+const (
+	HeaderIdempotencyKey     = "Idempotency-Key"
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
+	maxIdempotencyKeyLen     = 255
+)
+
+// idempotent runs after authorization on every POST route. Without an Idempotency-Key header it
+// does nothing. With one, the first request with that key (per caller) runs and its response is
+// kept (encrypted) for the configured retention; a retry with the same key and the same request
+// gets that response again (Idempotent-Replayed: true) and changes nothing; the same key with
+// another request is refused (400 idempotency_key_reused), and while the first is still running,
+// a retry gets 409 idempotency_in_progress. Responses that say the request did not run (401, 408,
+// 429, 5xx) are not kept, so a retry runs it.
+func (s *Server) idempotent(c *fiber.Ctx) error {
+	key := c.Get(HeaderIdempotencyKey)
+	if key == "" || s.deps.Idempotency == nil {
+		return c.Next()
+	}
+	if len(key) > maxIdempotencyKeyLen || !printableASCII(key) {
+		return apperr.Validation(apperr.FieldError{Field: HeaderIdempotencyKey, Code: "invalid", MessageID: "field.idempotency_key"})
+	}
+	scope := "route:" + c.Route().Path // sign-in: the body (with its password) must match too
+	if p := principal(c); p.UserID != "" {
+		scope = "user:" + p.OrgID + ":" + p.UserID
+	}
+	id := hash(scope, key)
+	fingerprint := hash(c.Method(), string(c.Request().URI().RequestURI()), string(c.Body()))
+	now := time.Now().UTC()
+	retention := s.deps.IdempotencyRetention
+	if retention <= 0 {
+		retention = idempotency.DefaultRetention
+	}
+	held, claimed, err := s.deps.Idempotency.Claim(c.UserContext(), idempotency.Entry{ID: id, Fingerprint: fingerprint, CreatedAt: now, ExpiresAt: now.Add(retention)})
+	switch {
+	case errors.Is(err, idempotency.ErrInProgress):
+		return errIdempotencyInProgress()
+	case err != nil:
+		return err
+	case !claimed && held.Fingerprint != fingerprint:
+		return apperr.New(apperr.Invalid, "idempotency_key_reused", "ErrIdempotencyKeyReused", nil)
+	case !claimed && !held.Done:
+		return errIdempotencyInProgress()
+	case !claimed:
+		c.Set(HeaderIdempotentReplayed, "true")
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set(fiber.HeaderContentType, held.ContentType)
+		return c.Status(held.Status).Send(held.Body)
+	}
+	if err := c.Next(); err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			s.releaseKey(c, id)
+			return herr
+		}
+	}
+	status := c.Response().StatusCode()
+	// Leave the request's deadline out: the response exists and must be kept even if time ran out.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
+	defer cancel()
+	if status >= 500 || slices.Contains([]int{fiber.StatusUnauthorized, fiber.StatusRequestTimeout, fiber.StatusTooManyRequests}, status) {
+		s.releaseKey(c, id)
+		return nil
+	}
+	body := append([]byte(nil), c.Response().Body()...)
+	if err := s.deps.Idempotency.Complete(ctx, id, status, string(c.Response().Header.ContentType()), body); err != nil {
+		s.deps.Log.ErrorContext(ctx, "storing an idempotent response", "request_id", requestID(c), "error", err.Error())
+		s.releaseKey(c, id)
+	}
+	return nil
+}
+
+func errIdempotencyInProgress() error {
+	return apperr.New(apperr.Conflict, "idempotency_in_progress", "ErrIdempotencyInProgress", nil)
+}
+
+func (s *Server) releaseKey(c *fiber.Ctx, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
+	defer cancel()
+	if err := s.deps.Idempotency.Release(ctx, id); err != nil {
+		s.deps.Log.ErrorContext(ctx, "releasing an idempotency key", "request_id", requestID(c), "error", err.Error())
+	}
+}
+
+// hash returns the hex SHA-256 of parts separated by NUL bytes.
+func hash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
