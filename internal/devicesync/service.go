@@ -205,6 +205,13 @@ func (s *Service) Pull(ctx context.Context, p identity.Principal, cursorText str
 		return Page{}, err
 	}
 	page.HasMore = cur.Pos < cur.UpTo
+	if !page.HasMore { // the pass is done; when more was written meanwhile, say so: pull again now
+		w, err := s.marks.ChangeWatermark(ctx, p.OrgID)
+		if err != nil {
+			return Page{}, fmt.Errorf("reading the change watermark: %w", err)
+		}
+		page.HasMore = w > cur.UpTo
+	}
 	page.NextCursor = cur.encode()
 	var complete int64
 	if !page.HasMore {

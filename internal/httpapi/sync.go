@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -150,7 +151,7 @@ type pushOperation struct {
 }
 
 type pushRequest struct {
-	Operations []pushOperation `json:"operations" validate:"required,min=1,max=1000,dive"`
+	Operations []pushOperation `json:"operations" validate:"required,min=1,max=1000"`
 }
 
 type pushResultView struct {
@@ -175,6 +176,16 @@ func (s *Server) syncPush(c *fiber.Ctx) error {
 	var req pushRequest
 	if err := s.decodeBody(c, &req); err != nil {
 		return err
+	}
+	var fes []apperr.FieldError // each operation's envelope, named operations[i].field
+	for i := range req.Operations {
+		for _, fe := range s.validate.check(&req.Operations[i]) {
+			fe.Field = "operations[" + strconv.Itoa(i) + "]." + fe.Field
+			fes = append(fes, fe)
+		}
+	}
+	if len(fes) > 0 {
+		return apperr.Validation(fes...)
 	}
 	ops := make([]devicesync.Operation, len(req.Operations))
 	early := map[int]devicesync.Result{} // operations refused before they reach the engine
