@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
@@ -94,6 +95,9 @@ type Service struct {
 	events   Recorder
 	encode   Encoder
 	now      func() time.Time
+
+	windows    *windowCache
+	windowSize int
 }
 
 // Deps is what NewService needs.
@@ -107,15 +111,31 @@ type Deps struct {
 	Events      Recorder
 	Encode      Encoder
 	Now         func() time.Time // nil: time.Now
+	// WindowSize is how many records of each feed one read takes (0: DefaultWindowSize); Windows
+	// how many such reads are kept in memory (0: DefaultWindows).
+	WindowSize, Windows int
 }
+
+// Defaults of Deps.WindowSize and Deps.Windows: about 4 MB of records at most.
+const (
+	DefaultWindowSize = 2000
+	DefaultWindows    = 8
+)
 
 // NewService returns the engine with the case feed; add the other record types with Register.
 func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.WindowSize <= 0 {
+		d.WindowSize = DefaultWindowSize
+	}
+	if d.Windows <= 0 {
+		d.Windows = DefaultWindows
+	}
 	s := &Service{cases: d.Cases, appliers: map[string]Applier{}, library: d.Library, marks: d.Watermarks,
-		states: d.States, results: d.Results, events: d.Events, encode: d.Encode, now: d.Now}
+		states: d.States, results: d.Results, events: d.Events, encode: d.Encode, now: d.Now,
+		windows: newWindowCache(d.Windows), windowSize: d.WindowSize}
 	if d.CaseApplier != nil {
 		s.appliers[d.Cases.Type()] = d.CaseApplier
 	}
@@ -226,50 +246,26 @@ func (s *Service) Pull(ctx context.Context, p identity.Principal, cursorText str
 	return page, nil
 }
 
-// fill reads one page of the pass cur is in and advances cur.Pos.
+// fill reads one page of the pass cur is in and advances cur.Pos. The records come from a window:
+// the records of every feed after a position, up to a frontier, read in one query per feed and kept
+// in memory for the following pages of the same pass (see windowCache).
 func (s *Service) fill(ctx context.Context, p identity.Principal, role identity.Role, cur *cursor, limit int, page *Page) error {
 	if cur.Pos >= cur.UpTo {
 		return nil
 	}
 	caseworker := role == identity.RoleCaseworker
-	var assigned []string // caseworkers: the cases they may see now (nil for supervisors: all)
-	q := Query{OrgID: p.OrgID, AfterSeq: cur.Pos, UpToSeq: cur.UpTo, Limit: limit}
-	if caseworker {
-		ids, err := s.cases.AssignedCaseIDs(ctx, p.OrgID, p.UserID)
-		if err != nil {
-			return fmt.Errorf("reading the assigned cases: %w", err)
+	key := windowKey{org: p.OrgID, user: p.UserID, role: role, after: cur.After, upTo: cur.UpTo}
+	win, ok := s.windows.get(key, cur.Pos)
+	if !ok {
+		var err error
+		if win, err = s.readWindow(ctx, p, caseworker, cur, max(limit, s.windowSize)); err != nil {
+			return err
 		}
-		assigned = append([]string{}, ids...)
-		q.UserID = p.UserID
+		s.windows.put(key, win)
 	}
-	// Read up to limit records of every feed after Pos; the page may end only where no feed that was
-	// cut short could still have a lower number (the frontier).
-	frontier := cur.UpTo
-	var all []Record
-	read := func(f Feed, q Query) error {
-		recs, err := f.Changes(ctx, q)
-		if err != nil {
-			return fmt.Errorf("reading the %s changes: %w", f.Type(), err)
-		}
-		if len(recs) >= limit {
-			frontier = min(frontier, recs[len(recs)-1].Seq)
-		}
-		all = append(all, recs...)
-		return nil
-	}
-	if err := read(s.cases, q); err != nil {
-		return err
-	}
-	if !caseworker || len(assigned) > 0 {
-		cq := q
-		cq.UserID, cq.CaseIDs = "", assigned
-		for _, f := range s.feeds {
-			if err := read(f, cq); err != nil {
-				return err
-			}
-		}
-	}
-	slices.SortFunc(all, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	assigned, frontier := win.assigned, win.frontier
+	i, _ := slices.BinarySearchFunc(win.records, cur.Pos+1, func(r Record, seq int64) int { return cmp.Compare(r.Seq, seq) })
+	all := win.records[i:]
 	visible := func(r Record) bool {
 		if r.OrgID != p.OrgID {
 			return false
@@ -331,6 +327,100 @@ func (s *Service) fill(ctx context.Context, p identity.Principal, role identity.
 		}
 	}
 	return nil
+}
+
+// window is what readWindow read: the records with start < change_seq <= frontier, sorted, and
+// (caseworkers) the cases assigned when it was read.
+type window struct {
+	start, frontier int64
+	records         []Record
+	assigned        []string
+}
+
+// readWindow reads up to size records of every feed after cur.Pos. The window may end only where no
+// feed that was cut short could still have a lower number (the frontier).
+func (s *Service) readWindow(ctx context.Context, p identity.Principal, caseworker bool, cur *cursor, size int) (*window, error) {
+	w := &window{start: cur.Pos, frontier: cur.UpTo}
+	q := Query{OrgID: p.OrgID, AfterSeq: cur.Pos, UpToSeq: cur.UpTo, Limit: size}
+	if caseworker {
+		ids, err := s.cases.AssignedCaseIDs(ctx, p.OrgID, p.UserID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the assigned cases: %w", err)
+		}
+		w.assigned = append([]string{}, ids...)
+		q.UserID = p.UserID
+	}
+	read := func(f Feed, q Query) error {
+		recs, err := f.Changes(ctx, q)
+		if err != nil {
+			return fmt.Errorf("reading the %s changes: %w", f.Type(), err)
+		}
+		if len(recs) >= size {
+			w.frontier = min(w.frontier, recs[len(recs)-1].Seq)
+		}
+		w.records = append(w.records, recs...)
+		return nil
+	}
+	if err := read(s.cases, q); err != nil {
+		return nil, err
+	}
+	if !caseworker || len(w.assigned) > 0 {
+		cq := q
+		cq.UserID, cq.CaseIDs = "", w.assigned
+		for _, f := range s.feeds {
+			if err := read(f, cq); err != nil {
+				return nil, err
+			}
+		}
+	}
+	slices.SortFunc(w.records, func(a, b Record) int { return cmp.Compare(a.Seq, b.Seq) })
+	w.records = slices.DeleteFunc(w.records, func(r Record) bool { return r.Seq > w.frontier })
+	return w, nil
+}
+
+// windowKey names the pass a window belongs to.
+type windowKey struct {
+	org, user   string
+	role        identity.Role
+	after, upTo int64
+}
+
+// windowCache keeps the last windows read, so that the pages of a pass cost one query per feed
+// per window rather than per page (on the embedded database every query scans its collection).
+// A window is kept for its pass only: a pass's records cannot change below its watermark except by
+// moving above it (a newer write), which the next pass delivers. It is bounded; a miss (another
+// instance, an evicted window) reads the window again from the page's position.
+type windowCache struct {
+	mu    sync.Mutex
+	max   int
+	items map[windowKey]*window
+	order []windowKey // oldest first
+}
+
+func newWindowCache(n int) *windowCache { return &windowCache{max: n, items: map[windowKey]*window{}} }
+
+// get returns the window of key that covers the position after pos.
+func (c *windowCache) get(key windowKey, pos int64) (*window, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.items[key]
+	if !ok || pos < w.start || pos >= w.frontier {
+		return nil, false
+	}
+	return w, true
+}
+
+func (c *windowCache) put(key windowKey, w *window) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[key]; !ok {
+		c.order = append(c.order, key)
+	}
+	c.items[key] = w
+	for len(c.order) > c.max {
+		delete(c.items, c.order[0])
+		c.order = c.order[1:]
+	}
 }
 
 // fingerprint identifies a set of library entries.
