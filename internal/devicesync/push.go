@@ -37,6 +37,16 @@ func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operatio
 	}
 	results := make([]Result, len(ops))
 	done := make([]bool, len(ops))
+	ids := make([]string, len(ops))
+	for i, op := range ops {
+		ids[i] = op.OpID
+	}
+	// The results of earlier pushes, in one query (on the embedded database every lookup scans).
+	stored, err := s.results.Results(ctx, p.OrgID, p.UserID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading the results of earlier pushes: %w", err)
+	}
+	ctx = context.WithValue(ctx, storedResultsKey{}, stored)
 	for i, op := range ops {
 		if done[i] {
 			continue
@@ -72,11 +82,20 @@ func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operatio
 	return results, nil
 }
 
-// replayed returns the stored first result of op, if any.
+type storedResultsKey struct{}
+
+// replayed returns the stored first result of op, if any: from the results Push read at its start,
+// else from the store.
 func (s *Service) replayed(ctx context.Context, p identity.Principal, op Operation) (Result, bool, error) {
-	b, ok, err := s.results.Result(ctx, p.OrgID, p.UserID, op.OpID)
-	if err != nil || !ok {
-		return Result{}, false, err
+	b, ok := ctx.Value(storedResultsKey{}).(map[string][]byte)[op.OpID]
+	if !ok && ctx.Value(storedResultsKey{}) == nil {
+		var err error
+		if b, ok, err = s.results.Result(ctx, p.OrgID, p.UserID, op.OpID); err != nil {
+			return Result{}, false, err
+		}
+	}
+	if !ok {
+		return Result{}, false, nil
 	}
 	return Result{OpID: op.OpID, Status: StatusAlreadyApplied, Type: op.Type, ID: op.ID, Replay: b}, true, nil
 }

@@ -47,6 +47,8 @@ type StateStore interface {
 type ResultStore interface {
 	// Result returns the stored result of operation opID of user userID, and whether there is one.
 	Result(ctx context.Context, orgID, userID, opID string) ([]byte, bool, error)
+	// Results returns the stored results of those of opIDs that have one, by op id (one query).
+	Results(ctx context.Context, orgID, userID string, opIDs []string) (map[string][]byte, error)
 	// SaveResult stores result unless one is stored already; it returns the stored one and whether
 	// it was this one.
 	SaveResult(ctx context.Context, orgID, userID, opID string, result []byte) ([]byte, bool, error)

@@ -292,6 +292,37 @@ func (s *SyncStore) Result(ctx context.Context, orgID, userID, opID string) ([]b
 	return []byte(plain), true, nil
 }
 
+// Results returns the stored results of those of opIDs that have one, by op id, with one query. It
+// returns an error when one cannot be decrypted, or the driver's error.
+func (s *SyncStore) Results(ctx context.Context, orgID, userID string, opIDs []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if len(opIDs) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(opIDs))
+	byID := map[string]string{}
+	for i, op := range opIDs {
+		ids[i] = resultID(orgID, userID, op)
+		byID[ids[i]] = op
+	}
+	cur, err := s.results().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, unavailable("reading operation results: %w", err)
+	}
+	var docs []syncResultDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("reading operation results: %w", err)
+	}
+	for _, d := range docs {
+		plain, err := s.keys.Decrypt(d.Result, "sync_result:"+d.ID)
+		if err != nil {
+			return nil, fmt.Errorf("decrypting an operation result: %w", err)
+		}
+		out[byID[d.ID]] = []byte(plain)
+	}
+	return out, nil
+}
+
 // SaveResult stores the first result of an operation (an insert: a concurrent second one fails on
 // the key and gets the first). It returns the stored result and whether it is this one, or the
 // driver's error.
