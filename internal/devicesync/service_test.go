@@ -82,9 +82,13 @@ func (w *world) write(f *memFeed, r Record) {
 
 type nopStates struct{}
 
-func (nopStates) TouchPull(context.Context, string, string, string, time.Time, int64) error { return nil }
-func (nopStates) TouchPush(context.Context, string, string, string, time.Time) error         { return nil }
-func (nopStates) DeviceStates(context.Context, string, string) ([]DeviceState, error)        { return nil, nil }
+func (nopStates) TouchPull(context.Context, string, string, string, time.Time, int64) error {
+	return nil
+}
+func (nopStates) TouchPush(context.Context, string, string, string, time.Time) error { return nil }
+func (nopStates) DeviceStates(context.Context, string, string) ([]DeviceState, error) {
+	return nil, nil
+}
 
 type nopEvents struct{}
 
