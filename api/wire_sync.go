@@ -27,7 +27,7 @@ type syncWiring struct {
 // newSyncWiring builds the sync engine with the case and run feeds. Interview sessions and
 // evidence register their feeds here (see the README section "Offline sync").
 func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *protocol.Service, cases *casework.Service) *syncWiring {
-	db.SetChangeSettle(cfg.SyncSettle)
+	db.SetChangeSettle(cfg.SyncSettle, cfg.SyncSeveralInstances)
 	w := &syncWiring{store: db.Sync(sec.keys), idem: db.Idempotency(sec.keys), retention: cfg.IdempotencyRetention}
 	w.service = devicesync.NewService(devicesync.Deps{
 		Cases: w.store.CaseFeed(), CaseApplier: devicesync.CaseApplier{Cases: cases},

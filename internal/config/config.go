@@ -43,6 +43,7 @@ type Config struct {
 
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls
+	SyncSeveralInstances bool          // SYNC_SEVERAL_INSTANCES: other instances write to the database too: pulls lag every change by SYNC_SETTLE
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -98,6 +99,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
+		SyncSeveralInstances: env("SYNC_SEVERAL_INSTANCES", "false") == "true",
+	}
+	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
+		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
 	}
 	level := env("LOG_LEVEL", "info")
 
@@ -173,6 +178,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),
+		slog.Bool("sync_several_instances", c.SyncSeveralInstances),
 	}
 }
 

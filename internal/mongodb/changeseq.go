@@ -72,14 +72,50 @@ const DefaultChangeSettle = 30 * time.Second
 // stops below the lowest number still in flight. Numbers from BeginChange leave when their done
 // function is called; numbers from NextChangeSeq (callers that never say when they are done) leave
 // after the settle time.
+//
+// With several instances (SetChangeSettle with shared), numbers other processes took are not known
+// here; the watermark then also stays at or below the last number this process saw handed out at
+// least the settle time ago: every number up to it was taken that long ago, and its write has ended.
 type changeTracker struct {
 	mu       sync.Mutex
 	settle   time.Duration
+	shared   bool                           // other processes write too
+	now      func() time.Time               // the clock (time.Now)
 	inflight map[string]map[int64]time.Time // org -> number -> when it was taken
+	seen     map[string][]seenSeq           // org -> the last number handed out, as seen over time (shared only)
+}
+
+// seenSeq is the organisation's last number handed out as read at a time.
+type seenSeq struct {
+	at   time.Time
+	last int64
 }
 
 func newChangeTracker() *changeTracker {
-	return &changeTracker{settle: DefaultChangeSettle, inflight: map[string]map[int64]time.Time{}}
+	return &changeTracker{settle: DefaultChangeSettle, now: time.Now, inflight: map[string]map[int64]time.Time{}, seen: map[string][]seenSeq{}}
+}
+
+// settled records that last was the last number of org handed out now, and returns the highest
+// number seen at least the settle time ago (0 when none was).
+func (t *changeTracker) settled(org string, last int64) int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	cutoff := now.Add(-t.settle)
+	obs := append(t.seen[org], seenSeq{at: now, last: last})
+	var w int64
+	keep := 0
+	for i, o := range obs {
+		if !o.at.After(cutoff) {
+			w, keep = o.last, i // the newest settled observation; older ones are no longer needed
+		}
+	}
+	obs = obs[keep:]
+	if len(obs) > 256 { // many pulls within the settle time: keep the oldest and a spread of the rest
+		obs = append(obs[:1], obs[len(obs)-255:]...)
+	}
+	t.seen[org] = obs
+	return w
 }
 
 func (t *changeTracker) begin(org string, seq int64) {
@@ -90,7 +126,7 @@ func (t *changeTracker) begin(org string, seq int64) {
 		m = map[int64]time.Time{}
 		t.inflight[org] = m
 	}
-	m[seq] = time.Now()
+	m[seq] = t.now()
 }
 
 func (t *changeTracker) done(org string, seq int64) {
@@ -108,7 +144,7 @@ func (t *changeTracker) lowest(org string) int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var low int64
-	expired := time.Now().Add(-t.settle)
+	expired := t.now().Add(-t.settle)
 	for seq, at := range t.inflight[org] {
 		if at.Before(expired) {
 			delete(t.inflight[org], seq)
@@ -122,11 +158,20 @@ func (t *changeTracker) lowest(org string) int64 {
 }
 
 // SetChangeSettle sets how long a number taken with NextChangeSeq holds back ChangeWatermark
-// (DefaultChangeSettle until set; it should exceed REQUEST_TIMEOUT). It returns no error.
-func (d *DB) SetChangeSettle(settle time.Duration) {
+// (DefaultChangeSettle until set; it should exceed REQUEST_TIMEOUT), and whether other processes
+// write to the database too (several instances): then the watermark also lags every number by the
+// settle time (see changeTracker). It returns no error.
+func (d *DB) SetChangeSettle(settle time.Duration, shared bool) {
 	d.locks.changes.mu.Lock()
 	defer d.locks.changes.mu.Unlock()
-	d.locks.changes.settle = settle
+	d.locks.changes.settle, d.locks.changes.shared = settle, shared
+}
+
+// SetChangeClock replaces the clock of the change watermark (tests). It returns no error.
+func (d *DB) SetChangeClock(now func() time.Time) {
+	d.locks.changes.mu.Lock()
+	defer d.locks.changes.mu.Unlock()
+	d.locks.changes.now = now
 }
 
 // BeginChange takes the next number of orgID's change sequence, as NextChangeSeq does, for a write
@@ -148,8 +193,9 @@ func (d *DB) BeginChange(ctx context.Context, orgID string) (seq int64, done fun
 // (503 database_unavailable) when the database fails.
 //
 // Within one process this is exact for writes that use BeginChange; numbers taken with
-// NextChangeSeq are held for the settle time. Numbers taken by other processes (several instances
-// on one MongoDB) are not seen here: see the README on running several instances.
+// NextChangeSeq are held for the settle time. Numbers taken by other processes are not seen here:
+// with several instances (SetChangeSettle shared), the watermark also stays at or below the last
+// number handed out the settle time ago, as this process saw it.
 func (d *DB) ChangeWatermark(ctx context.Context, orgID string) (int64, error) {
 	// Under the counter's lock no number of this process is between taken and registered.
 	unlock := d.locks.document(changeCountersCollection, orgID)
@@ -159,8 +205,16 @@ func (d *DB) ChangeWatermark(ctx context.Context, orgID string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if low > 0 && low-1 < last {
-		return low - 1, nil
+	w := last
+	if low > 0 && low-1 < w {
+		w = low - 1
 	}
-	return last, nil
+	t := d.locks.changes
+	t.mu.Lock()
+	shared := t.shared
+	t.mu.Unlock()
+	if shared {
+		w = min(w, t.settled(orgID, last))
+	}
+	return w, nil
 }

@@ -3,8 +3,10 @@ package mongodb_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 )
 
 // A number taken before its write commits holds the watermark below it until the write ends, even
@@ -47,6 +49,47 @@ func TestChangeWatermark(t *testing.T) {
 		t.Fatalf("NextChangeSeq = %d, %v", n, err)
 	}
 	watermark(2, "a number whose writer never reports")
-	db.SetChangeSettle(0)
+	db.SetChangeSettle(0, false)
 	watermark(3, "after the settle time")
+}
+
+// With several instances, numbers other processes take are unknown here: the watermark lags every
+// number by the settle time.
+func TestChangeWatermarkSeveralInstances(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	uri, name := dbtest.URI(t), dbtest.DatabaseName()
+	connect := func() *mongodb.DB {
+		d, err := mongodb.Connect(ctx, uri, name, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close(context.Background()) })
+		return d
+	}
+	db, other := connect(), connect() // two instances on the same database
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	db.SetChangeClock(func() time.Time { return now })
+	db.SetChangeSettle(time.Minute, true)
+	watermark := func(want int64, when string) {
+		t.Helper()
+		if w, err := db.ChangeWatermark(ctx, "org-s"); err != nil || w != want {
+			t.Fatalf("%s: watermark %d, %v; want %d", when, w, err, want)
+		}
+	}
+	if _, err := other.NextChangeSeq(ctx, "org-s"); err != nil { // in flight on the other instance
+		t.Fatal(err)
+	}
+	watermark(0, "a number the other instance took just now")
+	now = now.Add(30 * time.Second)
+	seq, done, err := other.BeginChange(ctx, "org-s")
+	if err != nil || seq != 2 {
+		t.Fatal(seq, err)
+	}
+	done()
+	watermark(0, "30 s later")
+	now = now.Add(31 * time.Second)
+	watermark(1, "a minute after number 1 was seen")
+	now = now.Add(time.Minute)
+	watermark(2, "a minute after number 2 was seen")
 }
