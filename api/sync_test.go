@@ -6,12 +6,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 type syncRecord struct {
@@ -612,5 +618,54 @@ func TestSyncBadInput(t *testing.T) {
 	if r := get(t, base, "/v1/sync/changes?cursor="+theirs.NextCursor, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusBadRequest {
 		t.Errorf("another user's cursor: %d", r.status)
 	}
-	_ = context.Background
+}
+
+// What sync keeps (the results of pushed operations, the responses of Idempotency-Key requests)
+// holds case data, so it is stored encrypted: the raw database holds none of it.
+func TestSyncStoredResultsAreEncrypted(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	_, _, worker := newUser(t, "caseworker")
+	pseudonym := "Wombat-Pseudo-8842"
+	body, _ := json.Marshal(map[string]any{"operations": []any{createOp(newID(), pseudonym)}})
+	r := do(t, s.base, http.MethodPost, "/v1/sync/push", bytes.NewReader(body), "Content-Type: application/json",
+		"Authorization: Bearer "+worker.AccessToken, "Idempotency-Key: "+newID())
+	if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(pseudonym)) {
+		t.Fatalf("push: %d %s", r.status, r.body)
+	}
+	client := rawClient(t, s)
+	for _, coll := range []string{"sync_results", "idempotency_keys"} {
+		cur, err := client.Database(envOf(s, "MONGODB_DATABASE", "caseguide")).Collection(coll).Find(context.Background(), bson.D{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for cur.Next(context.Background()) {
+			n++
+			if bytes.Contains(cur.Current, []byte(pseudonym)) || bytes.Contains(cur.Current, []byte("Wombat")) {
+				t.Errorf("%s holds the pseudonym in plain text", coll)
+			}
+		}
+		if n == 0 {
+			t.Errorf("no documents in %s: the test looks at the wrong place", coll)
+		}
+	}
+}
+
+// rawClient connects to the shared server's database directly.
+func rawClient(t *testing.T, s *testServer) *mongo.Client {
+	t.Helper()
+	uri := os.Getenv("MONGODB_TEST_URI")
+	if uri == "" {
+		var ok bool
+		if uri, ok = ferret.Attach(s.dataDir); !ok {
+			t.Fatal("cannot reach the embedded database")
+		}
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	return client
 }

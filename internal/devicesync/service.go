@@ -118,10 +118,11 @@ type Deps struct {
 	WindowSize, Windows int
 }
 
-// Defaults of Deps.WindowSize and Deps.Windows: about 4 MB of records at most.
+// Defaults of Deps.WindowSize and Deps.Windows: a window of two record types holds up to 10,000
+// records (about 10 MB); at most 4 are kept.
 const (
-	DefaultWindowSize = 2000
-	DefaultWindows    = 8
+	DefaultWindowSize = 5000
+	DefaultWindows    = 4
 )
 
 // NewService returns the engine with the case feed; add the other record types with Register.
