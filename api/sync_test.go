@@ -461,6 +461,19 @@ func TestSyncGroups(t *testing.T) {
 	if res[0].Status != "applied" || res[1].Status != "applied" {
 		t.Fatalf("good group: %+v / %+v", res[0], res[1])
 	}
+	// An operation refused for its body fails its group too.
+	caseID3 := newID()
+	res = push(t, worker.AccessToken,
+		map[string]any{"op_id": newID(), "type": "case", "action": "create", "id": caseID3, "group": "g3", "data": newCase(caseID3, "Child J.")},
+		map[string]any{"op_id": newID(), "type": "run", "action": "create", "id": newID(), "case_id": caseID3, "group": "g3", "data": map[string]any{"protocol": "x"}},
+	)
+	if res[0].Status != "not_applied" || res[1].Status != "rejected" || res[1].Type != "run" || res[1].Problem == nil ||
+		!slices.ContainsFunc(res[1].Problem.Errors, func(e struct{ Field, Code, Message string }) bool { return e.Field == "protocol" }) {
+		t.Fatalf("group with a malformed operation: %+v / %+v", res[0], res[1])
+	}
+	if r := get(t, server(t).base, "/v1/cases/"+caseID3, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusNotFound {
+		t.Errorf("the case of a group with a malformed operation exists: %d", r.status)
+	}
 	bad := createOp(newID(), "Child H.")
 	bad["data"].(map[string]any)["case_types"] = []string{"phishing"}
 	good := createOp(newID(), "Child I.")

@@ -48,7 +48,14 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	if retention <= 0 {
 		retention = idempotency.DefaultRetention
 	}
-	held, claimed, err := s.deps.Idempotency.Claim(c.UserContext(), idempotency.Entry{ID: id, Fingerprint: fingerprint, CreatedAt: now, ExpiresAt: now.Add(retention)})
+	entry := idempotency.Entry{ID: id, Fingerprint: fingerprint, CreatedAt: now, ExpiresAt: now.Add(retention)}
+	held, claimed, err := s.deps.Idempotency.Claim(c.UserContext(), entry)
+	if err == nil && !claimed && !held.Done && held.CreatedAt.Before(now.Add(-2*s.requestTimeout())) {
+		// A claim older than any request may run was left by a process that died: take it over.
+		if err = s.deps.Idempotency.Release(c.UserContext(), id); err == nil {
+			held, claimed, err = s.deps.Idempotency.Claim(c.UserContext(), entry)
+		}
+	}
 	switch {
 	case errors.Is(err, idempotency.ErrInProgress):
 		return errIdempotencyInProgress()
@@ -64,9 +71,14 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, held.ContentType)
 		return c.Status(held.Status).Send(held.Body)
 	}
+	kept := false
+	defer func() { // a panic or a failure below: the retry must be able to run
+		if !kept {
+			s.releaseKey(c, id)
+		}
+	}()
 	if err := c.Next(); err != nil {
 		if herr := c.App().ErrorHandler(c, err); herr != nil {
-			s.releaseKey(c, id)
 			return herr
 		}
 	}
@@ -75,15 +87,22 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
 	defer cancel()
 	if status >= 500 || slices.Contains([]int{fiber.StatusUnauthorized, fiber.StatusRequestTimeout, fiber.StatusTooManyRequests}, status) {
-		s.releaseKey(c, id)
 		return nil
 	}
 	body := append([]byte(nil), c.Response().Body()...)
 	if err := s.deps.Idempotency.Complete(ctx, id, status, string(c.Response().Header.ContentType()), body); err != nil {
 		s.deps.Log.ErrorContext(ctx, "storing an idempotent response", "request_id", requestID(c), "error", err.Error())
-		s.releaseKey(c, id)
+		return nil
 	}
+	kept = true
 	return nil
+}
+
+func (s *Server) requestTimeout() time.Duration {
+	if s.deps.RequestTimeout > 0 {
+		return s.deps.RequestTimeout
+	}
+	return time.Minute
 }
 
 func errIdempotencyInProgress() error {

@@ -231,9 +231,10 @@ func (s *Server) syncPush(c *fiber.Ctx) error {
 		out.Results[i] = s.toPushResultView(c.UserContext(), r)
 	}
 	for k, r := range results {
-		if e, ok := early[at[k]]; ok && r.Status == devicesync.StatusRejected {
-			r = e // the refusal that failed the group, not "unknown type"
+		if e, ok := early[at[k]]; ok {
+			r = e // its own refusal (the engine saw an operation it cannot apply, failing its group)
 		}
+		r.Type = req.Operations[at[k]].Type
 		out.Results[at[k]] = s.toPushResultView(c.UserContext(), r)
 	}
 	return s.sendPrivate(c, out)
