@@ -516,6 +516,23 @@ func TestIdempotencyKey(t *testing.T) {
 	if badKey.status != http.StatusBadRequest {
 		t.Errorf("a key with a space: %d", badKey.status)
 	}
+	// A refusal is an answer too: the retry gets it again.
+	badKeyed := func() *response {
+		return do(t, base, http.MethodPost, "/v1/cases", bytes.NewReader([]byte(`{"id":"x"}`)), "Content-Type: application/json",
+			"Authorization: Bearer "+worker.AccessToken, "Idempotency-Key: bad-"+key)
+	}
+	if r1, r2 := badKeyed(), badKeyed(); r1.status != 400 || r2.status != 400 || r2.header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a refused request retried: %d / %d %q", r1.status, r2.status, r2.header.Get("Idempotent-Replayed"))
+	}
+	// Sign-in answers credentials: never kept, a retry signs in again.
+	username, password, _ := newUser(t, "caseworker")
+	signIn := func() *response {
+		b, _ := json.Marshal(map[string]string{"username": username, "password": password, "device_id": "kiosk-" + username})
+		return do(t, base, http.MethodPost, "/v1/auth/login", bytes.NewReader(b), "Content-Type: application/json", "Idempotency-Key: login-"+key)
+	}
+	if l1, l2 := signIn(), signIn(); l1.status != 200 || l2.status != 200 || l2.header.Get("Idempotent-Replayed") != "" || string(l1.body) == string(l2.body) {
+		t.Errorf("sign-in with a key: %d / %d, replayed %q", l1.status, l2.status, l2.header.Get("Idempotent-Replayed"))
+	}
 	// A sync push with a key: the retry replays it.
 	pushBody := map[string]any{"operations": []any{createOp(newID(), "Child P.")}}
 	b, _ := json.Marshal(pushBody)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,7 +24,7 @@ const (
 )
 
 // idempotent runs after authorization on every POST route. Without an Idempotency-Key header it
-// does nothing. With one, the first request with that key (per caller) runs and its response is
+// does nothing; on the /v1/auth routes (whose answers are credentials) it only checks the key. With one, the first request with that key (per caller) runs and its response is
 // kept (encrypted) for the configured retention; a retry with the same key and the same request
 // gets that response again (Idempotent-Replayed: true) and changes nothing; the same key with
 // another request is refused (400 idempotency_key_reused), and while the first is still running,
@@ -37,7 +38,12 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	if len(key) > maxIdempotencyKeyLen || !printableASCII(key) {
 		return apperr.Validation(apperr.FieldError{Field: HeaderIdempotencyKey, Code: "invalid", MessageID: "field.idempotency_key"})
 	}
-	scope := "route:" + c.Route().Path // sign-in: the body (with its password) must match too
+	if strings.HasPrefix(c.Route().Path, "/v1/auth/") {
+		// Sign-in and refresh answer credentials, which are never stored (refresh tokens only as
+		// hashes): a retry signs in again, and a retried refresh is caught by reuse detection.
+		return c.Next()
+	}
+	scope := "route:" + c.Route().Path // a public route: the body must match too
 	if p := principal(c); p.UserID != "" {
 		scope = "user:" + p.OrgID + ":" + p.UserID
 	}
