@@ -21,15 +21,15 @@ const changeCountersCollection = "change_counters"
 // and increasing per organisation; a number may be skipped when the write that took it fails. It
 // returns an error (503 database_unavailable) when the database fails.
 //
-// A number taken here holds back ChangeWatermark for the settle time (see SetChangeSettle); a write
-// that can say when it has ended should use BeginChange instead, which releases it at once.
+// ChangeWatermark does not wait for the write of a number taken here (on one instance): a sync pull
+// could pass it before it is written. Writes of synced records should use BeginChange.
 func (d *DB) NextChangeSeq(ctx context.Context, orgID string) (int64, error) {
-	return d.takeChangeSeq(ctx, orgID)
+	return d.takeChangeSeq(ctx, orgID, false)
 }
 
-// takeChangeSeq increments orgID's counter and registers the number as in flight, both under the
-// counter's lock.
-func (d *DB) takeChangeSeq(ctx context.Context, orgID string) (int64, error) {
+// takeChangeSeq increments orgID's counter and, when track, registers the number as in flight, both
+// under the counter's lock.
+func (d *DB) takeChangeSeq(ctx context.Context, orgID string, track bool) (int64, error) {
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
@@ -42,7 +42,9 @@ func (d *DB) takeChangeSeq(ctx context.Context, orgID string) (int64, error) {
 	if err != nil {
 		return 0, unavailable("taking the next change sequence number of %s: %w", orgID, err)
 	}
-	d.locks.changes.begin(orgID, doc.Seq)
+	if track {
+		d.locks.changes.begin(orgID, doc.Seq)
+	}
 	return doc.Seq, nil
 }
 
@@ -62,16 +64,17 @@ func (d *DB) LastChangeSeq(ctx context.Context, orgID string) (int64, error) {
 	return doc.Seq, nil
 }
 
-// DefaultChangeSettle is how long a change sequence number taken with NextChangeSeq (which has no
-// way to say when its write ended) holds back ChangeWatermark: longer than a request may run.
+// DefaultChangeSettle is longer than a request may run: how long a number of BeginChange whose
+// done was never called holds back ChangeWatermark, and, with several instances, how far the
+// watermark lags every number.
 const DefaultChangeSettle = 30 * time.Second
 
 // changeTracker keeps, per organisation, the change sequence numbers this process took and whose
 // write has not ended yet. A number is taken before its record is written, so a reader that saw
 // number n written cannot conclude that every number below n is written too: ChangeWatermark
 // stops below the lowest number still in flight. Numbers from BeginChange leave when their done
-// function is called; numbers from NextChangeSeq (callers that never say when they are done) leave
-// after the settle time.
+// function is called (or, should it never be, after the settle time); numbers from NextChangeSeq,
+// whose callers never say when they are done, are not tracked.
 //
 // With several instances (SetChangeSettle with shared), numbers other processes took are not known
 // here; the watermark then also stays at or below the last number this process saw handed out at
@@ -157,10 +160,10 @@ func (t *changeTracker) lowest(org string) int64 {
 	return low
 }
 
-// SetChangeSettle sets how long a number taken with NextChangeSeq holds back ChangeWatermark
-// (DefaultChangeSettle until set; it should exceed REQUEST_TIMEOUT), and whether other processes
-// write to the database too (several instances): then the watermark also lags every number by the
-// settle time (see changeTracker). It returns no error.
+// SetChangeSettle sets the settle time (DefaultChangeSettle until set; it should exceed
+// REQUEST_TIMEOUT), and whether other processes write to the database too (several instances):
+// then the watermark also lags every number by the settle time (see changeTracker). It returns no
+// error.
 func (d *DB) SetChangeSettle(settle time.Duration, shared bool) {
 	d.locks.changes.mu.Lock()
 	defer d.locks.changes.mu.Unlock()
@@ -179,7 +182,7 @@ func (d *DB) SetChangeClock(now func() time.Time) {
 // ChangeWatermark stays below the number. It returns an error (503 database_unavailable) when the
 // database fails; done is then a no-op.
 func (d *DB) BeginChange(ctx context.Context, orgID string) (seq int64, done func(), err error) {
-	seq, err = d.takeChangeSeq(ctx, orgID)
+	seq, err = d.takeChangeSeq(ctx, orgID, true)
 	if err != nil {
 		return 0, func() {}, err
 	}
@@ -193,7 +196,7 @@ func (d *DB) BeginChange(ctx context.Context, orgID string) (seq int64, done fun
 // (503 database_unavailable) when the database fails.
 //
 // Within one process this is exact for writes that use BeginChange; numbers taken with
-// NextChangeSeq are held for the settle time. Numbers taken by other processes are not seen here:
+// NextChangeSeq are not waited for. Numbers taken by other processes are not seen here:
 // with several instances (SetChangeSettle shared), the watermark also stays at or below the last
 // number handed out the settle time ago, as this process saw it.
 func (d *DB) ChangeWatermark(ctx context.Context, orgID string) (int64, error) {
