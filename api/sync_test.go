@@ -507,6 +507,9 @@ func TestIdempotencyKey(t *testing.T) {
 	if second.header.Get("Idempotent-Replayed") != "true" || first.header.Get("Idempotent-Replayed") != "" {
 		t.Errorf("Idempotent-Replayed: %q then %q", first.header.Get("Idempotent-Replayed"), second.header.Get("Idempotent-Replayed"))
 	}
+	if replay := send(newCase(id, "Child K."), "?lang=es"); replay.header.Get("Content-Language") != first.header.Get("Content-Language") {
+		t.Errorf("the replay says %q, the first answer was in %q", replay.header.Get("Content-Language"), first.header.Get("Content-Language"))
+	}
 	reused := send(newCase(newID(), "Someone else"), "?lang=fr")
 	if reused.status != http.StatusBadRequest || reused.problem(t).Code != "idempotency_key_reused" || reused.header.Get("Content-Language") != "fr" {
 		t.Errorf("same key, other body: %d %s", reused.status, reused.body)

@@ -48,7 +48,7 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 		scope = "user:" + p.OrgID + ":" + p.UserID
 	}
 	id := hash(scope, key)
-	fingerprint := hash(c.Method(), string(c.Request().URI().RequestURI()), string(c.Body()))
+	fingerprint := hash(c.Method(), string(c.Request().URI().Path()), string(c.Body())) // ?lang= aside
 	now := time.Now().UTC()
 	retention := s.deps.IdempotencyRetention
 	if retention <= 0 {
@@ -75,6 +75,9 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 		c.Set(HeaderIdempotentReplayed, "true")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		c.Set(fiber.HeaderContentType, held.ContentType)
+		if held.Language != "" {
+			c.Set(fiber.HeaderContentLanguage, held.Language) // the first answer's language
+		}
 		return c.Status(held.Status).Send(held.Body)
 	}
 	kept := false
@@ -96,7 +99,9 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 		return nil
 	}
 	body := append([]byte(nil), c.Response().Body()...)
-	if err := s.deps.Idempotency.Complete(ctx, id, status, string(c.Response().Header.ContentType()), body); err != nil {
+	done := idempotency.Entry{ID: id, Status: status, ContentType: string(c.Response().Header.ContentType()),
+		Language: string(c.Response().Header.Peek(fiber.HeaderContentLanguage)), Body: body}
+	if err := s.deps.Idempotency.Complete(ctx, done); err != nil {
 		s.deps.Log.ErrorContext(ctx, "storing an idempotent response", "request_id", requestID(c), "error", err.Error())
 		return nil
 	}

@@ -25,6 +25,7 @@ type Entry struct {
 	Done        bool
 	Status      int
 	ContentType string
+	Language    string // Content-Language of the response
 	Body        []byte
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
@@ -35,8 +36,9 @@ type Store interface {
 	// Claim takes key e.ID for a request about to run, unless it is taken: then it returns the
 	// entry holding it and claimed false. An expired entry is replaced.
 	Claim(ctx context.Context, e Entry) (held Entry, claimed bool, err error)
-	// Complete stores the response of the request that claimed id.
-	Complete(ctx context.Context, id string, status int, contentType string, body []byte) error
+	// Complete stores the response (e.Status, e.ContentType, e.Language, e.Body) of the request that
+	// claimed e.ID.
+	Complete(ctx context.Context, e Entry) error
 	// Release gives up a claim (the request failed in a way worth retrying).
 	Release(ctx context.Context, id string) error
 	// Purge deletes entries that expired before now and returns how many.

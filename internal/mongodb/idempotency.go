@@ -23,6 +23,7 @@ type idempotencyDoc struct {
 	Done        bool      `bson:"done"`
 	Status      int       `bson:"status"`
 	ContentType string    `bson:"content_type"`
+	Language    string    `bson:"language"`
 	Body        string    `bson:"body"`
 	CreatedAt   time.Time `bson:"created_at"`
 	ExpiresAt   time.Time `bson:"expires_at"`
@@ -69,7 +70,7 @@ func (s *IdempotencyStore) Claim(ctx context.Context, e idempotency.Entry) (idem
 			continue
 		}
 		held := idempotency.Entry{ID: d.ID, Fingerprint: d.Fingerprint, Done: d.Done, Status: d.Status, ContentType: d.ContentType,
-			CreatedAt: d.CreatedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC()}
+			Language: d.Language, CreatedAt: d.CreatedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC()}
 		if d.Done {
 			body, err := s.keys.Decrypt(d.Body, idempotencyAAD(d.ID))
 			if err != nil {
@@ -84,14 +85,16 @@ func (s *IdempotencyStore) Claim(ctx context.Context, e idempotency.Entry) (idem
 
 // Complete stores the response of a claimed key. It returns an error when the body cannot be
 // encrypted, or the driver's error.
-func (s *IdempotencyStore) Complete(ctx context.Context, id string, status int, contentType string, body []byte) error {
-	tok, err := s.keys.Encrypt(string(body), idempotencyAAD(id))
+func (s *IdempotencyStore) Complete(ctx context.Context, e idempotency.Entry) error {
+	id := e.ID
+	tok, err := s.keys.Encrypt(string(e.Body), idempotencyAAD(id))
 	if err != nil {
 		return fmt.Errorf("encrypting a stored response: %w", err)
 	}
 	defer s.db.locks.document(idempotencyCollection, id)()
 	_, err = s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
-		{Key: "done", Value: true}, {Key: "status", Value: status}, {Key: "content_type", Value: contentType}, {Key: "body", Value: tok}}}})
+		{Key: "done", Value: true}, {Key: "status", Value: e.Status}, {Key: "content_type", Value: e.ContentType},
+		{Key: "language", Value: e.Language}, {Key: "body", Value: tok}}}})
 	if err != nil {
 		return unavailable("storing a response: %w", err)
 	}

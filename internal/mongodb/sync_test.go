@@ -213,11 +213,11 @@ func TestIdempotencyStore(t *testing.T) {
 	if held, claimed, err := s.Claim(ctx, e); err != nil || claimed || held.Done {
 		t.Fatalf("second claim while running: %+v %v %v", held, claimed, err)
 	}
-	if err := s.Complete(ctx, "k", 201, "application/json", []byte(`{"secret":"Otter-4471"}`)); err != nil {
+	if err := s.Complete(ctx, idempotency.Entry{ID: "k", Status: 201, ContentType: "application/json", Language: "fr", Body: []byte(`{"secret":"Otter-4471"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	held, claimed, err := s.Claim(ctx, e)
-	if err != nil || claimed || !held.Done || held.Status != 201 || string(held.Body) != `{"secret":"Otter-4471"}` {
+	if err != nil || claimed || !held.Done || held.Status != 201 || held.Language != "fr" || string(held.Body) != `{"secret":"Otter-4471"}` {
 		t.Fatalf("after completion: %+v %v %v", held, claimed, err)
 	}
 	later := idempotency.Entry{ID: "k", Fingerprint: "g", CreatedAt: now.Add(2 * time.Hour), ExpiresAt: now.Add(3 * time.Hour)}
