@@ -66,6 +66,9 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /v1/cases/:id/evidence/:item/verify":         {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence/:item/case-uco":       {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence/:item/custody-record": {"caseworker", "supervisor"},
+	"GET /v1/sync/changes":                    {"caseworker", "supervisor"},
+	"POST /v1/sync/push":                      {"caseworker", "supervisor"},
+	"GET /v1/sync/status":                     {"signed-in"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

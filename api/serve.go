@@ -92,8 +92,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	syncing := newSyncWiring(cfg, db, sec, library, cases)
 
-	app, api := httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
@@ -102,7 +103,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg,
 		Interviews:         interviews,
 		Evidence:           evidenceLog,
-	}, hooks.routes...)
+	}
+	syncing.addTo(&deps)
+	app, api := httpapi.New(deps, hooks.routes...)
+	syncing.api.Store(api)
+	go syncing.purge(ctx, log)
 
 	if hooks.matrix != nil {
 		hooks.matrix(api.Routes())
@@ -191,7 +196,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
 	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes,
-		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes} {
+		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes, db.EnsureSyncIndexes} {
 		if err := ensure(ctx); err != nil {
 			closeEmbedded()
 			return nil, nil, err

@@ -124,9 +124,29 @@ type NewCase struct {
 // (case_id_conflict, wrapping ErrExists) when the id is taken by a different case; or the store's
 // or recorder's error.
 func (s *Service) Create(ctx context.Context, p identity.Principal, nc NewCase) (Case, bool, error) {
+	c, role, err := s.prepareCase(ctx, p, nc)
+	if err != nil {
+		return Case{}, false, err
+	}
+	err = s.store.CreateCase(ctx, c)
+	if errors.Is(err, ErrExists) {
+		return s.createAgain(ctx, p, role, c, !nc.OpenedAt.IsZero())
+	}
+	if err != nil {
+		return Case{}, false, fmt.Errorf("creating case %s: %w", c.ID, err)
+	}
+	if err := s.record(ctx, eventBy(p, role, ActionCaseCreate, ResourceCase, c.ID, OutcomeSuccess)); err != nil {
+		return Case{}, false, err
+	}
+	return c.clone(), true, nil
+}
+
+// prepareCase checks that p may create cases (a refusal is recorded) and builds the case nc
+// describes, validated: the errors are Create's, except the store's.
+func (s *Service) prepareCase(ctx context.Context, p identity.Principal, nc NewCase) (Case, identity.Role, error) {
 	role, err := authorize(p, nil, accessCase)
 	if err != nil {
-		return Case{}, false, s.denied(ctx, p, ActionCaseCreate, ResourceCase, nc.ID, err)
+		return Case{}, "", s.denied(ctx, p, ActionCaseCreate, ResourceCase, nc.ID, err)
 	}
 	now := s.clock()
 	var fe fieldErrors
@@ -151,22 +171,12 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, nc NewCase) 
 		}
 	}
 	if err := s.checkAssignees(ctx, &fe, p.OrgID, c.CaseworkerIDs, c.SupervisorID); err != nil {
-		return Case{}, false, err
+		return Case{}, "", err
 	}
 	if err := fe.Err(); err != nil {
-		return Case{}, false, err
+		return Case{}, "", err
 	}
-	err = s.store.CreateCase(ctx, c)
-	if errors.Is(err, ErrExists) {
-		return s.createAgain(ctx, p, role, c, !nc.OpenedAt.IsZero())
-	}
-	if err != nil {
-		return Case{}, false, fmt.Errorf("creating case %s: %w", c.ID, err)
-	}
-	if err := s.record(ctx, eventBy(p, role, ActionCaseCreate, ResourceCase, c.ID, OutcomeSuccess)); err != nil {
-		return Case{}, false, err
-	}
-	return c.clone(), true, nil
+	return c, role, nil
 }
 
 // createAgain answers a create whose id is taken: the stored case when it has the same content (a

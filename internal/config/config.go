@@ -42,6 +42,10 @@ type Config struct {
 	OIDCOrgClaim           string        // OIDC_ORG_CLAIM: claim holding the organisation id
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
 	DeploymentAuditOrg     string        // DEPLOYMENT_AUDIT_ORG: organisation whose auditors read the deployment's audit log
+
+	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
+	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
+	SyncSeveralInstances bool          // SYNC_SEVERAL_INSTANCES: other instances write to the database too: pulls lag every change by SYNC_SETTLE
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -96,6 +100,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCOrgClaim:           env("OIDC_ORG_CLAIM", ""),
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
 		DeploymentAuditOrg:     env("DEPLOYMENT_AUDIT_ORG", "default"),
+
+		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
+		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
+		SyncSeveralInstances: env("SYNC_SEVERAL_INSTANCES", "false") == "true",
+	}
+	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
+		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
 	}
 	level := env("LOG_LEVEL", "info")
 
@@ -131,7 +142,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE=%q is not a valid database name", c.MongoDBDatabase))
 	}
 	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout, "PURGE_INTERVAL": c.PurgeInterval,
-		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL} {
+		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL, "IDEMPOTENCY_RETENTION": c.IdempotencyRetention, "SYNC_SETTLE": c.SyncSettle} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
@@ -171,6 +182,9 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("refresh_token_ttl", c.RefreshTokenTTL.String()),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 		slog.String("deployment_audit_org", c.DeploymentAuditOrg),
+		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
+		slog.String("sync_settle", c.SyncSettle.String()),
+		slog.Bool("sync_several_instances", c.SyncSeveralInstances),
 	}
 }
 

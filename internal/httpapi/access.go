@@ -40,7 +40,11 @@ type Route struct {
 
 // handle registers a route with its access policy, enforced before the handler runs.
 func (s *Server) handle(r fiber.Router, method, path string, pol policy, h fiber.Handler) {
-	r.Add(method, path, s.authorize(pol), h)
+	if method == fiber.MethodPost { // every POST honours Idempotency-Key (idempotency.go)
+		r.Add(method, path, s.authorize(pol), s.idempotent, h)
+	} else {
+		r.Add(method, path, s.authorize(pol), h)
+	}
 	if method == fiber.MethodGet {
 		r.Add(fiber.MethodHead, path, s.authorize(pol), h)
 	}

@@ -14,8 +14,10 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
+	"github.com/childsafe-protocols/caseguide/internal/idempotency"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -49,7 +51,12 @@ type Deps struct {
 
 	// Interviews serves interview sessions, the review queue and coaching reports (nil: no such routes).
 	Interviews *interview.Service
-	Evidence   *evidence.Service
+	// Evidence serves evidence items, custody chains, verification and exports.
+	Evidence *evidence.Service
+
+	Sync                 *devicesync.Service // device pull and push
+	Idempotency          idempotency.Store   // responses kept for Idempotency-Key retries
+	IdempotencyRetention time.Duration       // how long they are kept (0: idempotency.DefaultRetention)
 }
 
 // Server holds the HTTP layer's state.
@@ -122,6 +129,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
 	s.interviewRoutes(app)
 	s.evidenceRoutes(app)
+	s.syncRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -38,6 +39,18 @@ type caseworkCaseDoc struct {
 	UpdatedAt       time.Time        `bson:"updated_at"`
 	CreatedBy       string           `bson:"created_by"`
 	Version         int64            `bson:"version"`
+	// Sync metadata (see the convention in DESIGN.md and internal/devicesync): the organisation's
+	// change sequence number of the last write, the caseworkers once assigned and no longer, and
+	// when (change sequence number) each current caseworker was assigned.
+	ChangeSeq           int64                   `bson:"change_seq"`
+	FormerCaseworkerIDs []string                `bson:"former_caseworker_ids"`
+	Assigned            []caseworkAssignmentDoc `bson:"assigned"`
+}
+
+// caseworkAssignmentDoc says since which change a caseworker is assigned to a case.
+type caseworkAssignmentDoc struct {
+	UserID string `bson:"user_id"`
+	Seq    int64  `bson:"seq"`
 }
 
 type caseworkChildDoc struct {
@@ -69,6 +82,8 @@ type caseworkRunDoc struct {
 	StartedAt       time.Time           `bson:"started_at"`
 	StartedBy       string              `bson:"started_by"`
 	Records         []caseworkRecordDoc `bson:"records"`
+	UpdatedAt       time.Time           `bson:"updated_at"` // the last record's receipt, or the start
+	ChangeSeq       int64               `bson:"change_seq"` // the organisation's change sequence number of the last write
 }
 
 type caseworkRecordDoc struct {
@@ -264,6 +279,12 @@ func (s *CaseworkStore) CreateCase(ctx context.Context, c casework.Case) error {
 	if err != nil {
 		return err
 	}
+	seq, done, err := s.db.BeginChange(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc.ChangeSeq, doc.FormerCaseworkerIDs, doc.Assigned = seq, []string{}, assignmentsSince(nil, doc.CaseworkerIDs, seq)
 	_, err = s.cases().InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
 		return casework.ErrExists
@@ -346,7 +367,33 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 	if err != nil {
 		return err
 	}
+	// The number is taken before the document lock: both locks share stripes, so taking the
+	// counter's while holding the document's could deadlock. A number of a write that turns out
+	// stale is simply skipped.
+	seq, done, err := s.db.BeginChange(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	defer s.db.locks.document(caseworkCasesCollection, c.ID)()
+	var old struct {
+		Version  int64                   `bson:"version"`
+		Workers  []string                `bson:"caseworker_ids"`
+		Former   []string                `bson:"former_caseworker_ids"`
+		Assigned []caseworkAssignmentDoc `bson:"assigned"`
+	}
+	err = s.cases().FindOne(ctx, bson.D{{Key: "_id", Value: c.ID}}).Decode(&old)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return casework.ErrNotFound
+	}
+	if err != nil {
+		return unavailable("reading case %s: %w", c.ID, err)
+	}
+	if old.Version != c.Version-1 {
+		return casework.ErrStale
+	}
+	former := formerCaseworkers(old.Former, old.Workers, doc.CaseworkerIDs)
+	assigned := assignmentsSince(old.Assigned, doc.CaseworkerIDs, seq)
 	res, err := s.cases().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
@@ -355,18 +402,12 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 			{Key: "supervisor_id", Value: doc.SupervisorID}, {Key: "status", Value: doc.Status},
 			{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
 			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
+			{Key: "change_seq", Value: seq}, {Key: "former_caseworker_ids", Value: former}, {Key: "assigned", Value: assigned},
 		}}})
 	if err != nil {
 		return unavailable("updating case %s: %w", c.ID, err)
 	}
 	if res.MatchedCount == 0 {
-		n, err := s.cases().CountDocuments(ctx, bson.D{{Key: "_id", Value: c.ID}})
-		if err != nil {
-			return unavailable("reading case %s: %w", c.ID, err)
-		}
-		if n == 0 {
-			return casework.ErrNotFound
-		}
 		return casework.ErrStale
 	}
 	return nil
@@ -378,6 +419,17 @@ func (s *CaseworkStore) CreateRun(ctx context.Context, r casework.Run) error {
 	doc, err := toCaseworkRunDoc(s.keys, r)
 	if err != nil {
 		return err
+	}
+	seq, done, err := s.db.BeginChange(ctx, r.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc.ChangeSeq, doc.UpdatedAt = seq, r.StartedAt
+	for _, rec := range doc.Records {
+		if rec.ReceivedAt.After(doc.UpdatedAt) {
+			doc.UpdatedAt = rec.ReceivedAt
+		}
 	}
 	_, err = s.runs().InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
@@ -435,10 +487,26 @@ func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec 
 	if err != nil {
 		return false, err
 	}
+	var owner struct {
+		OrgID string `bson:"org_id"`
+	}
+	err = s.runs().FindOne(ctx, bson.D{{Key: "_id", Value: runID}}, options.FindOne().SetProjection(bson.D{{Key: "org_id", Value: 1}})).Decode(&owner)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, casework.ErrNotFound
+	}
+	if err != nil {
+		return false, unavailable("reading run %s: %w", runID, err)
+	}
+	seq, done, err := s.db.BeginChange(ctx, owner.OrgID)
+	if err != nil {
+		return false, err
+	}
+	defer done()
 	unlock := s.db.locks.document(caseworkRunsCollection, runID)
 	res, err := s.runs().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}},
-		bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}}})
+		bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}},
+			{Key: "$set", Value: bson.D{{Key: "change_seq", Value: seq}, {Key: "updated_at", Value: rec.ReceivedAt}}}})
 	unlock()
 	if err != nil {
 		return false, unavailable("recording a step of run %s: %w", runID, err)
@@ -454,6 +522,32 @@ func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec 
 		return false, casework.ErrNotFound
 	}
 	return false, nil
+}
+
+// formerCaseworkers returns the caseworkers once assigned and not in now: the earlier former ones
+// and those of before that are no longer assigned.
+func formerCaseworkers(former, before, now []string) []string {
+	out := []string{}
+	for _, id := range append(slices.Clone(former), before...) {
+		if !slices.Contains(now, id) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// assignmentsSince returns, for every caseworker in now, since which change they are assigned: the
+// earlier entry when they were assigned before, seq otherwise.
+func assignmentsSince(before []caseworkAssignmentDoc, now []string, seq int64) []caseworkAssignmentDoc {
+	out := make([]caseworkAssignmentDoc, 0, len(now))
+	for _, id := range now {
+		a := caseworkAssignmentDoc{UserID: id, Seq: seq}
+		if i := slices.IndexFunc(before, func(b caseworkAssignmentDoc) bool { return b.UserID == id }); i >= 0 {
+			a.Seq = before[i].Seq
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 var _ casework.Store = (*CaseworkStore)(nil)

@@ -20,10 +20,11 @@ type writeLocks struct {
 	mu          sync.Mutex
 	collections map[string]*sync.RWMutex
 	stripes     [256]sync.Mutex
+	changes     *changeTracker // change sequence numbers taken and not yet written (see changeseq.go)
 }
 
 func newWriteLocks() *writeLocks {
-	return &writeLocks{seed: maphash.MakeSeed(), collections: map[string]*sync.RWMutex{}}
+	return &writeLocks{seed: maphash.MakeSeed(), collections: map[string]*sync.RWMutex{}, changes: newChangeTracker()}
 }
 
 func (l *writeLocks) collection(name string) *sync.RWMutex {

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/devicesync"
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
+	"github.com/childsafe-protocols/caseguide/internal/mongodb"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+)
+
+// syncWiring assembles device sync and the Idempotency-Key store.
+type syncWiring struct {
+	service   *devicesync.Service
+	store     *mongodb.SyncStore
+	idem      *mongodb.IdempotencyStore
+	retention time.Duration
+	api       atomic.Pointer[httpapi.Server] // renders stored push results; set once the server exists
+}
+
+// newSyncWiring builds the sync engine with the case and run feeds. Interview sessions and
+// evidence register their feeds here (see the README section "Offline sync").
+func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *protocol.Service, cases *casework.Service) *syncWiring {
+	db.SetChangeSettle(cfg.SyncSettle, cfg.SyncSeveralInstances)
+	w := &syncWiring{store: db.Sync(sec.keys), idem: db.Idempotency(sec.keys), retention: cfg.IdempotencyRetention}
+	w.service = devicesync.NewService(devicesync.Deps{
+		Cases: w.store.CaseFeed(), CaseApplier: devicesync.CaseApplier{Cases: cases},
+		Library: libraryEntries{library}, Watermarks: db, States: w.store, Results: w.store,
+		Events: auditEvents{sec.audit}, Encode: w.encode,
+	}).Register(devicesync.Registration{Feed: w.store.RunFeed(), Applier: devicesync.RunApplier{Cases: cases}})
+	return w
+}
+
+func (w *syncWiring) encode(ctx context.Context, r devicesync.Result) ([]byte, error) {
+	return w.api.Load().EncodeSyncResult(ctx, r)
+}
+
+// addTo sets the HTTP layer's dependencies on sync and idempotency.
+func (w *syncWiring) addTo(d *httpapi.Deps) {
+	d.Sync, d.Idempotency, d.IdempotencyRetention = w.service, w.idem, w.retention
+}
+
+// purge deletes expired idempotency keys and operation results every hour until ctx ends (the
+// embedded database has no TTL indexes).
+func (w *syncWiring) purge(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now().UTC()
+		if _, err := w.idem.Purge(ctx, now); err != nil && ctx.Err() == nil {
+			log.Warn("purging idempotency keys", "error", err.Error())
+		}
+		if _, err := w.store.PurgeResults(ctx, now.Add(-w.retention)); err != nil && ctx.Err() == nil {
+			log.Warn("purging sync operation results", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// libraryEntries adapts the protocol library to devicesync.Library.
+type libraryEntries struct{ lib *protocol.Service }
+
+// LatestEntries returns the latest published version of every protocol.
+func (l libraryEntries) LatestEntries() []devicesync.LibraryEntry {
+	latest := l.lib.Snapshot().Latest
+	out := make([]devicesync.LibraryEntry, len(latest))
+	for i, v := range latest {
+		out[i] = devicesync.LibraryEntry{ProtocolID: v.ProtocolID, Version: v.Number, ContentHash: v.ContentHash, PublishedAt: v.PublishedAt}
+	}
+	return out
+}
+
+// RecordSyncEvent appends a sync event to its organisation's audit log; the caller fails when it
+// cannot.
+func (a auditEvents) RecordSyncEvent(ctx context.Context, e devicesync.Event) error {
+	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
+		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
+		RequestID: httpapi.RequestID(ctx)})
+	return err
+}

@@ -1,0 +1,231 @@
+package devicesync
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+)
+
+func errUnknownType(t string) error {
+	return apperr.Validation(apperr.FieldError{Field: "type", Code: "unknown_type", MessageID: "field.sync_unknown_type", Data: map[string]any{"Type": t}})
+}
+
+func errGroupFailed(group string) error {
+	return apperr.New(apperr.Invalid, "sync_group_failed", "ErrSyncGroupFailed", map[string]any{"Group": group})
+}
+
+// Push applies the operations of p's device in order and returns one result per operation, in
+// the same order. An operation whose OpID was applied before is not applied again: its result is
+// already_applied with the first result. An operation that fails is rejected (its problem in the
+// result) without stopping the others, except within a group: the operations sharing a Group are
+// all-or-nothing. A group is checked as a whole first (every operation validated against the
+// current state and the group's own creates); if any check fails, none is applied (the failing one
+// rejected, the others not_applied). The embedded database has no transactions, so a failure
+// after the checks passed (a concurrent change, a database error) stops the group there: the
+// operations already applied stay applied (creates and appends are idempotent, so the device
+// re-sends the rest), and the rest are not_applied.
+//
+// It returns identity.ErrForbidden for roles without case data; an error, failing the whole push,
+// when the database fails (operations applied until then keep their stored results, so a retry
+// replays them); or the recorder's error.
+func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operation) ([]Result, error) {
+	role, err := actsAs(p)
+	if err != nil {
+		return nil, s.deny(ctx, p, ActionPush, err)
+	}
+	results := make([]Result, len(ops))
+	done := make([]bool, len(ops))
+	ids := make([]string, len(ops))
+	for i, op := range ops {
+		ids[i] = op.OpID
+	}
+	// The results of earlier pushes, in one query (on the embedded database every lookup scans).
+	stored, err := s.results.Results(ctx, p.OrgID, p.UserID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading the results of earlier pushes: %w", err)
+	}
+	ctx = context.WithValue(ctx, storedResultsKey{}, stored)
+	for i, op := range ops {
+		if done[i] {
+			continue
+		}
+		if op.Group == "" {
+			r, err := s.pushOne(ctx, p, op, true)
+			if err != nil {
+				return nil, err
+			}
+			results[i], done[i] = r, true
+			continue
+		}
+		var idx []int
+		for j := i; j < len(ops); j++ {
+			if ops[j].Group == op.Group {
+				idx = append(idx, j)
+			}
+		}
+		rs, err := s.pushGroup(ctx, p, ops, idx)
+		if err != nil {
+			return nil, err
+		}
+		for k, j := range idx {
+			results[j], done[j] = rs[k], true
+		}
+	}
+	if err := s.events.RecordSyncEvent(ctx, s.event(p, role, ActionPush, "device", p.DeviceID, OutcomeSuccess)); err != nil {
+		return nil, fmt.Errorf("recording a sync event: %w", err)
+	}
+	if err := s.states.TouchPush(ctx, p.OrgID, p.DeviceID, p.UserID, s.now().UTC()); err != nil {
+		return nil, fmt.Errorf("recording the push: %w", err)
+	}
+	return results, nil
+}
+
+type storedResultsKey struct{}
+
+// replayed returns the stored first result of op, if any: from the results Push read at its start,
+// else from the store.
+func (s *Service) replayed(ctx context.Context, p identity.Principal, op Operation) (Result, bool, error) {
+	b, ok := ctx.Value(storedResultsKey{}).(map[string][]byte)[op.OpID]
+	if !ok && ctx.Value(storedResultsKey{}) == nil {
+		var err error
+		if b, ok, err = s.results.Result(ctx, p.OrgID, p.UserID, op.OpID); err != nil {
+			return Result{}, false, err
+		}
+	}
+	if !ok {
+		return Result{}, false, nil
+	}
+	return Result{OpID: op.OpID, Status: StatusAlreadyApplied, Type: op.Type, ID: op.ID, Replay: b}, true, nil
+}
+
+// pushOne applies one operation (unless it was applied before) and, when keep, stores its result.
+func (s *Service) pushOne(ctx context.Context, p identity.Principal, op Operation, keep bool) (Result, error) {
+	if r, ok, err := s.replayed(ctx, p, op); err != nil || ok {
+		return r, err
+	}
+	r, err := s.apply(ctx, p, op)
+	if err != nil {
+		return Result{}, err
+	}
+	if !keep {
+		return r, nil
+	}
+	return s.keep(ctx, p, r)
+}
+
+// apply runs op's applier; client errors become a rejected result.
+func (s *Service) apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
+	a, ok := s.appliers[op.Type]
+	if !ok {
+		return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: errUnknownType(op.Type)}, nil
+	}
+	r, err := a.Apply(ctx, p, op)
+	if err != nil {
+		if clientError(err) {
+			return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: err}, nil
+		}
+		return Result{}, fmt.Errorf("applying operation %s: %w", op.OpID, err)
+	}
+	r.OpID, r.Type = op.OpID, op.Type
+	if r.ID == "" {
+		r.ID = op.ID
+	}
+	return r, nil
+}
+
+// keep stores r as the first result of its operation; when a concurrent push of the same
+// operation stored one first, that one is returned as a replay.
+func (s *Service) keep(ctx context.Context, p identity.Principal, r Result) (Result, error) {
+	b, err := s.encode(ctx, r)
+	if err != nil {
+		return Result{}, fmt.Errorf("encoding the result of %s: %w", r.OpID, err)
+	}
+	stored, saved, err := s.results.SaveResult(ctx, p.OrgID, p.UserID, r.OpID, b)
+	if err != nil {
+		return Result{}, fmt.Errorf("storing the result of %s: %w", r.OpID, err)
+	}
+	if !saved {
+		return Result{OpID: r.OpID, Status: StatusAlreadyApplied, Type: r.Type, ID: r.ID, Replay: stored}, nil
+	}
+	return r, nil
+}
+
+// pushGroup applies the all-or-nothing group of ops at indexes idx (see Push).
+func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Operation, idx []int) ([]Result, error) {
+	out := make([]Result, len(idx))
+	pending := []int{} // positions in idx still to apply
+	for k, j := range idx {
+		r, ok, err := s.replayed(ctx, p, ops[j])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[k] = r
+			continue
+		}
+		pending = append(pending, k)
+	}
+	group := ops[idx[0]].Group
+	notApplied := func(from int, except int) {
+		for _, k := range pending[from:] {
+			if k != except {
+				op := ops[idx[k]]
+				out[k] = Result{OpID: op.OpID, Status: StatusNotApplied, Type: op.Type, ID: op.ID, Problem: errGroupFailed(group)}
+			}
+		}
+	}
+	// Check everything first, with the group's own creates in view.
+	created := map[string]map[string]bool{}
+	for _, k := range pending {
+		op := ops[idx[k]]
+		a, ok := s.appliers[op.Type]
+		var err error
+		if !ok {
+			err = errUnknownType(op.Type)
+		} else {
+			err = a.Check(ctx, p, op, created)
+		}
+		if err != nil {
+			if !clientError(err) {
+				return nil, fmt.Errorf("checking operation %s: %w", op.OpID, err)
+			}
+			notApplied(0, k)
+			out[k] = Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: err}
+			return out, nil
+		}
+		if op.Action == ActionCreate {
+			if created[op.Type] == nil {
+				created[op.Type] = map[string]bool{}
+			}
+			created[op.Type][op.ID] = true
+		}
+	}
+	// Apply in order; stop at the first operation that does not apply.
+	for n, k := range pending {
+		r, err := s.apply(ctx, p, ops[idx[k]])
+		if err != nil {
+			return nil, err
+		}
+		if r.Status != StatusApplied && r.Status != StatusMerged {
+			out[k] = r
+			notApplied(n+1, -1)
+			return s.keepAll(ctx, p, out, pending[:n])
+		}
+		out[k] = r
+	}
+	return s.keepAll(ctx, p, out, pending)
+}
+
+// keepAll stores the results at positions ks of out.
+func (s *Service) keepAll(ctx context.Context, p identity.Principal, out []Result, ks []int) ([]Result, error) {
+	for _, k := range ks {
+		r, err := s.keep(ctx, p, out[k])
+		if err != nil {
+			return nil, err
+		}
+		out[k] = r
+	}
+	return out, nil
+}

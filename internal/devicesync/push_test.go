@@ -1,0 +1,118 @@
+package devicesync
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+)
+
+type memResults struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (r *memResults) Result(_ context.Context, org, user, op string) ([]byte, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.m[org+user+op]
+	return b, ok, nil
+}
+
+func (r *memResults) Results(ctx context.Context, org, user string, ops []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, op := range ops {
+		if b, ok, _ := r.Result(ctx, org, user, op); ok {
+			out[op] = b
+		}
+	}
+	return out, nil
+}
+
+func (r *memResults) SaveResult(_ context.Context, org, user, op string, b []byte) ([]byte, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.m[org+user+op]; ok {
+		return old, false, nil
+	}
+	r.m[org+user+op] = b
+	return b, true, nil
+}
+
+// fakeApplier applies "note" operations: Payload "bad" fails its check and its apply, "late" passes
+// the check and fails when applied, "boom" is a database failure.
+type fakeApplier struct{ applied []string }
+
+func (a *fakeApplier) Check(_ context.Context, _ identity.Principal, op Operation, _ map[string]map[string]bool) error {
+	if op.Payload == "bad" {
+		return apperr.Validation(apperr.FieldError{Field: "data", Code: "invalid", MessageID: "field.invalid"})
+	}
+	return nil
+}
+
+func (a *fakeApplier) Apply(_ context.Context, _ identity.Principal, op Operation) (Result, error) {
+	switch op.Payload {
+	case "bad", "late":
+		return Result{}, apperr.New(apperr.Invalid, "case_closed", "ErrCaseClosed", nil)
+	case "boom":
+		return Result{}, errors.New("database down")
+	}
+	a.applied = append(a.applied, op.ID)
+	return Result{Status: StatusApplied, ID: op.ID}, nil
+}
+
+func TestPushResultsGroupsAndReplays(t *testing.T) {
+	t.Parallel()
+	w, svc := newWorld(10)
+	_ = w
+	fa := &fakeApplier{}
+	svc.results = &memResults{m: map[string][]byte{}}
+	svc.encode = func(_ context.Context, r Result) ([]byte, error) { return []byte(r.OpID + ":" + string(r.Status)), nil }
+	svc.Register(Registration{Feed: &memFeed{typ: "note"}, Applier: fa})
+	p := identity.Principal{UserID: "u", OrgID: "org", Roles: []identity.Role{identity.RoleCaseworker}, DeviceID: "d"}
+	op := func(id, group string, payload any) Operation {
+		return Operation{OpID: "op-" + id, Type: "note", Action: ActionCreate, ID: id, Group: group, Payload: payload}
+	}
+	ops := []Operation{
+		op("1", "", "ok"), op("2", "", "bad"), op("3", "", "ok"),
+		op("4", "g1", "ok"), op("5", "g1", "bad"), // the group fails its check: nothing applied
+		op("6", "g2", "ok"), op("7", "g2", "late"), op("8", "g2", "ok"), // passes the checks, fails when applied
+		{OpID: "op-9", Type: "unknown", ID: "9"},
+	}
+	res, err := svc.Push(context.Background(), p, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Status{StatusApplied, StatusRejected, StatusApplied, StatusNotApplied, StatusRejected, StatusApplied, StatusRejected, StatusNotApplied, StatusRejected}
+	for i, r := range res {
+		if r.Status != want[i] || r.OpID != ops[i].OpID {
+			t.Errorf("op %d: %s, want %s", i+1, r.Status, want[i])
+		}
+	}
+	if got := fa.applied; len(got) != 3 || got[0] != "1" || got[1] != "3" || got[2] != "6" {
+		t.Errorf("applied %v", got)
+	}
+	// The whole push again (a lost response): what was applied is replayed, nothing applied twice;
+	// the failed group, whose results were not kept, is tried again.
+	res, err = svc.Push(context.Background(), p, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 2, 5} {
+		if res[i].Status != StatusAlreadyApplied || string(res[i].Replay) != ops[i].OpID+":applied" {
+			t.Errorf("op %d replay: %+v", i+1, res[i])
+		}
+	}
+	if len(fa.applied) != 3 {
+		t.Errorf("applied again: %v", fa.applied)
+	}
+	if _, err := svc.Push(context.Background(), p, []Operation{op("10", "", "boom")}); err == nil {
+		t.Error("a database failure did not fail the push")
+	}
+	if _, err := svc.Push(context.Background(), identity.Principal{UserID: "a", OrgID: "org", Roles: []identity.Role{identity.RoleAdmin}}, ops); err != identity.ErrForbidden {
+		t.Errorf("admin push: %v", err)
+	}
+}
