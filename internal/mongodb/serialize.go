@@ -13,26 +13,33 @@ import (
 // make conditional updates, counters and pushes behave as they do on MongoDB.
 //
 // A command that changes one document by _id holds its collection's lock shared and that
-// document's stripe; a command that may change several documents holds its collection's lock
-// exclusively.
+// document's stripe of the collection; a command that may change several documents holds its
+// collection's lock exclusively. Stripes are per collection, so a command holding a document of one
+// collection may lock a document of another (as writes do with the change counters, see
+// changeseq.go) without ever waiting for itself.
 type writeLocks struct {
 	seed        maphash.Seed
 	mu          sync.Mutex
-	collections map[string]*sync.RWMutex
-	stripes     [256]sync.Mutex
+	collections map[string]*collectionLocks
 	changes     *changeTracker // change sequence numbers taken and not yet written (see changeseq.go)
 }
 
-func newWriteLocks() *writeLocks {
-	return &writeLocks{seed: maphash.MakeSeed(), collections: map[string]*sync.RWMutex{}, changes: newChangeTracker()}
+// collectionLocks are the locks of one collection.
+type collectionLocks struct {
+	all     sync.RWMutex
+	stripes [64]sync.Mutex
 }
 
-func (l *writeLocks) collection(name string) *sync.RWMutex {
+func newWriteLocks() *writeLocks {
+	return &writeLocks{seed: maphash.MakeSeed(), collections: map[string]*collectionLocks{}, changes: newChangeTracker()}
+}
+
+func (l *writeLocks) collection(name string) *collectionLocks {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.collections[name]
 	if !ok {
-		c = &sync.RWMutex{}
+		c = &collectionLocks{}
 		l.collections[name] = c
 	}
 	return c
@@ -41,18 +48,18 @@ func (l *writeLocks) collection(name string) *sync.RWMutex {
 // document locks document id of collection coll and returns the unlock function.
 func (l *writeLocks) document(coll, id string) (unlock func()) {
 	c := l.collection(coll)
-	c.RLock()
-	s := &l.stripes[maphash.String(l.seed, coll+"\x00"+id)%uint64(len(l.stripes))]
+	c.all.RLock()
+	s := &c.stripes[maphash.String(l.seed, id)%uint64(len(c.stripes))]
 	s.Lock()
 	return func() {
 		s.Unlock()
-		c.RUnlock()
+		c.all.RUnlock()
 	}
 }
 
 // all locks every document of collection coll and returns the unlock function.
 func (l *writeLocks) all(coll string) (unlock func()) {
 	c := l.collection(coll)
-	c.Lock()
-	return c.Unlock
+	c.all.Lock()
+	return c.all.Unlock
 }
