@@ -24,28 +24,31 @@ const changeCountersCollection = "change_counters"
 // ChangeWatermark does not wait for the write of a number taken here (on one instance): a sync pull
 // could pass it before it is written. Writes of synced records should use BeginChange.
 func (d *DB) NextChangeSeq(ctx context.Context, orgID string) (int64, error) {
-	return d.takeChangeSeq(ctx, orgID, false)
+	return d.takeChangeSeqs(ctx, orgID, 1, false)
 }
 
-// takeChangeSeq increments orgID's counter and, when track, registers the number as in flight, both
-// under the counter's lock.
-func (d *DB) takeChangeSeq(ctx context.Context, orgID string, track bool) (int64, error) {
+// takeChangeSeqs adds n to orgID's counter and returns the first of the n numbers taken; when track,
+// it registers them as in flight, both under the counter's lock.
+func (d *DB) takeChangeSeqs(ctx context.Context, orgID string, n int, track bool) (int64, error) {
 	var doc struct {
 		Seq int64 `bson:"seq"`
 	}
 	defer d.locks.document(changeCountersCollection, orgID)()
 	err := d.db.Collection(changeCountersCollection).FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: orgID}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(1)}}}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(n)}}}},
 		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
 	).Decode(&doc)
 	if err != nil {
 		return 0, unavailable("taking the next change sequence number of %s: %w", orgID, err)
 	}
+	first := doc.Seq - int64(n) + 1
 	if track {
-		d.locks.changes.begin(orgID, doc.Seq)
+		for seq := first; seq <= doc.Seq; seq++ {
+			d.locks.changes.begin(orgID, seq)
+		}
 	}
-	return doc.Seq, nil
+	return first, nil
 }
 
 // LastChangeSeq returns the last change sequence number handed out for orgID (0: none yet). It
@@ -182,12 +185,27 @@ func (d *DB) SetChangeClock(now func() time.Time) {
 // ChangeWatermark stays below the number. It returns an error (503 database_unavailable) when the
 // database fails; done is then a no-op.
 func (d *DB) BeginChange(ctx context.Context, orgID string) (seq int64, done func(), err error) {
-	seq, err = d.takeChangeSeq(ctx, orgID, true)
+	return d.BeginChanges(ctx, orgID, 1)
+}
+
+// BeginChanges is BeginChange for a write of n records at once (a group commit): it takes n
+// consecutive numbers of orgID's change sequence and returns the first; done ends all of them (call
+// it in a defer once the whole write has ended). n < 1 is taken as 1. It returns an error (503
+// database_unavailable) when the database fails; done is then a no-op.
+func (d *DB) BeginChanges(ctx context.Context, orgID string, n int) (first int64, done func(), err error) {
+	n = max(n, 1)
+	first, err = d.takeChangeSeqs(ctx, orgID, n, true)
 	if err != nil {
 		return 0, func() {}, err
 	}
 	var once sync.Once
-	return seq, func() { once.Do(func() { d.locks.changes.done(orgID, seq) }) }, nil
+	return first, func() {
+		once.Do(func() {
+			for seq := first; seq < first+int64(n); seq++ {
+				d.locks.changes.done(orgID, seq)
+			}
+		})
+	}, nil
 }
 
 // ChangeWatermark returns the highest number w of orgID's change sequence such that every write

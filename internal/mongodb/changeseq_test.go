@@ -65,3 +65,33 @@ func TestNextChangeSeq(t *testing.T) {
 		t.Fatalf("first number of another organisation = %d, %v; want 1", n, err)
 	}
 }
+
+// BeginChanges takes n consecutive numbers and holds the watermark below the first until done.
+func TestBeginChanges(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t)
+	ctx := context.Background()
+	if _, err := db.NextChangeSeq(ctx, "org-m"); err != nil { // 1
+		t.Fatal(err)
+	}
+	first, done, err := db.BeginChanges(ctx, "org-m", 3) // 2, 3, 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, doneNext, err := db.BeginChange(ctx, "org-m") // 5
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneNext()
+	if first != 2 || next != 5 {
+		t.Fatalf("BeginChanges took from %d, the next number is %d; want 2 and 5", first, next)
+	}
+	if w, err := db.ChangeWatermark(ctx, "org-m"); err != nil || w != 1 {
+		t.Fatalf("watermark while 2..4 are in flight = %d, %v; want 1", w, err)
+	}
+	done()
+	done() // a second call changes nothing
+	if w, err := db.ChangeWatermark(ctx, "org-m"); err != nil || w != 5 {
+		t.Fatalf("watermark once done = %d, %v; want 5", w, err)
+	}
+}

@@ -27,7 +27,7 @@ import (
 // stored in clear: verification needs them, and they say nothing about the child.
 //
 // Every document carries org_id, case_id, updated_at and change_seq (the organisation's change
-// sequence, see NextChangeSeq) for device sync. An item's change_seq moves with its head.
+// sequence, taken with BeginChange / BeginChanges) for device sync. An item's change_seq moves with its head.
 const (
 	evidenceItemsCollection  = "evidence_items"
 	evidenceEventsCollection = "evidence_events"
@@ -182,23 +182,6 @@ func (s *EvidenceStore) events() *mongo.Collection {
 // EvidenceEventID is the _id of event seq of item itemID.
 func EvidenceEventID(itemID string, seq int64) string { return fmt.Sprintf("%s:%012d", itemID, seq) }
 
-// nextChangeSeqs takes n consecutive numbers of orgID's change sequence and returns the first.
-func (d *DB) nextChangeSeqs(ctx context.Context, orgID string, n int) (int64, error) {
-	var doc struct {
-		Seq int64 `bson:"seq"`
-	}
-	defer d.locks.document(changeCountersCollection, orgID)()
-	err := d.db.Collection(changeCountersCollection).FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: orgID}},
-		bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: int64(n)}}}},
-		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-	).Decode(&doc)
-	if err != nil {
-		return 0, unavailable("taking change sequence numbers of %s: %w", orgID, err)
-	}
-	return doc.Seq - int64(n) + 1, nil
-}
-
 func itemAAD(id, field string) string { return "evidence_item:" + id + ":" + field }
 
 func eventAAD(itemID string, seq int64, field string) string {
@@ -342,9 +325,12 @@ func (s *EvidenceStore) CreateItem(ctx context.Context, it evidence.Item) error 
 	if err != nil {
 		return err
 	}
-	if doc.ChangeSeq, err = s.db.NextChangeSeq(ctx, it.OrgID); err != nil {
+	seq, done, err := s.db.BeginChange(ctx, it.OrgID)
+	if err != nil {
 		return err
 	}
+	defer done()
+	doc.ChangeSeq = seq
 	_, err = s.items().InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
 		return evidence.ErrExists
@@ -400,10 +386,11 @@ func (s *EvidenceStore) InsertEvents(ctx context.Context, events []evidence.Even
 	if len(events) == 0 {
 		return nil
 	}
-	first, err := s.db.nextChangeSeqs(ctx, events[0].OrgID, len(events))
+	first, done, err := s.db.BeginChanges(ctx, events[0].OrgID, len(events))
 	if err != nil {
 		return err
 	}
+	defer done()
 	docs := make([]evidenceEventDoc, len(events))
 	for i, e := range events {
 		if docs[i], err = toEvidenceEventDoc(s.keys, e, first+int64(i)); err != nil {
@@ -442,10 +429,11 @@ func (s *EvidenceStore) SetHead(ctx context.Context, it evidence.Item, head evid
 	if x.err != nil {
 		return x.err
 	}
-	seq, err := s.db.NextChangeSeq(ctx, it.OrgID)
+	seq, done, err := s.db.BeginChange(ctx, it.OrgID)
 	if err != nil {
 		return err
 	}
+	defer done()
 	defer s.db.locks.document(evidenceItemsCollection, it.ID)()
 	_, err = s.items().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: it.ID}, {Key: "head_seq", Value: bson.D{{Key: "$lt", Value: head.Seq}}}},

@@ -206,12 +206,18 @@ func (d *DB) Interviews(keys *fieldcrypt.KeyRing) *InterviewStore {
 }
 
 // EnsureInterviewIndexes creates the indexes of the sessions collection: the sessions of a case, the
-// review queue and coaching reports of an organisation. Logs are read by _id only. It is idempotent
-// and returns the first error the server gives.
+// review queue and coaching reports of an organisation, and the change sequence (sync) of sessions
+// and logs; logs are otherwise read by _id only. It is idempotent and returns the first error the
+// server gives.
 func (d *DB) EnsureInterviewIndexes(ctx context.Context) error {
-	return d.ensureIndexes(ctx, interviewSessionsCollection, []mongo.IndexModel{
+	if err := d.ensureIndexes(ctx, interviewSessionsCollection, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("case_created")},
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "submitted_at", Value: 1}}, Options: options.Index().SetName("org_status")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
+	}); err != nil {
+		return err
+	}
+	return d.ensureIndexes(ctx, interviewLogsCollection, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
 	})
 }
@@ -431,18 +437,18 @@ func (s *InterviewStore) CreateSession(ctx context.Context, sess interview.Sessi
 	if err != nil {
 		return err
 	}
-	logSeq, err := s.db.NextChangeSeq(ctx, sess.OrgID)
+	// One number for both documents: the sync feed shows a session with its log.
+	seq, done, err := s.db.BeginChange(ctx, sess.OrgID)
 	if err != nil {
 		return err
 	}
-	log := interviewLogDoc{ID: sess.ID, OrgID: sess.OrgID, CaseID: sess.CaseID, UpdatedAt: sess.CreatedAt, ChangeSeq: logSeq, Open: true,
+	defer done()
+	log := interviewLogDoc{ID: sess.ID, OrgID: sess.OrgID, CaseID: sess.CaseID, UpdatedAt: sess.CreatedAt, ChangeSeq: seq, Open: true,
 		Prompts: []interviewPromptDoc{}, Breaks: []interviewBreakDoc{}, Checks: []interviewCheckDoc{}, Marks: []interviewMarkDoc{}}
 	if _, err := s.logs().InsertOne(ctx, log); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return unavailable("creating the log of interview %s: %w", sess.ID, err)
 	}
-	if doc.ChangeSeq, err = s.db.NextChangeSeq(ctx, sess.OrgID); err != nil {
-		return err
-	}
+	doc.ChangeSeq = seq
 	_, err = s.sessions().InsertOne(ctx, doc)
 	if mongo.IsDuplicateKeyError(err) {
 		return interview.ErrExists
@@ -476,10 +482,13 @@ func (s *InterviewStore) UpdateSession(ctx context.Context, sess interview.Sessi
 	if err != nil {
 		return err
 	}
-	defer s.db.locks.document(interviewSessionsCollection, sess.ID)()
-	if doc.ChangeSeq, err = s.db.NextChangeSeq(ctx, sess.OrgID); err != nil {
+	seq, done, err := s.db.BeginChange(ctx, sess.OrgID)
+	if err != nil {
 		return err
 	}
+	defer done()
+	doc.ChangeSeq = seq
+	defer s.db.locks.document(interviewSessionsCollection, sess.ID)()
 	set := bson.D{
 		{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "change_seq", Value: doc.ChangeSeq}, {Key: "status", Value: doc.Status},
 		{Key: "plan", Value: doc.Plan}, {Key: "started_at", Value: doc.StartedAt}, {Key: "ended_at", Value: doc.EndedAt},
@@ -615,10 +624,11 @@ func (s *InterviewStore) appendOnce(ctx context.Context, sessionID string, e int
 	if err != nil {
 		return 0, true, err
 	}
-	seq, err := s.db.NextChangeSeq(ctx, cur.OrgID)
+	seq, done, err := s.db.BeginChange(ctx, cur.OrgID)
 	if err != nil {
 		return 0, true, err
 	}
+	defer done()
 	updated := latestReceived(fresh)
 	push := bson.D{}
 	for _, kind := range []struct {
@@ -683,10 +693,11 @@ func (s *InterviewStore) SetLogOpen(ctx context.Context, sessionID string, open 
 	if cur.Open == open {
 		return nil
 	}
-	seq, err := s.db.NextChangeSeq(ctx, cur.OrgID)
+	seq, done, err := s.db.BeginChange(ctx, cur.OrgID)
 	if err != nil {
 		return err
 	}
+	defer done()
 	at = at.UTC().Truncate(time.Millisecond)
 	set := bson.D{{Key: "open", Value: open}, {Key: "seq", Value: cur.Seq + 1}, {Key: "updated_at", Value: at}, {Key: "change_seq", Value: seq}}
 	if !open {
