@@ -84,12 +84,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	caseStore := db.Casework(sec.keys)
 	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
+	authoringService, err := newAuthoring(db, library, sec.audit, getenv)
+	if err != nil {
+		return err
+	}
 
 	app, api := httpapi.New(httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore, PublicKeys: []map[string]any{sec.signer.PublicJWK()},
+		Authoring: authoringService,
 	}, hooks.routes...)
 
 	if hooks.matrix != nil {
@@ -177,7 +182,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		closeEmbedded()
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
-	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes} {
+	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes, db.EnsureAuthoringIndexes} {
 		if err := ensure(ctx); err != nil {
 			closeEmbedded()
 			return nil, nil, err

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
@@ -97,7 +98,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case apperr.Conflict:
 		var staleUser *identity.StaleError
 		var staleCase *casework.StaleError
+		var staleDraft *authoring.StaleError
 		switch {
+		case errors.As(err, &staleDraft):
+			p.Current = s.toDraftView(staleDraft.Current, "")
 		case errors.As(err, &staleUser):
 			p.Current = toUserView(staleUser.Current)
 		case errors.As(err, &staleCase):

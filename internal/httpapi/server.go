@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
@@ -41,6 +42,8 @@ type Deps struct {
 	Cases             *casework.Service
 	CaseStore         casework.Store   // read directly only by the benchsecurity build's unguarded route
 	PublicKeys        []map[string]any // JWKs of the token-signing keys, served at /v1/keys
+	// Authoring is the content editors' workflow: drafts, review, publishing (nil: no such routes).
+	Authoring *authoring.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -111,6 +114,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/cases/:id/runs/:run/steps", caseRoles, s.recordStep)
 	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
+	s.authoringRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}
