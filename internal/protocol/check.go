@@ -131,6 +131,10 @@ func schemaProblem(leaf *jsonschema.ValidationError) Problem {
 		pr.Code, pr.Args = "min", map[string]any{"Min": k.Want.RatString()}
 	case *kind.Maximum:
 		pr.Code, pr.Args = "max", map[string]any{"Max": k.Want.RatString()}
+	case *kind.MaxProperties:
+		if strings.Contains(ptr, "applies_when") {
+			pr.Code = CodeConditionShape // a condition has exactly one key
+		}
 	case *kind.UniqueItems:
 		pr.Code = "duplicate"
 	}
