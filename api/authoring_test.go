@@ -344,6 +344,23 @@ func testAuthoringWorkflow(t *testing.T, base, authoringAdmin string) {
 	if r := post(t, base, http.MethodPost, "/v1/authoring/drafts", a.AccessToken, map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "protocol_id": pid}); r.status != http.StatusConflict || r.problem(t).Code != "protocol_retired" {
 		t.Errorf("draft of a retired protocol: %d %s", r.status, r.body)
 	}
+	var list struct{ Items []struct{ ID string } }
+	get(t, base, "/v1/protocols?limit=200").json(t, &list)
+	if slices.ContainsFunc(list.Items, func(it struct{ ID string }) bool { return it.ID == pid }) {
+		t.Error("a retired protocol is still listed")
+	}
+	if r := get(t, base, "/v1/protocols/bundle"); strings.Contains(string(r.body), `"id":"`+pid+`"`) {
+		t.Error("a retired protocol is still bundled")
+	}
+	if r := post(t, base, http.MethodPost, "/v1/cases/"+caseID+"/runs", worker.AccessToken, map[string]string{"id": uuid.Must(uuid.NewV7()).String(), "protocol_id": pid}); r.status != http.StatusConflict || r.problem(t).Code != "protocol_retired" {
+		t.Errorf("a run of a retired protocol: %d %s", r.status, r.body)
+	}
+	if r := get(t, base, "/v1/cases/"+caseID+"/runs/"+runID, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusOK {
+		t.Errorf("the pinned run after retirement: %d", r.status)
+	}
+	if r := get(t, base, "/v1/protocols/"+pid+"/versions/1"); r.status != http.StatusOK {
+		t.Errorf("a version of a retired protocol: %d", r.status)
+	}
 
 	// Every write was audited.
 	for _, action := range []string{"draft.create", "draft.update", "draft.translate", "draft.submit", "draft.approve", "draft.return", "draft.publish", "draft.import", "protocol.retire"} {

@@ -164,6 +164,9 @@ func (s *Service) Retire(ctx context.Context, p identity.Principal, protocolID, 
 	if err := s.record(ctx, p, ActionProtocolRetire, ResourceProtocol, protocolID, OutcomeSuccess); err != nil {
 		return Retirement{}, err
 	}
+	if err := s.library.Refresh(ctx); err != nil {
+		return Retirement{}, err
+	}
 	return r, nil
 }
 

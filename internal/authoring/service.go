@@ -34,6 +34,8 @@ type Library interface {
 	// Publish makes each document the latest version of its protocol (a new version unless the
 	// content equals the latest).
 	Publish(ctx context.Context, docs []protocol.Document) ([]protocol.PublishResult, error)
+	// Refresh reloads the latest versions (after a retirement).
+	Refresh(ctx context.Context) error
 }
 
 // Service runs the authoring workflow for content editors.

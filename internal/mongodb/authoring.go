@@ -211,6 +211,11 @@ func (s *AuthoringStore) Retire(ctx context.Context, r authoring.Retirement) err
 	if err != nil {
 		return unavailable("retiring %s: %w", r.ProtocolID, err)
 	}
+	defer s.db.locks.document(headsCollection, r.ProtocolID)()
+	if _, err := s.db.db.Collection(headsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ProtocolID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "retired", Value: true}}}}); err != nil {
+		return unavailable("retiring the head of %s: %w", r.ProtocolID, err)
+	}
 	return nil
 }
 

@@ -126,7 +126,9 @@ func (s *Service) Refresh(ctx context.Context) error {
 }
 
 func sameVersions(a, b []Version) bool {
-	return slices.EqualFunc(a, b, func(x, y Version) bool { return x.ProtocolID == y.ProtocolID && x.Number == y.Number })
+	return slices.EqualFunc(a, b, func(x, y Version) bool {
+		return x.ProtocolID == y.ProtocolID && x.Number == y.Number && x.Retired == y.Retired
+	})
 }
 
 // Snapshot returns the current library. It never blocks on the store.
