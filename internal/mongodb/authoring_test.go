@@ -24,7 +24,7 @@ func TestAuthoringDrafts(t *testing.T) {
 	doc := sampleDoc("drafted", "Drafted")
 	d := authoring.Draft{ID: uuid.NewString(), ProtocolID: "drafted", Protocol: doc.Protocol, Translations: doc.Translations,
 		TranslatedFrom: protocol.Translations{"fr": {"title": "Drafted"}}, Status: authoring.StatusEditing, Authors: []string{"u1"},
-		Review: []authoring.ReviewEntry{{Action: authoring.ReviewSubmitted, By: "u1", At: now, Comment: "ready"}},
+		Review:    []authoring.ReviewEntry{{Action: authoring.ReviewSubmitted, By: "u1", At: now, Comment: "ready"}},
 		CreatedAt: now, UpdatedAt: now, CreatedBy: "u1", Version: 1}
 	if err := store.CreateDraft(ctx, d); err != nil {
 		t.Fatal(err)
