@@ -488,6 +488,7 @@ func TestAuthoringBadInput(t *testing.T) {
 			{"/translations/xx", map[string]any{"version": 1, "strings": []any{map[string]any{"id": "title", "text": "x"}}}},
 			{"/translations/en", map[string]any{"version": 1, "strings": []any{map[string]any{"id": "title", "text": "x"}}}},
 			{"/translations/fr", map[string]any{"version": 1, "strings": []any{}}},
+			{"/translations/fr", map[string]any{"version": 1, "strings": []any{map[string]any{"id": "title", "text": "   "}}}},
 		} {
 			if r := post(t, base, http.MethodPatch, "/v1/authoring/drafts/"+draftID+tc.path, editor.AccessToken, tc.body); r.status != http.StatusBadRequest {
 				t.Errorf("%s %v: %d %s", tc.path, tc.body, r.status, r.body)

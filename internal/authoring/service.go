@@ -18,9 +18,8 @@ import (
 
 // Limits.
 const (
-	MaxCommentLen     = 2000
-	MaxTranslationLen = 8000 // as the schema's longest text
-	MaxProtocolIDLen  = 64
+	MaxCommentLen    = 2000
+	MaxProtocolIDLen = 64
 )
 
 // Library is the published protocol library (*protocol.Service satisfies it).

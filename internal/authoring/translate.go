@@ -55,9 +55,9 @@ type TranslationEdit struct {
 // Translate changes translations of a draft being edited into locale, at version. Each edited string
 // counts as translated from its current source text (or from the edit's Source), so it is no longer
 // stale. It returns identity.ErrForbidden for callers who are not content editors; an *apperr.Error
-// NotFound (draft_not_found); Invalid with field errors (strings[n].id unknown_string,
-// strings[n].text max_length; locale oneof) or draft_status; Conflict version_conflict; or the
-// store's or recorder's error.
+// NotFound (draft_not_found); Invalid with field errors (strings[n].id unknown_string;
+// strings[n].text as the translation files' schema checks it: required, max_length; locale oneof)
+// or draft_status; Conflict version_conflict; or the store's or recorder's error.
 func (s *Service) Translate(ctx context.Context, p identity.Principal, id string, version int64, locale string, edits []TranslationEdit) (Draft, error) {
 	if err := authorize(p); err != nil {
 		return Draft{}, err
@@ -72,12 +72,31 @@ func (s *Service) Translate(ctx context.Context, p identity.Principal, id string
 		source := sourceTexts(&d.Protocol)
 		var fe apperr.FieldErrors
 		for i, e := range edits {
-			field := "strings[" + strconv.Itoa(i) + "]"
 			if _, ok := source[e.ID]; !ok {
-				fe.Add(field+".id", protocol.CodeUnknownString, "authoring.field.unknown_string", nil)
-				continue
+				fe.Add("strings["+strconv.Itoa(i)+"].id", protocol.CodeUnknownString, "authoring.field.unknown_string", nil)
 			}
-			fe.MaxLength(field+".text", e.Text, MaxTranslationLen)
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
+		texts := map[string]string{}
+		index := map[string]int{}
+		for i, e := range edits {
+			if e.Text != "" {
+				texts[e.ID], index[e.ID] = e.Text, i
+			}
+		}
+		for _, prob := range s.validator.CheckTranslationTexts(texts) {
+			id := strings.TrimPrefix(prob.Path, "/")
+			field := "strings"
+			if i, ok := index[id]; ok {
+				field = "strings[" + strconv.Itoa(i) + "].text"
+			}
+			msg, ok := messageOfCode[prob.Code]
+			if !ok {
+				msg = "field.invalid"
+			}
+			fe.Add(field, prob.Code, msg, prob.Args)
 		}
 		if err := fe.Err(); err != nil {
 			return err

@@ -189,3 +189,25 @@ func (v *Validator) CheckTranslations(p *Protocol, tr Translations) Problems {
 
 // TranslationLocales returns the locales (other than the source) this validator expects translations in.
 func (v *Validator) TranslationLocales() []string { return v.translationLocales() }
+
+// CheckTranslationTexts validates translated strings (string id to text) against the JSON Schema of
+// translation files, as LoadDir validates them: every problem carries Path /<string id> and Code.
+func (v *Validator) CheckTranslationTexts(texts map[string]string) Problems {
+	instance := make(map[string]any, len(texts))
+	for id, t := range texts {
+		instance[id] = t
+	}
+	err := v.translationSchema.Validate(instance)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return Problems{{Code: "invalid", Message: err.Error()}}
+	}
+	var ps Problems
+	for _, leaf := range leaves(ve) {
+		ps = append(ps, schemaProblem(leaf))
+	}
+	return ps
+}
