@@ -30,7 +30,7 @@ type Problem struct {
 	// not from files): the JSON pointer of the field (/phases/0/steps/2/title) and a stable code.
 	Path string
 	Code string
-	Args map[string]any // values for the code's message (Values, Max, Other)
+	Args map[string]any // values for the code's message (Values, Type, Min, Max)
 }
 
 // String formats the problem as file:line: message.
