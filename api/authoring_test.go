@@ -236,6 +236,18 @@ func testAuthoringWorkflow(t *testing.T, base, authoringAdmin string) {
 	if _, _, _, stale := d.locale("fr"); stale != 1 || d.Change != "text" {
 		t.Fatalf("after a text change: change %s, %+v", d.Change, d.Translations)
 	}
+	var draftDiff struct {
+		From, To     int
+		Change       string
+		StepsChanged []struct {
+			StepID string `json:"step_id"`
+			Fields []string
+		} `json:"steps_changed"`
+	}
+	get(t, base, "/v1/authoring/drafts/"+next+"/diff", "Authorization: Bearer "+b.AccessToken).json(t, &draftDiff)
+	if draftDiff.From != 1 || draftDiff.Change != "text" || len(draftDiff.StepsChanged) != 1 || !slices.Equal(draftDiff.StepsChanged[0].Fields, []string{"body"}) {
+		t.Errorf("draft diff: %+v", draftDiff)
+	}
 	var st translationStatus
 	get(t, base, "/v1/authoring/drafts/"+next+"/translations/fr?state=stale", "Authorization: Bearer "+b.AccessToken).json(t, &st)
 	if len(st.Strings) != 1 || st.Strings[0].ID != "step.listen.body" {

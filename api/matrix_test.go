@@ -52,6 +52,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /v1/authoring/drafts/:id":                            {"content_editor"},
 	"PUT /v1/authoring/drafts/:id":                            {"content_editor"},
 	"GET /v1/authoring/drafts/:id/files":                      {"content_editor"},
+	"GET /v1/authoring/drafts/:id/diff":                       {"content_editor"},
 	"GET /v1/authoring/drafts/:id/translations/:locale":       {"content_editor"},
 	"PATCH /v1/authoring/drafts/:id/translations/:locale":     {"content_editor"},
 	"GET /v1/authoring/drafts/:id/translations/:locale/xliff": {"content_editor"},

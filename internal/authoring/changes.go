@@ -392,3 +392,27 @@ func (s *Service) ChangeFromBase(ctx context.Context, d *Draft) (Change, error) 
 	doc := d.Document()
 	return ClassifyChange(&base.Document, &doc), nil
 }
+
+// DraftDiff compares a draft with the version it is based on (To is 0: the draft), for its
+// reviewers; a new protocol's draft lists everything as added. Errors as for Draft, or the library's.
+func (s *Service) DraftDiff(ctx context.Context, p identity.Principal, id string) (Diff, error) {
+	d, err := s.Draft(ctx, p, id)
+	if err != nil {
+		return Diff{}, err
+	}
+	var base protocol.Document
+	if d.BaseVersion > 0 {
+		v, err := s.library.Version(ctx, d.ProtocolID, d.BaseVersion)
+		if err != nil {
+			return Diff{}, err
+		}
+		base = v.Document
+	}
+	doc := d.Document()
+	diff := Compare(&base, &doc)
+	if d.BaseVersion == 0 {
+		diff.Change = ChangeStructural
+	}
+	diff.From, diff.To = d.BaseVersion, 0
+	return diff, nil
+}

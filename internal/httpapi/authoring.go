@@ -29,6 +29,7 @@ func (s *Server) authoringRoutes(app *fiber.App) {
 	s.handle(app, get, "/v1/authoring/drafts/:id", editors, s.getDraft)
 	s.handle(app, fiber.MethodPut, "/v1/authoring/drafts/:id", editors, s.saveDraft)
 	s.handle(app, get, "/v1/authoring/drafts/:id/files", editors, s.draftFiles)
+	s.handle(app, get, "/v1/authoring/drafts/:id/diff", editors, s.draftDiff)
 	s.handle(app, get, "/v1/authoring/drafts/:id/translations/:locale", editors, s.getTranslations)
 	s.handle(app, fiber.MethodPatch, "/v1/authoring/drafts/:id/translations/:locale", editors, s.patchTranslations)
 	s.handle(app, get, "/v1/authoring/drafts/:id/translations/:locale/xliff", editors, s.exportXLIFF)
@@ -549,6 +550,22 @@ func (s *Server) diffVersions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return s.sendPrivate(c, toDiffView(d))
+}
+
+// draftDiff answers GET /v1/authoring/drafts/{id}/diff: the draft against its base version.
+func (s *Server) draftDiff(c *fiber.Ctx) error {
+	if err := readQuery(c).done(s.validate, &struct{}{}); err != nil {
+		return err
+	}
+	d, err := s.deps.Authoring.DraftDiff(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.sendPrivate(c, toDiffView(d))
+}
+
+func toDiffView(d authoring.Diff) diffView {
 	v := diffView{ProtocolID: d.ProtocolID, From: d.From, To: d.To, Change: string(d.Change), Fields: nonNil(d.Fields),
 		PhasesAdded: nonNil(d.PhasesAdded), PhasesRemoved: nonNil(d.PhasesRemoved), PhasesChanged: []phaseChangeView{},
 		StepsAdded: []stepRefView{}, StepsRemoved: []stepRefView{}, StepsChanged: []stepChangeView{}}
@@ -564,7 +581,7 @@ func (s *Server) diffVersions(c *fiber.Ctx) error {
 	for _, sc := range d.StepsChanged {
 		v.StepsChanged = append(v.StepsChanged, stepChangeView{PhaseID: sc.PhaseID, StepID: sc.StepID, Fields: sc.Fields})
 	}
-	return s.sendPrivate(c, v)
+	return v
 }
 
 // protocolUsage answers GET /v1/authoring/protocols/{id}/usage: per version, the runs of the
