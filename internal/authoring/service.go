@@ -375,37 +375,40 @@ func (s *Service) Publish(ctx context.Context, p identity.Principal, id string, 
 		}
 		doc := d.Document()
 		if latest != d.BaseVersion {
-			// A retried publish whose first attempt published but did not store the draft: the latest
-			// version is this very content.
+			// A retried publish whose first attempt published but could not store the draft finds its
+			// very content as the latest version: it completes without publishing again.
 			hash, err := doc.ContentHash()
 			if err != nil {
 				return err
 			}
-			if v, err := s.library.Latest(d.ProtocolID); err != nil || v.ContentHash != hash || latest < d.BaseVersion {
+			v, err := s.library.Latest(d.ProtocolID)
+			if err != nil || v.ContentHash != hash || latest < d.BaseVersion {
 				return errDraftOutdated(d.BaseVersion, latest)
 			}
-		}
-		raw, err := json.Marshal(d.Protocol)
-		if err != nil {
-			return fmt.Errorf("encoding draft %s: %w", d.ID, err)
-		}
-		if _, err := s.checkSource(d.ProtocolID, raw); err != nil {
-			return err
-		}
-		var incomplete []string
-		for _, l := range s.required {
-			if !s.LocaleStatus(d, l).Complete() {
-				incomplete = append(incomplete, l)
+			res.Version = v.Number
+		} else {
+			raw, err := json.Marshal(d.Protocol)
+			if err != nil {
+				return fmt.Errorf("encoding draft %s: %w", d.ID, err)
 			}
+			if _, err := s.checkSource(d.ProtocolID, raw); err != nil {
+				return err
+			}
+			var incomplete []string
+			for _, l := range s.required {
+				if !s.LocaleStatus(d, l).Complete() {
+					incomplete = append(incomplete, l)
+				}
+			}
+			if len(incomplete) > 0 {
+				return errIncomplete(strings.Join(incomplete, ", "))
+			}
+			results, err := s.library.Publish(ctx, []protocol.Document{doc})
+			if err != nil {
+				return fmt.Errorf("publishing draft %s: %w", d.ID, err)
+			}
+			res.Version, res.Created = results[0].Version, results[0].Created
 		}
-		if len(incomplete) > 0 {
-			return errIncomplete(strings.Join(incomplete, ", "))
-		}
-		results, err := s.library.Publish(ctx, []protocol.Document{doc})
-		if err != nil {
-			return fmt.Errorf("publishing draft %s: %w", d.ID, err)
-		}
-		res.Version, res.Created = results[0].Version, results[0].Created
 		d.Status, d.PublishedVersion = StatusPublished, res.Version
 		d.Review = append(d.Review, ReviewEntry{Action: ReviewPublished, By: p.UserID, At: s.clock()})
 		return nil
