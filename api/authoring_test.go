@@ -18,11 +18,20 @@ func init() {
 }
 
 // The authoring tests that publish run on a server of their own, so the shared server's library stays
-// the shipped one (other tests count its protocols).
+// the shipped one (other tests count its protocols). Publishing reloads the whole library, which under
+// the race detector on a busy machine takes longer than the default request timeout.
 func TestAuthoringPublishing(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, testEnv(t.TempDir(), map[string]string{"AUTHORING_REQUIRED_LOCALES": "en,ar,es,fr,ru,zh"}), nil)
+	srv := startServer(t, testEnv(t.TempDir(), map[string]string{"AUTHORING_REQUIRED_LOCALES": "en,ar,es,fr,ru,zh",
+		"REQUEST_TIMEOUT": "90s"}), nil)
 	t.Cleanup(func() {
+		if t.Failed() { // the server's errors say why
+			for _, line := range strings.Split(srv.logs.String(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) {
+					t.Log(line)
+				}
+			}
+		}
 		if err := srv.stop(); err != nil {
 			t.Errorf("stopping the server: %v", err)
 		}
