@@ -547,6 +547,32 @@ func TestAuthoringBadInput(t *testing.T) {
 			t.Errorf("bad files: %d %s", r.status, r.body)
 		}
 	})
+	t.Run("list", func(t *testing.T) {
+		t.Parallel()
+		second := uuid.Must(uuid.NewV7()).String()
+		decodeDraft(t, post(t, base, http.MethodPost, "/v1/authoring/drafts", editor.AccessToken,
+			map[string]any{"id": second, "protocol_id": pid, "protocol": sampleProtocol(pid)}), 201)
+		var page struct {
+			Items []struct {
+				ID     string
+				Status string
+			}
+			NextCursor *string `json:"next_cursor"`
+		}
+		get(t, base, "/v1/authoring/drafts?protocol_id="+pid+"&limit=1", "Authorization: Bearer "+editor.AccessToken).json(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ID != draftID || page.NextCursor == nil {
+			t.Fatalf("first page %+v", page)
+		}
+		get(t, base, "/v1/authoring/drafts?protocol_id="+pid+"&limit=1&cursor="+*page.NextCursor, "Authorization: Bearer "+editor.AccessToken).json(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ID != second || page.NextCursor != nil {
+			t.Errorf("second page %+v", page)
+		}
+		for _, q := range []string{"?limit=0", "?limit=201", "?cursor=nope", "?protocol_id=Bad%20Id", "?status=x"} {
+			if r := get(t, base, "/v1/authoring/drafts"+q, "Authorization: Bearer "+editor.AccessToken); r.status != http.StatusBadRequest {
+				t.Errorf("%s: %d", q, r.status)
+			}
+		}
+	})
 	t.Run("review rules", func(t *testing.T) {
 		t.Parallel()
 		// Only a draft being edited can be approved after a submit, and its author cannot.

@@ -194,21 +194,43 @@ func (s *Service) load(ctx context.Context, id string) (Draft, error) {
 	return d, nil
 }
 
-// ListDrafts returns the drafts of protocolID ("" for all), by id. It returns identity.ErrForbidden
-// for callers who are not content editors, an *apperr.Error Invalid for a bad protocol id, or the
-// store's error.
-func (s *Service) ListDrafts(ctx context.Context, p identity.Principal, protocolID string) ([]Draft, error) {
+// DraftPage is one page of drafts; Next is the cursor of the following page ("" on the last).
+type DraftPage struct {
+	Drafts []Draft
+	Next   string
+}
+
+// ListDrafts returns up to limit (1 to 200) drafts of protocolID ("" for all) with ids after the
+// cursor after, by id (UUIDv7 ids: oldest first). It returns identity.ErrForbidden for callers who
+// are not content editors, an *apperr.Error Invalid for a bad protocol id or cursor, or the store's
+// error.
+func (s *Service) ListDrafts(ctx context.Context, p identity.Principal, protocolID, after string, limit int) (DraftPage, error) {
 	if err := authorize(p); err != nil {
-		return nil, err
+		return DraftPage{}, err
 	}
+	var fe apperr.FieldErrors
 	if protocolID != "" && !protocolIDOK(protocolID) {
-		return nil, apperr.Validation(apperr.FieldError{Field: "protocol_id", Code: "invalid", MessageID: "field.invalid"})
+		fe.Add("protocol_id", "invalid", "field.invalid", nil)
 	}
-	ds, err := s.store.ListDrafts(ctx, protocolID)
+	if after != "" {
+		if _, err := uuid.Parse(after); err != nil {
+			fe.Add("cursor", "cursor", "field.cursor", nil)
+		}
+	}
+	if err := fe.Err(); err != nil {
+		return DraftPage{}, err
+	}
+	limit = min(max(limit, 1), 200)
+	ds, err := s.store.ListDrafts(ctx, protocolID, after, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("listing drafts: %w", err)
+		return DraftPage{}, fmt.Errorf("listing drafts: %w", err)
 	}
-	return ds, nil
+	page := DraftPage{Drafts: ds}
+	if len(ds) > limit {
+		page.Drafts = ds[:limit]
+		page.Next = ds[limit-1].ID
+	}
+	return page, nil
 }
 
 // SaveSource replaces the structure and source text of a draft being edited, at version. The

@@ -22,8 +22,9 @@ type Store interface {
 	CreateDraft(ctx context.Context, d Draft) error
 	// Draft returns a draft by id, or ErrNotFound.
 	Draft(ctx context.Context, id string) (Draft, error)
-	// ListDrafts returns the drafts of protocolID ("" for every protocol), by id.
-	ListDrafts(ctx context.Context, protocolID string) ([]Draft, error)
+	// ListDrafts returns up to limit drafts of protocolID ("" for every protocol) with ids after
+	// afterID, by id.
+	ListDrafts(ctx context.Context, protocolID, afterID string, limit int) ([]Draft, error)
 	// UpdateDraft replaces draft d.ID when its stored version is d.Version-1; ErrStale when the
 	// version differs, ErrNotFound when it does not exist.
 	UpdateDraft(ctx context.Context, d Draft) error

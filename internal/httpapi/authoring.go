@@ -175,18 +175,28 @@ func (s *Server) sendDraft(c *fiber.Ctx, d authoring.Draft) error {
 
 // listDrafts answers GET /v1/authoring/drafts: every draft, or those of one protocol.
 func (s *Server) listDrafts(c *fiber.Ctx) error {
-	q := readQuery(c, "protocol_id")
-	pid := q.str("protocol_id")
-	if err := q.done(s.validate, &struct{}{}); err != nil {
+	q := readQuery(c, "protocol_id", "limit", "cursor")
+	lq := struct {
+		ProtocolID string `query:"protocol_id" validate:"max=64"`
+		Limit      int    `query:"limit" validate:"min=1,max=200"`
+	}{ProtocolID: q.str("protocol_id"), Limit: q.integer("limit", defaultPageSize)}
+	after := q.cursor()
+	if err := q.done(s.validate, &lq); err != nil {
 		return err
 	}
-	ds, err := s.deps.Authoring.ListDrafts(c.UserContext(), principal(c), pid)
+	page, err := s.deps.Authoring.ListDrafts(c.UserContext(), principal(c), lq.ProtocolID, after, lq.Limit)
 	if err != nil {
 		return err
 	}
+	ds := page.Drafts
 	out := struct {
-		Items []draftSummaryView `json:"items"`
+		Items      []draftSummaryView `json:"items"`
+		NextCursor *string            `json:"next_cursor"`
 	}{Items: make([]draftSummaryView, len(ds))}
+	if page.Next != "" {
+		next := encodeCursor(page.Next)
+		out.NextCursor = &next
+	}
 	for i, d := range ds {
 		out.Items[i] = draftSummaryView{ID: d.ID, ProtocolID: d.ProtocolID, Title: d.Protocol.Title, BaseVersion: d.BaseVersion,
 			Status: string(d.Status), UpdatedAt: d.UpdatedAt, Version: d.Version}

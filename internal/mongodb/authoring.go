@@ -149,13 +149,18 @@ func (s *AuthoringStore) Draft(ctx context.Context, id string) (authoring.Draft,
 	return fromAuthoringDraftDoc(doc)
 }
 
-// ListDrafts returns the drafts of protocolID ("" for all), by id. It returns the driver's error.
-func (s *AuthoringStore) ListDrafts(ctx context.Context, protocolID string) ([]authoring.Draft, error) {
+// ListDrafts returns up to limit drafts of protocolID ("" for all) with ids after afterID, by id. It
+// returns the driver's error.
+func (s *AuthoringStore) ListDrafts(ctx context.Context, protocolID, afterID string, limit int) ([]authoring.Draft, error) {
 	filter := bson.D{}
 	if protocolID != "" {
-		filter = bson.D{{Key: "protocol_id", Value: protocolID}}
+		filter = append(filter, bson.E{Key: "protocol_id", Value: protocolID})
 	}
-	cur, err := s.drafts().Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if afterID != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	cur, err := s.drafts().Find(ctx, filter, opts)
 	if err != nil {
 		return nil, unavailable("listing drafts: %w", err)
 	}

@@ -52,11 +52,11 @@ func TestAuthoringDrafts(t *testing.T) {
 	if _, err := store.Draft(ctx, next.ID); !errors.Is(err, authoring.ErrNotFound) {
 		t.Errorf("unknown draft: %v", err)
 	}
-	list, err := store.ListDrafts(ctx, "drafted")
+	list, err := store.ListDrafts(ctx, "drafted", "", 10)
 	if err != nil || len(list) != 1 || list[0].Status != authoring.StatusInReview {
 		t.Errorf("list %+v, %v", list, err)
 	}
-	if list, _ := store.ListDrafts(ctx, "other"); len(list) != 0 {
+	if list, _ := store.ListDrafts(ctx, "other", "", 10); len(list) != 0 {
 		t.Errorf("drafts of another protocol: %d", len(list))
 	}
 }
