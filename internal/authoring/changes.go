@@ -362,6 +362,15 @@ func (s *Service) Usage(ctx context.Context, p identity.Principal, protocolID st
 	if err != nil {
 		return nil, fmt.Errorf("counting runs of %s: %w", protocolID, err)
 	}
+	var all []string
+	for _, c := range counts {
+		all = append(all, c.CaseIDs...)
+	}
+	slices.Sort(all)
+	open, err := s.store.OpenCases(ctx, p.OrgID, slices.Compact(all))
+	if err != nil {
+		return nil, fmt.Errorf("counting open cases of %s: %w", protocolID, err)
+	}
 	out := make([]Usage, latest.Number)
 	for i := range out {
 		out[i].Version = i + 1
@@ -370,11 +379,12 @@ func (s *Service) Usage(ctx context.Context, p identity.Principal, protocolID st
 		if c.Version < 1 || c.Version > latest.Number {
 			continue
 		}
-		open, err := s.store.OpenCases(ctx, p.OrgID, c.CaseIDs)
-		if err != nil {
-			return nil, fmt.Errorf("counting open cases of %s: %w", protocolID, err)
+		out[c.Version-1].Runs = c.Runs
+		for _, id := range c.CaseIDs {
+			if open[id] {
+				out[c.Version-1].OpenCases++
+			}
 		}
-		out[c.Version-1].Runs, out[c.Version-1].OpenCases = c.Runs, open
 	}
 	return out, nil
 }

@@ -36,7 +36,7 @@ type Store interface {
 	// distinct cases they belong to (ids only), by version.
 	CountRuns(ctx context.Context, orgID, protocolID string) ([]RunCount, error)
 	// OpenCases returns which of caseIDs are open cases of organisation orgID.
-	OpenCases(ctx context.Context, orgID string, caseIDs []string) (int, error)
+	OpenCases(ctx context.Context, orgID string, caseIDs []string) (map[string]bool, error)
 }
 
 // Event is one audit entry about protocol content: who did what to which draft or protocol.

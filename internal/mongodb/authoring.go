@@ -239,39 +239,35 @@ func (s *AuthoringStore) Retirement(ctx context.Context, protocolID string) (aut
 }
 
 // CountRuns counts the runs of organisation orgID on each version of protocolID, with the distinct
-// cases they belong to, by version. It reads run identifiers only (no step records, nothing
-// encrypted). It returns the driver's error.
+// cases they belong to, by version. It reads three identifiers of each run (a projection: no step
+// records, nothing encrypted). It returns the driver's error.
 func (s *AuthoringStore) CountRuns(ctx context.Context, orgID, protocolID string) ([]authoring.RunCount, error) {
-	pipeline := mongo.Pipeline{
-		{{Key: "$match", Value: bson.D{{Key: "org_id", Value: orgID}, {Key: "protocol_id", Value: protocolID}}}},
-		{{Key: "$group", Value: bson.D{
-			{Key: "_id", Value: bson.D{{Key: "v", Value: "$protocol_version"}, {Key: "c", Value: "$case_id"}}},
-			{Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}},
-		}}},
-	}
-	cur, err := s.db.db.Collection(caseworkRunsCollection).Aggregate(ctx, pipeline)
+	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "protocol_version", Value: 1}, {Key: "case_id", Value: 1}})
+	cur, err := s.db.db.Collection(caseworkRunsCollection).Find(ctx,
+		bson.D{{Key: "org_id", Value: orgID}, {Key: "protocol_id", Value: protocolID}}, opts)
 	if err != nil {
 		return nil, unavailable("counting runs of %s: %w", protocolID, err)
 	}
 	var rows []struct {
-		ID struct {
-			V int    `bson:"v"`
-			C string `bson:"c"`
-		} `bson:"_id"`
-		N int `bson:"n"`
+		Version int    `bson:"protocol_version"`
+		CaseID  string `bson:"case_id"`
 	}
 	if err := cur.All(ctx, &rows); err != nil {
 		return nil, unavailable("counting runs of %s: %w", protocolID, err)
 	}
 	byVersion := map[int]*authoring.RunCount{}
+	seen := map[int]map[string]bool{}
 	for _, r := range rows {
-		rc, ok := byVersion[r.ID.V]
+		rc, ok := byVersion[r.Version]
 		if !ok {
-			rc = &authoring.RunCount{Version: r.ID.V}
-			byVersion[r.ID.V] = rc
+			rc = &authoring.RunCount{Version: r.Version}
+			byVersion[r.Version], seen[r.Version] = rc, map[string]bool{}
 		}
-		rc.Runs += r.N
-		rc.CaseIDs = append(rc.CaseIDs, r.ID.C)
+		rc.Runs++
+		if !seen[r.Version][r.CaseID] {
+			seen[r.Version][r.CaseID] = true
+			rc.CaseIDs = append(rc.CaseIDs, r.CaseID)
+		}
 	}
 	res := make([]authoring.RunCount, 0, len(byVersion))
 	for _, rc := range byVersion {
@@ -281,18 +277,29 @@ func (s *AuthoringStore) CountRuns(ctx context.Context, orgID, protocolID string
 	return res, nil
 }
 
-// OpenCases counts which of caseIDs are open cases of organisation orgID (reading ids and statuses
-// only). It returns the driver's error.
-func (s *AuthoringStore) OpenCases(ctx context.Context, orgID string, caseIDs []string) (int, error) {
+// OpenCases returns which of caseIDs are open cases of organisation orgID, reading ids and statuses
+// only, in one query. It returns the driver's error.
+func (s *AuthoringStore) OpenCases(ctx context.Context, orgID string, caseIDs []string) (map[string]bool, error) {
+	open := map[string]bool{}
 	if len(caseIDs) == 0 {
-		return 0, nil
+		return open, nil
 	}
-	n, err := s.db.db.Collection(caseworkCasesCollection).CountDocuments(ctx, bson.D{
-		{Key: "_id", Value: bson.D{{Key: "$in", Value: caseIDs}}}, {Key: "org_id", Value: orgID}, {Key: "status", Value: "open"}})
+	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}})
+	cur, err := s.db.db.Collection(caseworkCasesCollection).Find(ctx, bson.D{
+		{Key: "_id", Value: bson.D{{Key: "$in", Value: caseIDs}}}, {Key: "org_id", Value: orgID}, {Key: "status", Value: "open"}}, opts)
 	if err != nil {
-		return 0, unavailable("counting open cases: %w", err)
+		return nil, unavailable("finding open cases: %w", err)
 	}
-	return int(n), nil
+	var rows []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, unavailable("finding open cases: %w", err)
+	}
+	for _, r := range rows {
+		open[r.ID] = true
+	}
+	return open, nil
 }
 
 var _ authoring.Store = (*AuthoringStore)(nil)
