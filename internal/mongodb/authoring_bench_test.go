@@ -80,4 +80,3 @@ func BenchmarkUsageCounts(b *testing.B) {
 		})
 	}
 }
-
