@@ -593,3 +593,37 @@ func TestAuthoringBadInput(t *testing.T) {
 		}
 	})
 }
+
+// A version of a shipped protocol published by editors stays the latest after a restart: the
+// shipped files, older than it, are not published over it again.
+func TestAuthoringSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t.TempDir(), map[string]string{"REQUEST_TIMEOUT": "90s"})
+	srv := startServer(t, env, nil)
+	admin := login(t, srv.base, "admin", adminPassword, "admin-restart").AccessToken
+	a := authoringUser(t, srv.base, admin, "content_editor")
+	b := authoringUser(t, srv.base, admin, "content_editor")
+	const pid = "first-contact-safety"
+	id := uuid.Must(uuid.NewV7()).String()
+	d := decodeDraft(t, post(t, srv.base, http.MethodPost, "/v1/authoring/drafts", a.AccessToken, map[string]any{"id": id, "protocol_id": pid}), 201)
+	d.Protocol["summary"] = "Revised by the agency's editors."
+	d = decodeDraft(t, post(t, srv.base, http.MethodPut, "/v1/authoring/drafts/"+id, a.AccessToken, map[string]any{"version": d.Version, "protocol": d.Protocol}), 200)
+	d = translateAll(t, srv.base, a.AccessToken, id)
+	d = review(t, srv.base, a.AccessToken, id, "submit", d.Version, "", 200)
+	d = review(t, srv.base, b.AccessToken, id, "approve", d.Version, "", 200)
+	if r := post(t, srv.base, http.MethodPost, "/v1/authoring/drafts/"+id+"/publish", a.AccessToken, map[string]any{"version": d.Version}); r.status != http.StatusOK {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	again := startServer(t, env, nil)
+	t.Cleanup(func() { _ = again.stop() })
+	var versions struct{ Items []struct{ Version int } }
+	get(t, again.base, "/v1/protocols/"+pid+"/versions").json(t, &versions)
+	var doc struct{ Version int }
+	get(t, again.base, "/v1/protocols/"+pid).json(t, &doc)
+	if len(versions.Items) != 2 || doc.Version != 2 {
+		t.Errorf("after a restart: %d versions, latest %d", len(versions.Items), doc.Version)
+	}
+}

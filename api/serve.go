@@ -70,6 +70,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	library := protocol.NewService(db.Protocols(), log)
+	if docs, err = withoutSuperseded(ctx, db, docs, log); err != nil {
+		return err
+	}
 	results, err := library.Publish(ctx, docs)
 	if err != nil {
 		return err
