@@ -71,6 +71,27 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /v1/sync/changes":                            {"caseworker", "supervisor"},
 	"POST /v1/sync/push":                              {"caseworker", "supervisor"},
 	"GET /v1/sync/status":                             {"signed-in"},
+	// authoring
+	"GET /v1/authoring/drafts":                                {"content_editor"},
+	"POST /v1/authoring/drafts":                               {"content_editor"},
+	"POST /v1/authoring/drafts/import":                        {"content_editor"},
+	"GET /v1/authoring/drafts/:id":                            {"content_editor"},
+	"PUT /v1/authoring/drafts/:id":                            {"content_editor"},
+	"GET /v1/authoring/drafts/:id/files":                      {"content_editor"},
+	"GET /v1/authoring/drafts/:id/diff":                       {"content_editor"},
+	"GET /v1/authoring/drafts/:id/translations/:locale":       {"content_editor"},
+	"PATCH /v1/authoring/drafts/:id/translations/:locale":     {"content_editor"},
+	"GET /v1/authoring/drafts/:id/translations/:locale/xliff": {"content_editor"},
+	"PUT /v1/authoring/drafts/:id/translations/:locale/xliff": {"content_editor"},
+	"POST /v1/authoring/drafts/:id/submit":                    {"content_editor"},
+	"POST /v1/authoring/drafts/:id/approve":                   {"content_editor"},
+	"POST /v1/authoring/drafts/:id/return":                    {"content_editor"},
+	"POST /v1/authoring/drafts/:id/publish":                   {"content_editor"},
+	"GET /v1/authoring/protocols/:id/versions":                {"content_editor"},
+	"GET /v1/authoring/protocols/:id/versions/:version/files": {"content_editor"},
+	"GET /v1/authoring/protocols/:id/diff":                    {"content_editor"},
+	"GET /v1/authoring/protocols/:id/usage":                   {"content_editor"},
+	"POST /v1/authoring/protocols/:id/retire":                 {"content_editor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

@@ -70,6 +70,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	library := protocol.NewService(db.Protocols(), log)
+	if docs, err = withoutSuperseded(ctx, db, docs, log); err != nil {
+		return err
+	}
 	results, err := library.Publish(ctx, docs)
 	if err != nil {
 		return err
@@ -93,6 +96,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	syncing := newSyncWiring(cfg, db, sec, library, cases)
+	authoringService, err := newAuthoring(db, library, sec.audit, getenv)
+	if err != nil {
+		return err
+	}
 
 	deps := httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
@@ -103,6 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg,
 		Interviews:         interviews,
 		Evidence:           evidenceLog,
+		Authoring:          authoringService,
 	}
 	syncing.addTo(&deps)
 	app, api := httpapi.New(deps, hooks.routes...)
@@ -196,7 +204,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
 	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes,
-		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes, db.EnsureSyncIndexes} {
+		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes, db.EnsureSyncIndexes, db.EnsureAuthoringIndexes} {
 		if err := ensure(ctx); err != nil {
 			closeEmbedded()
 			return nil, nil, err

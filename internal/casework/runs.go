@@ -46,6 +46,9 @@ func (s *Service) StartRun(ctx context.Context, p identity.Principal, caseID, ru
 	if err != nil {
 		return Run{}, fmt.Errorf("finding protocol %s: %w", protocolID, err)
 	}
+	if v.Retired {
+		return Run{}, apperr.New(apperr.Conflict, "protocol_retired", "ErrProtocolRetired", map[string]any{"ID": protocolID})
+	}
 	r := Run{ID: runID, OrgID: c.OrgID, CaseID: c.ID, ProtocolID: protocolID, ProtocolVersion: v.Number,
 		StartedAt: s.clock(), StartedBy: p.UserID, Records: []StepRecord{}}
 	err = s.store.CreateRun(ctx, r)

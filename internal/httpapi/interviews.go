@@ -120,7 +120,7 @@ type itemCommentBody struct {
 	Comment string `json:"comment" validate:"required,max=4000"`
 }
 
-type reviewRequest struct {
+type interviewReviewRequest struct {
 	Version      int64             `json:"version" validate:"required,min=1"`
 	Decision     string            `json:"decision" validate:"required,oneof=approve return"`
 	Comment      string            `json:"comment" validate:"max=4000"`
@@ -254,7 +254,7 @@ func (s *Server) submitInterview(c *fiber.Ctx) error {
 
 // reviewInterview answers POST /v1/cases/{id}/interviews/{interview}/review: approve or return.
 func (s *Server) reviewInterview(c *fiber.Ctx) error {
-	var req reviewRequest
+	var req interviewReviewRequest
 	if err := s.decodeBody(c, &req); err != nil {
 		return err
 	}

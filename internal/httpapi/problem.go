@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
@@ -99,7 +100,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		var staleUser *identity.StaleError
 		var staleCase *casework.StaleError
 		var staleInterview *interview.StaleError
+		var staleDraft *authoring.StaleError
 		switch {
+		case errors.As(err, &staleDraft):
+			p.Current = s.toDraftView(staleDraft.Current, "")
 		case errors.As(err, &staleUser):
 			p.Current = toUserView(staleUser.Current)
 		case errors.As(err, &staleCase):

@@ -51,7 +51,7 @@ func (s *Server) listProtocols(c *fiber.Ctx) error {
 		list := protocolList{Locale: loc.Code, Items: []protocolSummary{}}
 		for _, v := range lib.Latest {
 			p := &v.Document.Protocol
-			if v.ProtocolID <= after ||
+			if v.ProtocolID <= after || v.Retired ||
 				lq.Kind != "" && string(p.Kind) != lq.Kind ||
 				lq.AgeBand != "" && !slices.Contains(p.AgeBands, protocol.AgeBand(lq.AgeBand)) ||
 				lq.CaseType != "" && !slices.Contains(p.CaseTypes, protocol.CaseType(lq.CaseType)) {
@@ -210,9 +210,12 @@ func (s *Server) bundle(c *fiber.Ctx) error {
 	lib := s.deps.Protocols.Snapshot()
 	b, err := s.cache.get("bundle|"+strconv.FormatUint(lib.Generation, 10)+"|"+loc.Code, func() (*body, error) {
 		l := labeler{s.deps.Catalog, loc.Code}
-		bv := bundleView{Locale: loc.Code, Dir: loc.Dir, Protocols: make([]protocolDocument, len(lib.Latest))}
-		for i, v := range lib.Latest {
-			bv.Protocols[i] = toDocumentView(v, loc, l, protocol.Situation{})
+		bv := bundleView{Locale: loc.Code, Dir: loc.Dir, Protocols: make([]protocolDocument, 0, len(lib.Latest))}
+		for _, v := range lib.Latest {
+			if v.Retired { // retired protocols are not bundled; pinned runs read their versions by number
+				continue
+			}
+			bv.Protocols = append(bv.Protocols, toDocumentView(v, loc, l, protocol.Situation{}))
 		}
 		return newBody(bv, fiber.MIMEApplicationJSON)
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
@@ -57,6 +58,8 @@ type Deps struct {
 	Sync                 *devicesync.Service // device pull and push
 	Idempotency          idempotency.Store   // responses kept for Idempotency-Key retries
 	IdempotencyRetention time.Duration       // how long they are kept (0: idempotency.DefaultRetention)
+	// Authoring is the content editors' workflow: drafts, review, publishing (nil: no such routes).
+	Authoring *authoring.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -130,6 +133,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.interviewRoutes(app)
 	s.evidenceRoutes(app)
 	s.syncRoutes(app)
+	s.authoringRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

@@ -37,6 +37,7 @@ type headDoc struct {
 	ID            string    `bson:"_id"`
 	LatestVersion int       `bson:"latest_version"`
 	UpdatedAt     time.Time `bson:"updated_at"`
+	Retired       bool      `bson:"retired,omitempty"` // set by AuthoringStore.Retire
 }
 
 func versionID(protocolID string, number int) string {
@@ -115,6 +116,7 @@ func (s *ProtocolStore) LatestVersions(ctx context.Context) ([]protocol.Version,
 		if err != nil {
 			return nil, err
 		}
+		v.Retired = h.Retired
 		out = append(out, v)
 	}
 	return out, nil

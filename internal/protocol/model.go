@@ -134,4 +134,7 @@ type Version struct {
 	ContentHash string
 	PublishedAt time.Time
 	Document    Document
+	// Retired is set on the latest version of a retired protocol (see the authoring package): it is
+	// no longer listed, bundled or offered for new runs; its versions stay readable.
+	Retired bool
 }

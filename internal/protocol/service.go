@@ -116,17 +116,46 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading the protocol library: %w", err)
 	}
-	slices.SortFunc(latest, func(a, b Version) int { return strings.Compare(a.ProtocolID, b.ProtocolID) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	latest = newerOf(s.library.Latest, latest)
 	if !sameVersions(s.library.Latest, latest) {
 		s.library = Library{Generation: s.library.Generation + 1, Latest: latest}
 	}
 	return nil
 }
 
+// newerOf merges a freshly loaded list of latest versions into the current one, keeping for each
+// protocol the newer: a refresh that read the store before a concurrent publish (another request's,
+// or the periodic refresh) must not take the snapshot back to an older version. Versions only grow
+// and protocols are never removed, and a retirement is never undone. The result is sorted by id.
+func newerOf(cur, loaded []Version) []Version {
+	byID := make(map[string]Version, len(loaded))
+	for _, v := range loaded {
+		byID[v.ProtocolID] = v
+	}
+	for _, v := range cur {
+		l, ok := byID[v.ProtocolID]
+		switch {
+		case !ok || l.Number < v.Number:
+			byID[v.ProtocolID] = v
+		case l.Number == v.Number && v.Retired && !l.Retired:
+			l.Retired = true
+			byID[v.ProtocolID] = l
+		}
+	}
+	out := make([]Version, 0, len(byID))
+	for _, v := range byID {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b Version) int { return strings.Compare(a.ProtocolID, b.ProtocolID) })
+	return out
+}
+
 func sameVersions(a, b []Version) bool {
-	return slices.EqualFunc(a, b, func(x, y Version) bool { return x.ProtocolID == y.ProtocolID && x.Number == y.Number })
+	return slices.EqualFunc(a, b, func(x, y Version) bool {
+		return x.ProtocolID == y.ProtocolID && x.Number == y.Number && x.Retired == y.Retired
+	})
 }
 
 // Snapshot returns the current library. It never blocks on the store.

@@ -26,6 +26,11 @@ type Problem struct {
 	Line       int
 	Message    string
 	Incomplete bool
+	// Path and Code are set by CheckSource and CheckTranslations (documents that come from the API,
+	// not from files): the JSON pointer of the field (/phases/0/steps/2/title) and a stable code.
+	Path string
+	Code string
+	Args map[string]any // values for the code's message (Values, Type, Min, Max)
 }
 
 // String formats the problem as file:line: message.
