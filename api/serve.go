@@ -87,7 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	caseStore := db.Casework(sec.keys)
 	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
-	interviews, err := newInterviews(db, sec.keys, cases, library, sec.audit, getenv)
+	interviews, err := newInterviews(db, sec.keys, cases, library, sec.audit, cfg.InterviewRulesFile)
 	if err != nil {
 		return err
 	}
@@ -95,8 +95,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	syncing := newSyncWiring(cfg, db, sec, library, cases)
-	authoringService, err := newAuthoring(db, library, sec.audit, getenv)
+	syncing := newSyncWiring(cfg, db, sec, library, cases, interviews, evidenceLog)
+	authoringService, err := newAuthoring(cfg, db, library, sec.audit)
 	if err != nil {
 		return err
 	}

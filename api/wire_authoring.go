@@ -10,6 +10,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
+	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
@@ -17,15 +18,12 @@ import (
 	"github.com/childsafe-protocols/caseguide/protocols"
 )
 
-// requiredLocalesEnv lists the locales (comma-separated) whose translations must be complete before
-// a draft is published; empty: every supported locale.
-const requiredLocalesEnv = "AUTHORING_REQUIRED_LOCALES"
-
 // newAuthoring builds the content editors' workflow over the database, the protocol library and the
 // audit log. It returns an error when AUTHORING_REQUIRED_LOCALES names an unsupported locale.
-func newAuthoring(db *mongodb.DB, library *protocol.Service, auditLog *audit.Service, getenv func(string) string) (*authoring.Service, error) {
+func newAuthoring(cfg config.Config, db *mongodb.DB, library *protocol.Service, auditLog *audit.Service) (*authoring.Service, error) {
+	const requiredLocalesEnv = "AUTHORING_REQUIRED_LOCALES"
 	required := i18n.Codes()
-	if v := strings.TrimSpace(getenv(requiredLocalesEnv)); v != "" {
+	if v := strings.TrimSpace(cfg.RequiredLocales); v != "" {
 		required = nil
 		for _, l := range strings.Split(v, ",") {
 			l = strings.TrimSpace(l)

@@ -16,19 +16,16 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
-// interviewRulesEnv names a JSON file of interview quality rules that replaces the shipped ones.
-const interviewRulesEnv = "INTERVIEW_RULES_FILE"
-
 // newInterviews builds the interview service over the database, with the case service deciding
 // access, the audit log recording, and the quality rules of INTERVIEW_RULES_FILE (when set) or the
 // shipped ones. It returns an error when the rules file cannot be read or holds an invalid rule.
 func newInterviews(db *mongodb.DB, keys *fieldcrypt.KeyRing, cases *casework.Service, library *protocol.Service,
-	log *audit.Service, getenv func(string) string) (*interview.Service, error) {
+	log *audit.Service, rulesFile string) (*interview.Service, error) {
 	var rules interview.Rules
-	if path := getenv(interviewRulesEnv); path != "" {
+	if rulesFile != "" {
 		var err error
-		if rules, err = readInterviewRules(path); err != nil {
-			return nil, fmt.Errorf("%s: %w", interviewRulesEnv, err)
+		if rules, err = readInterviewRules(rulesFile); err != nil {
+			return nil, fmt.Errorf("INTERVIEW_RULES_FILE: %w", err)
 		}
 	}
 	svc, err := interview.NewService(db.Interviews(keys), cases, library, auditEvents{log}, rules, time.Now)

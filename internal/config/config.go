@@ -42,6 +42,8 @@ type Config struct {
 	OIDCOrgClaim           string        // OIDC_ORG_CLAIM: claim holding the organisation id
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
 	DeploymentAuditOrg     string        // DEPLOYMENT_AUDIT_ORG: organisation whose auditors read the deployment's audit log
+	InterviewRulesFile     string        // INTERVIEW_RULES_FILE: JSON file of interview quality rules replacing the shipped ones
+	RequiredLocales        string        // AUTHORING_REQUIRED_LOCALES: comma-separated locales a draft must be complete in to publish (empty: all)
 
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
@@ -100,6 +102,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCOrgClaim:           env("OIDC_ORG_CLAIM", ""),
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
 		DeploymentAuditOrg:     env("DEPLOYMENT_AUDIT_ORG", "default"),
+		InterviewRulesFile:     env("INTERVIEW_RULES_FILE", ""),
+		RequiredLocales:        env("AUTHORING_REQUIRED_LOCALES", ""),
 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
@@ -182,6 +186,8 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("refresh_token_ttl", c.RefreshTokenTTL.String()),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 		slog.String("deployment_audit_org", c.DeploymentAuditOrg),
+		slog.String("interview_rules_file", c.InterviewRulesFile),
+		slog.String("authoring_required_locales", c.RequiredLocales),
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),
 		slog.Bool("sync_several_instances", c.SyncSeveralInstances),
