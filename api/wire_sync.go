@@ -10,7 +10,9 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -24,9 +26,10 @@ type syncWiring struct {
 	api       atomic.Pointer[httpapi.Server] // renders stored push results; set once the server exists
 }
 
-// newSyncWiring builds the sync engine with the case and run feeds. Interview sessions and
-// evidence register their feeds here (see the README section "Offline sync").
-func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *protocol.Service, cases *casework.Service) *syncWiring {
+// newSyncWiring builds the sync engine with the feeds and appliers of cases, protocol runs,
+// interview sessions, evidence items and custody events (see the README section "Offline sync").
+func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *protocol.Service, cases *casework.Service,
+	interviews *interview.Service, evidenceLog *evidence.Service) *syncWiring {
 	db.SetChangeSettle(cfg.SyncSettle, cfg.SyncSeveralInstances)
 	w := &syncWiring{store: db.Sync(sec.keys), idem: db.Idempotency(sec.keys), retention: cfg.IdempotencyRetention}
 	w.service = devicesync.NewService(devicesync.Deps{
@@ -34,6 +37,14 @@ func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *pr
 		Library: libraryEntries{library}, Watermarks: db, States: w.store, Results: w.store,
 		Events: auditEvents{sec.audit}, Encode: w.encode,
 	}).Register(devicesync.Registration{Feed: w.store.RunFeed(), Applier: devicesync.RunApplier{Cases: cases}})
+	if interviews != nil {
+		w.service.Register(devicesync.Registration{Feed: db.Interviews(sec.keys).SessionFeed(), Applier: devicesync.InterviewApplier{Interviews: interviews}})
+	}
+	if evidenceLog != nil {
+		items := db.Evidence(sec.keys)
+		w.service.Register(devicesync.Registration{Feed: items.ItemFeed(), Applier: devicesync.EvidenceItemApplier{Evidence: evidenceLog}}).
+			Register(devicesync.Registration{Feed: items.EventFeed(), Applier: devicesync.CustodyEventApplier{Evidence: evidenceLog}})
+	}
 	return w
 }
 

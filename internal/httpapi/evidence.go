@@ -374,17 +374,7 @@ func (s *Server) appendCustodyEvent(c *fiber.Ctx) error {
 	if err := s.decodeBody(c, &req); err != nil {
 		return err
 	}
-	ne := evidence.NewEvent{ID: req.ID, Type: evidence.EventType(req.Type), RecordedAt: *req.RecordedAt, PerformedBy: toParty(req.PerformedBy),
-		From: toParty(req.From), To: toParty(req.To), Place: req.Place, Purpose: req.Purpose, Note: req.Note, SealNumber: req.SealNumber,
-		SealIntact: req.SealIntact, CorrectsSeq: req.CorrectsSeq, Hold: req.LegalHold}
-	if req.VerifiedHash != nil {
-		ne.Verified = &evidence.Hash{Algorithm: req.VerifiedHash.Algorithm, Value: req.VerifiedHash.Value}
-	}
-	if req.DerivedItem != nil {
-		d := toNewItem(*req.DerivedItem)
-		ne.DerivedItem = &d
-	}
-	a, err := s.deps.Evidence.Append(c.UserContext(), principal(c), c.Params("id"), c.Params("item"), ne)
+	a, err := s.deps.Evidence.Append(c.UserContext(), principal(c), c.Params("id"), c.Params("item"), toNewEvent(req))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -34,8 +35,11 @@ type syncType struct {
 }
 
 var syncTypes = map[string]syncType{
-	devicesync.TypeCase: {view: func(v any) any { return toCaseView(v.(casework.Case)) }, decode: decodeCaseOp},
-	devicesync.TypeRun:  {view: func(v any) any { return toRunSyncView(v.(casework.Run)) }, decode: decodeRunOp},
+	devicesync.TypeCase:             {view: func(v any) any { return toCaseView(v.(casework.Case)) }, decode: decodeCaseOp},
+	devicesync.TypeRun:              {view: func(v any) any { return toRunSyncView(v.(casework.Run)) }, decode: decodeRunOp},
+	devicesync.TypeInterviewSession: {view: func(v any) any { return toInterviewSyncView(v.(devicesync.InterviewSession)) }, decode: decodeInterviewOp},
+	devicesync.TypeEvidenceItem:     {view: func(v any) any { return toEvidenceItemView(v.(evidence.Item)) }, decode: decodeEvidenceItemOp},
+	devicesync.TypeCustodyEvent:     {view: func(v any) any { return toCustodyEventView(v.(evidence.Event)) }, decode: decodeCustodyEventOp},
 }
 
 // runSyncView is a run with all its records, as a device stores it.

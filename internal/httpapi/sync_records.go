@@ -1,0 +1,228 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/devicesync"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
+)
+
+// The sync views and operation bodies of interview sessions, evidence items and custody events
+// (their entries in syncTypes).
+
+// interviewSyncView is an interview session with its log, as a device keeps it: the session view of
+// GET /v1/cases/{id}/interviews/{interview} without what is computed from the pinned protocol
+// version (checklist, quality) or the request's language (locale, dir).
+type interviewSyncView struct {
+	ID              string               `json:"id"`
+	OrgID           string               `json:"org_id"`
+	CaseID          string               `json:"case_id"`
+	ProtocolID      string               `json:"protocol_id"`
+	ProtocolVersion int                  `json:"protocol_version"`
+	InterviewerID   string               `json:"interviewer_id"`
+	Status          string               `json:"status"`
+	AgeBand         string               `json:"age_band"`
+	CaseTypes       []string             `json:"case_types"`
+	Needs           []string             `json:"needs"`
+	Plan            planView             `json:"plan"`
+	StartedAt       *time.Time           `json:"started_at"`
+	EndedAt         *time.Time           `json:"ended_at"`
+	SubmittedAt     *time.Time           `json:"submitted_at"`
+	ApprovedAt      *time.Time           `json:"approved_at"`
+	ApprovedBy      string               `json:"approved_by"`
+	CreatedAt       time.Time            `json:"created_at"`
+	UpdatedAt       time.Time            `json:"updated_at"`
+	Version         int64                `json:"version"`
+	LogOpen         bool                 `json:"log_open"`
+	Prompts         []promptView         `json:"prompts"`
+	Breaks          []breakView          `json:"breaks"`
+	WellbeingChecks []wellbeingCheckView `json:"wellbeing_checks"`
+	ChecklistMarks  []markView           `json:"checklist_marks"`
+	Reviews         []reviewView         `json:"reviews"`
+	Addenda         []addendumView       `json:"addenda"`
+}
+
+func toInterviewSyncView(x devicesync.InterviewSession) interviewSyncView {
+	sess, log := x.Session, x.Log
+	v := interviewSyncView{ID: sess.ID, OrgID: sess.OrgID, CaseID: sess.CaseID, ProtocolID: sess.ProtocolID, ProtocolVersion: sess.ProtocolVersion,
+		InterviewerID: sess.InterviewerID, Status: string(sess.Status), AgeBand: string(sess.Situation.AgeBand),
+		CaseTypes: nonNil(codes(sess.Situation.CaseTypes)), Needs: nonNil(codes(sess.Situation.Needs)), Plan: toPlanView(sess.Plan),
+		StartedAt: sess.StartedAt, EndedAt: sess.EndedAt, SubmittedAt: sess.SubmittedAt, ApprovedAt: sess.ApprovedAt, ApprovedBy: sess.ApprovedBy,
+		CreatedAt: sess.CreatedAt, UpdatedAt: sess.UpdatedAt, Version: sess.Version, LogOpen: log.Open && sess.Status.Editable(),
+		Prompts: make([]promptView, len(log.Prompts)), Breaks: make([]breakView, len(log.Breaks)),
+		WellbeingChecks: make([]wellbeingCheckView, len(log.Checks)), ChecklistMarks: make([]markView, len(log.Marks)),
+		Reviews: make([]reviewView, len(sess.Reviews)), Addenda: make([]addendumView, len(sess.Addenda))}
+	for i, p := range log.Prompts {
+		v.Prompts[i] = promptView{ClientID: p.ClientID, Type: string(p.Type), Words: p.Words, PhaseID: p.PhaseID,
+			RecordedAt: p.RecordedAt, ReceivedAt: p.ReceivedAt, ByUserID: p.ByUserID}
+	}
+	for i, b := range log.Breaks {
+		v.Breaks[i] = breakView{ClientID: b.ClientID, StartedAt: b.StartedAt, EndedAt: b.EndedAt, Note: b.Note, ReceivedAt: b.ReceivedAt, ByUserID: b.ByUserID}
+	}
+	for i, c := range log.Checks {
+		v.WellbeingChecks[i] = wellbeingCheckView{ClientID: c.ClientID, CheckedAt: c.CheckedAt, Note: c.Note, ReceivedAt: c.ReceivedAt, ByUserID: c.ByUserID}
+	}
+	for i, m := range log.Marks {
+		v.ChecklistMarks[i] = toMarkView(m)
+	}
+	for i, r := range sess.Reviews {
+		rv := reviewView{Decision: string(r.Decision), Comment: r.Comment, ByUserID: r.ByUserID, At: r.At, ItemComments: make([]itemCommentView, len(r.ItemComments))}
+		for j, ic := range r.ItemComments {
+			rv.ItemComments[j] = itemCommentView(ic)
+		}
+		v.Reviews[i] = rv
+	}
+	for i, a := range sess.Addenda {
+		v.Addenda[i] = addendumView{ID: a.ID, Text: a.Text, ByUserID: a.ByUserID, RecordedAt: a.RecordedAt, ReceivedAt: a.ReceivedAt}
+	}
+	return v
+}
+
+// opData returns an operation's data object with field set to value when it is absent (the
+// operation's id or another envelope value the body may leave out); anything that is not an object
+// is returned as it is, for decodeRaw to refuse.
+func opData(raw json.RawMessage, field string, value any) json.RawMessage {
+	if len(raw) == 0 || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return raw
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	if _, has := m[field]; has {
+		return raw
+	}
+	m[field], _ = json.Marshal(value)
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func errIDMismatch() error {
+	return apperr.Validation(apperr.FieldError{Field: "id", Code: "mismatch", MessageID: "field.sync_id_mismatch"})
+}
+
+func requireCaseID(op pushOperation) error {
+	if op.CaseID == "" {
+		return apperr.Validation(apperr.FieldError{Field: "case_id", Code: "required", MessageID: "field.required"})
+	}
+	return nil
+}
+
+// decodeInterviewOp reads interview_session operations: create (data as for POST
+// /v1/cases/{id}/interviews, id optional) and append (data as for POST .../log).
+func decodeInterviewOp(s *Server, op pushOperation) (any, any, error) {
+	if err := noExtra(op, "data"); err != nil {
+		return nil, nil, err
+	}
+	if err := requireCaseID(op); err != nil {
+		return nil, nil, err
+	}
+	switch op.Action {
+	case string(devicesync.ActionCreate):
+		var req newInterviewRequest
+		if err := s.decodeRaw("data", opData(op.Data, "id", op.ID), &req); err != nil {
+			return nil, nil, err
+		}
+		if req.ID != op.ID {
+			return nil, nil, errIDMismatch()
+		}
+		return interview.NewSession{ID: op.ID, ProtocolID: req.ProtocolID, Plan: toPlan(req.Plan)}, nil, nil
+	case string(devicesync.ActionAppend):
+		var req interviewLogRequest
+		if err := s.decodeRaw("data", op.Data, &req); err != nil {
+			return nil, nil, err
+		}
+		return toEntries(req), nil, nil
+	}
+	return nil, nil, errSyncAction(op.Action)
+}
+
+// decodeEvidenceItemOp reads evidence_item create operations (data as for POST
+// /v1/cases/{id}/evidence, id optional).
+func decodeEvidenceItemOp(s *Server, op pushOperation) (any, any, error) {
+	if op.Action != string(devicesync.ActionCreate) {
+		return nil, nil, errSyncAction(op.Action)
+	}
+	if err := noExtra(op, "data"); err != nil {
+		return nil, nil, err
+	}
+	if err := requireCaseID(op); err != nil {
+		return nil, nil, err
+	}
+	var req newItemBody
+	if err := s.decodeRaw("data", opData(op.Data, "id", op.ID), &req); err != nil {
+		return nil, nil, err
+	}
+	if req.ID != op.ID {
+		return nil, nil, errIDMismatch()
+	}
+	return toNewItem(req), nil, nil
+}
+
+// custodyAppendBody is the data of a custody_event append: the item and the event as for POST
+// /v1/cases/{id}/evidence/{item}/events (id optional: the operation's).
+type custodyAppendBody struct {
+	ItemID string `json:"item_id" validate:"required,uuid"`
+}
+
+// decodeCustodyEventOp reads custody_event append operations.
+func decodeCustodyEventOp(s *Server, op pushOperation) (any, any, error) {
+	if op.Action != string(devicesync.ActionAppend) {
+		return nil, nil, errSyncAction(op.Action)
+	}
+	if err := noExtra(op, "data"); err != nil {
+		return nil, nil, err
+	}
+	if err := requireCaseID(op); err != nil {
+		return nil, nil, err
+	}
+	// item_id is the operation's; the rest is the event, read strictly.
+	var item custodyAppendBody
+	raw := opData(op.Data, "id", op.ID)
+	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, nil, malformed(err)
+		}
+		if v, ok := m["item_id"]; ok {
+			if err := json.Unmarshal(v, &item.ItemID); err != nil {
+				return nil, nil, apperr.Validation(apperr.FieldError{Field: "item_id", Code: "type", MessageID: "field.uuid"})
+			}
+			delete(m, "item_id")
+		}
+		if errs := s.validate.check(&item); len(errs) > 0 {
+			return nil, nil, apperr.Validation(errs...)
+		}
+		raw, _ = json.Marshal(m)
+	}
+	var req newEventBody
+	if err := s.decodeRaw("data", raw, &req); err != nil {
+		return nil, nil, err
+	}
+	if req.ID != op.ID {
+		return nil, nil, errIDMismatch()
+	}
+	return devicesync.CustodyAppend{ItemID: item.ItemID, Event: toNewEvent(req)}, nil, nil
+}
+
+// toNewEvent converts a custody event body.
+func toNewEvent(req newEventBody) evidence.NewEvent {
+	ne := evidence.NewEvent{ID: req.ID, Type: evidence.EventType(req.Type), PerformedBy: toParty(req.PerformedBy),
+		From: toParty(req.From), To: toParty(req.To), Place: req.Place, Purpose: req.Purpose, Note: req.Note, SealNumber: req.SealNumber,
+		SealIntact: req.SealIntact, CorrectsSeq: req.CorrectsSeq, Hold: req.LegalHold}
+	if req.RecordedAt != nil {
+		ne.RecordedAt = *req.RecordedAt
+	}
+	if req.VerifiedHash != nil {
+		ne.Verified = &evidence.Hash{Algorithm: req.VerifiedHash.Algorithm, Value: req.VerifiedHash.Value}
+	}
+	if req.DerivedItem != nil {
+		d := toNewItem(*req.DerivedItem)
+		ne.DerivedItem = &d
+	}
+	return ne
+}
