@@ -25,6 +25,7 @@ type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
 	locks  *writeLocks // serializes read-modify-write commands (see writeLocks)
+	ferret bool        // the server is FerretDB, whose queries use no index but the one on _id
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -41,7 +42,13 @@ func Connect(ctx context.Context, uri, name string, timeout time.Duration) (*DB,
 		_ = client.Disconnect(context.Background())
 		return nil, fmt.Errorf("the database does not answer: %w", err)
 	}
-	return &DB{client: client, db: client.Database(name), locks: newWriteLocks()}, nil
+	var info bson.M
+	if err := client.Database("admin").RunCommand(pctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("asking the database what it is: %w", err)
+	}
+	_, ferret := info["ferretdbVersion"]
+	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret}, nil
 }
 
 // Ping checks that the database answers. It returns the driver's error when it does not.
