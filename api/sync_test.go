@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -701,4 +702,194 @@ func rawClient(t *testing.T, s *testServer) *mongo.Client {
 	}
 	t.Cleanup(func() { client.Disconnect(context.Background()) })
 	return client
+}
+
+// A phone offline records an interview (the session and its prompts) and evidence (an item and
+// custody events) and pushes them; a retried push duplicates nothing; another device of a
+// supervisor pulls them; the caseworker, unassigned, loses them with the case.
+func TestSyncInterviewAndEvidenceOffline(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	supName, supPass, supervisor := newUser(t, "supervisor")
+	_, _, worker := newUser(t, "caseworker")
+	_, _, colleague := newUser(t, "caseworker")
+	caseID := newID()
+	body := newCase(caseID, "Child O.")
+	body["caseworker_ids"] = []string{worker.User.ID}
+	if r := post(t, base, http.MethodPost, "/v1/cases", supervisor.AccessToken, body); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	phone := newDevice(worker.AccessToken)
+	phone.sync(t, 200)
+	tablet := newDevice(login(t, base, supName, supPass, "tablet-"+supName).AccessToken)
+	tablet.sync(t, 200)
+
+	// Offline: an interview with two prompts, an item sealed and stored.
+	sessionID, itemID := newID(), newID()
+	sealed, stored := event("sealed", map[string]any{"seal_number": "S-501"}), event("stored", map[string]any{"place": "Evidence locker 3"})
+	now := time.Now().UTC().Format(time.RFC3339)
+	item := newPhone(itemID)
+	delete(item, "id")
+	withItem := func(e map[string]any) map[string]any {
+		d := map[string]any{"item_id": itemID}
+		for k, v := range e {
+			if k != "id" {
+				d[k] = v
+			}
+		}
+		return d
+	}
+	ops := []map[string]any{
+		{"op_id": newID(), "type": "interview_session", "action": "create", "id": sessionID, "case_id": caseID, "group": "interview",
+			"data": map[string]any{"plan": interviewPlan()}},
+		{"op_id": newID(), "type": "interview_session", "action": "append", "id": sessionID, "case_id": caseID, "group": "interview",
+			"data": map[string]any{"prompts": []map[string]any{
+				{"client_id": "p-1", "type": "invitation", "words": "Tell me everything about the phone.", "recorded_at": now},
+				{"client_id": "p-2", "type": "cued_invitation", "words": "You said he wrote to you; tell me more.", "recorded_at": now}}}},
+		{"op_id": newID(), "type": "evidence_item", "action": "create", "id": itemID, "case_id": caseID, "group": "evidence", "data": item},
+		{"op_id": newID(), "type": "custody_event", "action": "append", "id": sealed["id"], "case_id": caseID, "group": "evidence", "data": withItem(sealed)},
+		{"op_id": newID(), "type": "custody_event", "action": "append", "id": stored["id"], "case_id": caseID, "group": "evidence", "data": withItem(stored)},
+	}
+	first := push(t, worker.AccessToken, ops...)
+	for i, r := range first {
+		if r.Status != "applied" || r.Record == nil || r.Record.Type != ops[i]["type"] {
+			t.Fatalf("operation %d: %+v", i, r)
+		}
+	}
+	var pushed struct{ Prompts []any }
+	json.Unmarshal(first[1].Record.Data, &pushed)
+	if len(pushed.Prompts) != 2 {
+		t.Errorf("the appended session holds %d prompts", len(pushed.Prompts))
+	}
+
+	// The response was lost: the same push again, and the same entries and events under new op ids.
+	for i, r := range push(t, worker.AccessToken, ops...) {
+		if r.Status != "already_applied" {
+			t.Errorf("retried operation %d: %+v", i, r)
+		}
+	}
+	again := []map[string]any{ops[1], ops[3], ops[4]}
+	for i := range again {
+		again[i] = maps.Clone(again[i])
+		again[i]["op_id"], again[i]["group"] = newID(), ""
+	}
+	for i, r := range push(t, worker.AccessToken, again...) {
+		if r.Status != "applied" {
+			t.Errorf("re-sent entries %d: %+v", i, r)
+		}
+	}
+	var sess struct{ Prompts []any }
+	get(t, base, "/v1/cases/"+caseID+"/interviews/"+sessionID, "Authorization: Bearer "+worker.AccessToken).json(t, &sess)
+	var events struct{ Items []custodyEvent }
+	get(t, base, "/v1/cases/"+caseID+"/evidence/"+itemID+"/events", "Authorization: Bearer "+worker.AccessToken).json(t, &events)
+	var items struct{ Items []any }
+	get(t, base, "/v1/cases/"+caseID+"/evidence", "Authorization: Bearer "+worker.AccessToken).json(t, &items)
+	if len(sess.Prompts) != 2 || len(events.Items) != 3 || len(items.Items) != 1 {
+		t.Fatalf("after retries: %d prompts, %d custody events, %d items; want 2, 3, 1", len(sess.Prompts), len(events.Items), len(items.Items))
+	}
+
+	// The supervisor's tablet and the phone pull them.
+	for name, d := range map[string]*device{"tablet": tablet, "phone": phone} {
+		d.sync(t, 200)
+		for _, key := range []string{"interview_session/" + sessionID, "evidence_item/" + itemID, "custody_event/" + itemID,
+			"custody_event/" + sealed["id"].(string), "custody_event/" + stored["id"].(string)} {
+			rec, ok := d.records[key]
+			if !ok {
+				t.Errorf("%s: %s not pulled", name, key)
+				continue
+			}
+			if rec.CaseID != caseID {
+				t.Errorf("%s: %s has case %s", name, key, rec.CaseID)
+			}
+		}
+		var s struct {
+			Prompts []struct{ Words string }
+			Version int64
+		}
+		json.Unmarshal(d.records["interview_session/"+sessionID].Data, &s)
+		if len(s.Prompts) != 2 || s.Prompts[0].Words != "Tell me everything about the phone." || s.Version != 1 {
+			t.Errorf("%s: the session as pulled: %s", name, d.records["interview_session/"+sessionID].Data)
+		}
+		var it struct {
+			State struct{ Status string }
+			Head  struct{ Seq int64 }
+		}
+		json.Unmarshal(d.records["evidence_item/"+itemID].Data, &it)
+		if it.State.Status != "in_storage" || it.Head.Seq != 3 {
+			t.Errorf("%s: the item as pulled: %s", name, d.records["evidence_item/"+itemID].Data)
+		}
+	}
+
+	// Unassigned, the caseworker's phone drops the case with its interview and evidence, and gets
+	// nothing of it afterwards.
+	if r := post(t, base, http.MethodPatch, "/v1/cases/"+caseID, supervisor.AccessToken, map[string]any{"version": 1, "caseworker_ids": []string{colleague.User.ID}}); r.status != http.StatusOK {
+		t.Fatalf("unassign: %d %s", r.status, r.body)
+	}
+	note := event("note", map[string]any{"note": "Checked by the supervisor"})
+	if r := post(t, base, http.MethodPost, "/v1/cases/"+caseID+"/evidence/"+itemID+"/events", supervisor.AccessToken, note); r.status != http.StatusCreated {
+		t.Fatalf("note: %d %s", r.status, r.body)
+	}
+	p := pull(t, worker.AccessToken, phone.cursor, 200)
+	if len(p.Removals) != 1 || p.Removals[0].ID != caseID || p.Removals[0].Reason != "unassigned" {
+		t.Fatalf("after unassignment: %+v", p.Removals)
+	}
+	for _, r := range p.Records {
+		if r.CaseID == caseID {
+			t.Errorf("the unassigned caseworker got %s %s", r.Type, r.ID)
+		}
+	}
+	phone.apply(p)
+	for key, rec := range phone.records {
+		if rec.CaseID == caseID {
+			t.Errorf("%s stayed on the phone", key)
+		}
+	}
+	if p := pull(t, colleague.AccessToken, "", 200); !slices.ContainsFunc(p.Records, func(r syncRecord) bool { return r.Type == "custody_event" && r.ID == note["id"] }) ||
+		!slices.ContainsFunc(p.Records, func(r syncRecord) bool { return r.Type == "interview_session" && r.ID == sessionID }) {
+		t.Error("the newly assigned colleague's snapshot lacks the interview or the new custody event")
+	}
+}
+
+// Interview and evidence operations are checked like their own routes: bad bodies, a missing item,
+// another's interview are rejected one by one, and change nothing.
+func TestSyncInterviewAndEvidenceRejected(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	_, _, worker := newUser(t, "caseworker")
+	_, _, other := newUser(t, "caseworker")
+	caseID := newID()
+	if r := post(t, base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(caseID, "Child Q.")); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	sessionID, itemID := newID(), newID()
+	ops := []map[string]any{
+		{"op_id": newID(), "type": "interview_session", "action": "create", "id": sessionID, "data": map[string]any{"plan": interviewPlan()}},
+		{"op_id": newID(), "type": "interview_session", "action": "create", "id": sessionID, "case_id": caseID, "data": map[string]any{"plan": interviewPlan(), "mood": "ok"}},
+		{"op_id": newID(), "type": "interview_session", "action": "update", "id": sessionID, "case_id": caseID, "data": map[string]any{}},
+		{"op_id": newID(), "type": "evidence_item", "action": "create", "id": itemID, "case_id": caseID, "data": map[string]any{"kind": "spaceship"}},
+		{"op_id": newID(), "type": "custody_event", "action": "append", "id": newID(), "case_id": caseID,
+			"data": map[string]any{"type": "note", "note": "x", "recorded_at": time.Now().UTC().Format(time.RFC3339)}},
+		{"op_id": newID(), "type": "custody_event", "action": "append", "id": newID(), "case_id": caseID,
+			"data": map[string]any{"item_id": newID(), "type": "note", "note": "x", "recorded_at": time.Now().UTC().Format(time.RFC3339)}},
+	}
+	for i, r := range push(t, worker.AccessToken, ops...) {
+		if r.Status != "rejected" || r.Problem == nil {
+			t.Errorf("operation %d: %+v", i, r)
+		}
+	}
+	// Another caseworker may not record an interview or evidence on a case not assigned to them.
+	res := push(t, other.AccessToken,
+		map[string]any{"op_id": newID(), "type": "interview_session", "action": "create", "id": sessionID, "case_id": caseID, "data": map[string]any{"plan": interviewPlan()}},
+		map[string]any{"op_id": newID(), "type": "evidence_item", "action": "create", "id": itemID, "case_id": caseID, "data": newPhone(itemID)})
+	for i, r := range res {
+		if r.Status != "rejected" || r.Problem == nil || r.Problem.Status != http.StatusNotFound {
+			t.Errorf("another's case, operation %d: %+v", i, r)
+		}
+	}
+	if r := get(t, base, "/v1/cases/"+caseID+"/interviews/"+sessionID, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusNotFound {
+		t.Errorf("a refused session exists: %d", r.status)
+	}
+	if r := get(t, base, "/v1/cases/"+caseID+"/evidence/"+itemID, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusNotFound {
+		t.Errorf("a refused item exists: %d", r.status)
+	}
 }
