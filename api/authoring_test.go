@@ -579,6 +579,11 @@ func TestAuthoringBadInput(t *testing.T) {
 		if r := post(t, base, http.MethodPost, "/v1/authoring/drafts/"+draftID+"/approve", editor.AccessToken, map[string]any{"version": 1}); r.status != http.StatusBadRequest {
 			t.Errorf("approve while editing: %d %s", r.status, r.body)
 		}
+		fr := do(t, base, http.MethodPost, "/v1/authoring/drafts/"+draftID+"/approve", strings.NewReader(`{"version": 1}`),
+			"Content-Type: application/json", "Authorization: Bearer "+editor.AccessToken, "Accept-Language: fr").problem(t)
+		if fr.Code != "draft_status" || !strings.Contains(fr.Detail, "« en cours de rédaction »") || !strings.Contains(fr.Detail, "« en relecture »") {
+			t.Errorf("the statuses are not named in French: %+v", fr)
+		}
 		if r := post(t, base, http.MethodPost, "/v1/authoring/drafts/"+draftID+"/publish", editor.AccessToken, map[string]any{"version": 1}); r.status != http.StatusBadRequest {
 			t.Errorf("publish while editing: %d %s", r.status, r.body)
 		}

@@ -55,6 +55,10 @@ func (k Kind) String() string {
 }
 
 // FieldError is one invalid field or parameter: its name as the client sent it, a stable code,
+// Label is a value of an error's Data (or a field error's) that is itself a message id: the HTTP
+// layer shows it translated, like a status name ("draft.status.in_review") inside a message.
+type Label string
+
 // the message id that explains it and the template data for that message.
 type FieldError struct {
 	Field     string

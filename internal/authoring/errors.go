@@ -37,7 +37,7 @@ func errDraftStale(cur Draft) error {
 
 func errWrongStatus(cur Draft, want Status) error {
 	return apperr.New(apperr.Invalid, "draft_status", "ErrDraftStatus",
-		map[string]any{"Status": string(cur.Status), "Want": string(want)})
+		map[string]any{"Status": apperr.Label("draft.status." + string(cur.Status)), "Want": apperr.Label("draft.status." + string(want))})
 }
 
 func errOwnReview() error {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"strconv"
 
@@ -69,7 +70,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		Type:      "urn:caseguide:problem:" + e.Code,
 		Title:     cat.Message(loc.Code, "problem."+e.Kind.String(), nil),
 		Status:    status,
-		Detail:    cat.Message(loc.Code, e.MessageID, e.Data),
+		Detail:    cat.Message(loc.Code, e.MessageID, s.labels(loc.Code, e.Data)),
 		Instance:  string(c.Request().URI().Path()),
 		Code:      e.Code,
 		RequestID: id,
@@ -80,7 +81,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 			name = f.Field
 		}
 		data := map[string]any{"Field": name}
-		for k, v := range f.Data {
+		for k, v := range s.labels(loc.Code, f.Data) {
 			data[k] = v
 		}
 		p.Errors = append(p.Errors, problemField{Field: f.Field, Code: f.Code, Message: cat.Message(loc.Code, f.MessageID, data)})
@@ -119,6 +120,24 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, "application/problem+json")
 	return c.Send(body)
+}
+
+// labels returns data with every apperr.Label value translated into locale (data itself when it
+// holds none).
+func (s *Server) labels(locale string, data map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range data {
+		if l, ok := v.(apperr.Label); ok {
+			if out == nil {
+				out = maps.Clone(data)
+			}
+			out[k] = s.deps.Catalog.Message(locale, string(l), nil)
+		}
+	}
+	if out == nil {
+		return data
+	}
+	return out
 }
 
 // classify turns any error into a typed one.
