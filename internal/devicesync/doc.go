@@ -12,8 +12,9 @@
 //     may narrow that further by implementing Narrower);
 //   - an Applier applies the push operations of one record type.
 //
-// Adding a record type (interview sessions, evidence items, custody events) is a registration:
-// Service.Register(Registration{Feed: ..., Applier: ...}). See the README section "Offline sync".
+// Adding a record type is a registration: Service.Register(Registration{Feed: ..., Applier: ...}),
+// as interview sessions (InterviewApplier), evidence items (EvidenceItemApplier) and custody events
+// (CustodyEventApplier) are added. See the README section "Offline sync".
 //
 // Errors for clients are *apperr.Error values: Invalid with field errors (a bad cursor, limit or
 // operation), Forbidden (identity.ErrForbidden for roles without case data), Unavailable when the
