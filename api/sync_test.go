@@ -848,6 +848,17 @@ func TestSyncInterviewAndEvidenceOffline(t *testing.T) {
 		!slices.ContainsFunc(p.Records, func(r syncRecord) bool { return r.Type == "interview_session" && r.ID == sessionID }) {
 		t.Error("the newly assigned colleague's snapshot lacks the interview or the new custody event")
 	}
+	// Assigned again, the case comes back with its interview and all its evidence, however old.
+	if r := post(t, base, http.MethodPatch, "/v1/cases/"+caseID, supervisor.AccessToken, map[string]any{"version": 2, "caseworker_ids": []string{colleague.User.ID, worker.User.ID}}); r.status != http.StatusOK {
+		t.Fatalf("assign again: %d %s", r.status, r.body)
+	}
+	phone.sync(t, 200)
+	for _, key := range []string{"case/" + caseID, "interview_session/" + sessionID, "evidence_item/" + itemID, "custody_event/" + itemID,
+		"custody_event/" + sealed["id"].(string), "custody_event/" + note["id"].(string)} {
+		if _, ok := phone.records[key]; !ok {
+			t.Errorf("assigned again: %s did not come back", key)
+		}
+	}
 }
 
 // Interview and evidence operations are checked like their own routes: bad bodies, a missing item,
