@@ -152,8 +152,9 @@ func caseVersion(t *testing.T, token, id string) caseBody {
 // what changed; a page pulled twice (a lost response) gives the same records.
 func TestSyncSnapshotAndPages(t *testing.T) {
 	t.Parallel()
-	_, _, worker := newUser(t, "caseworker")
-	_, _, other := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	_, _, worker := org.newUser(t, "caseworker")
+	_, _, other := org.newUser(t, "caseworker")
 	var mine []string
 	for i := range 3 {
 		id := newID()
@@ -220,7 +221,8 @@ func TestSyncSnapshotAndPages(t *testing.T) {
 // latest version.
 func TestSyncPullUnderConcurrentWrites(t *testing.T) {
 	t.Parallel()
-	_, _, worker := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	_, _, worker := org.newUser(t, "caseworker")
 	base := server(t).base
 	d := newDevice(worker.AccessToken)
 	const writers, each = 4, 6
@@ -288,7 +290,8 @@ func TestSyncPullUnderConcurrentWrites(t *testing.T) {
 // field conflict and the server copy comes back.
 func TestSyncTwoPhonesEditTheSameCase(t *testing.T) {
 	t.Parallel()
-	username, password, phone1 := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	username, password, phone1 := org.newUser(t, "caseworker")
 	phone2 := login(t, server(t).base, username, password, "tablet-"+username)
 	id := newID()
 	if res := push(t, phone1.AccessToken, createOp(id, "Child A.")); res[0].Status != "applied" {
@@ -327,7 +330,8 @@ func TestSyncTwoPhonesEditTheSameCase(t *testing.T) {
 // A push whose response is lost is sent again: nothing is applied twice, every result is the first.
 func TestSyncPushRetriedAfterLostResponse(t *testing.T) {
 	t.Parallel()
-	_, _, worker := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	_, _, worker := org.newUser(t, "caseworker")
 	caseID, runID := newID(), newID()
 	ops := []map[string]any{
 		createOp(caseID, "Child R."),
@@ -374,9 +378,10 @@ func TestSyncPushRetriedAfterLostResponse(t *testing.T) {
 // again, the case comes back with its runs.
 func TestSyncAssignmentRemovedWhileOffline(t *testing.T) {
 	t.Parallel()
-	_, _, supervisor := newUser(t, "supervisor")
-	_, _, worker := newUser(t, "caseworker")
-	_, _, colleague := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	_, _, supervisor := org.newUser(t, "supervisor")
+	_, _, worker := org.newUser(t, "caseworker")
+	_, _, colleague := org.newUser(t, "caseworker")
 	id, runID := newID(), newID()
 	body := newCase(id, "Child U.")
 	body["caseworker_ids"] = []string{worker.User.ID}
@@ -414,7 +419,8 @@ func TestSyncAssignmentRemovedWhileOffline(t *testing.T) {
 // A device revoked while offline: its push is refused, nothing is applied, and it is told to wipe.
 func TestSyncDeviceRevokedWhileOffline(t *testing.T) {
 	t.Parallel()
-	username, password, phone := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	username, password, phone := org.newUser(t, "caseworker")
 	d := newDevice(phone.AccessToken)
 	d.sync(t, 50)
 	laptop := login(t, server(t).base, username, password, "laptop-"+username)
@@ -443,7 +449,8 @@ func TestSyncDeviceRevokedWhileOffline(t *testing.T) {
 // started, the case is not created either. Outside a group, a bad operation does not block others.
 func TestSyncGroups(t *testing.T) {
 	t.Parallel()
-	_, _, worker := newUser(t, "caseworker")
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	_, _, worker := org.newUser(t, "caseworker")
 	caseID, runID := newID(), newID()
 	res := push(t, worker.AccessToken,
 		map[string]any{"op_id": newID(), "type": "case", "action": "create", "id": caseID, "group": "g1", "data": newCase(caseID, "Child G.")},
@@ -491,8 +498,9 @@ func TestSyncGroups(t *testing.T) {
 // refused; nothing is created twice.
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
 	base := server(t).base
-	_, _, worker := newUser(t, "caseworker")
+	_, _, worker := org.newUser(t, "caseworker")
 	key := newID()
 	id := newID()
 	send := func(body any, lang string) *response {
@@ -529,7 +537,7 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("a refused request retried: %d / %d %q", r1.status, r2.status, r2.header.Get("Idempotent-Replayed"))
 	}
 	// Sign-in answers credentials: never kept, a retry signs in again.
-	username, password, _ := newUser(t, "caseworker")
+	username, password, _ := org.newUser(t, "caseworker")
 	signIn := func() *response {
 		b, _ := json.Marshal(map[string]string{"username": username, "password": password, "device_id": "kiosk-" + username})
 		return do(t, base, http.MethodPost, "/v1/auth/login", bytes.NewReader(b), "Content-Type: application/json", "Idempotency-Key: login-"+key)
@@ -551,11 +559,12 @@ func TestIdempotencyKey(t *testing.T) {
 // contact; others may not.
 func TestSyncStatus(t *testing.T) {
 	t.Parallel()
-	wname, _, worker := newUser(t, "caseworker")
-	_, _, supervisor := newUser(t, "supervisor")
-	_, _, auditor := newUser(t, "auditor")
-	pull(t, worker.AccessToken, "", 10)
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	wname, _, worker := org.newUser(t, "caseworker")
+	_, _, supervisor := org.newUser(t, "supervisor")
+	_, _, auditor := org.newUser(t, "auditor")
 	push(t, worker.AccessToken, createOp(newID(), "Child S."))
+	pull(t, worker.AccessToken, "", 10)
 	type deviceState struct {
 		DeviceID      string     `json:"device_id"`
 		LastPullAt    *time.Time `json:"last_pull_at"`
@@ -572,7 +581,7 @@ func TestSyncStatus(t *testing.T) {
 		name  string
 		token string
 		want  int
-	}{{"supervisor", supervisor.AccessToken, 200}, {"admin", adminToken(t), 200}, {"caseworker", worker.AccessToken, 403}, {"auditor", auditor.AccessToken, 403}} {
+	}{{"supervisor", supervisor.AccessToken, 200}, {"admin", org.admin, 200}, {"caseworker", worker.AccessToken, 403}, {"auditor", auditor.AccessToken, 403}} {
 		r := get(t, server(t).base, "/v1/sync/status?all=true", "Authorization: Bearer "+tc.token)
 		if r.status != tc.want {
 			t.Errorf("%s asks for all devices: %d", tc.name, r.status)
@@ -595,8 +604,9 @@ func TestSyncStatus(t *testing.T) {
 // Bad input: a localized problem, and nothing changes in the database.
 func TestSyncBadInput(t *testing.T) {
 	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
 	base := server(t).base
-	_, _, worker := newUser(t, "caseworker")
+	_, _, worker := org.newUser(t, "caseworker")
 	id := newID()
 	valid := createOp(id, "Child Z.")
 	tests := []struct {
@@ -647,7 +657,7 @@ func TestSyncBadInput(t *testing.T) {
 		}
 	}
 	// Another user's cursor is refused.
-	_, _, other := newUser(t, "caseworker")
+	_, _, other := org.newUser(t, "caseworker")
 	theirs := pull(t, other.AccessToken, "", 10)
 	if r := get(t, base, "/v1/sync/changes?cursor="+theirs.NextCursor, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusBadRequest {
 		t.Errorf("another user's cursor: %d", r.status)
@@ -658,8 +668,9 @@ func TestSyncBadInput(t *testing.T) {
 // holds case data, so it is stored encrypted: the raw database holds none of it.
 func TestSyncStoredResultsAreEncrypted(t *testing.T) {
 	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
 	s := server(t)
-	_, _, worker := newUser(t, "caseworker")
+	_, _, worker := org.newUser(t, "caseworker")
 	pseudonym := "Wombat-Pseudo-8842"
 	body, _ := json.Marshal(map[string]any{"operations": []any{createOp(newID(), pseudonym)}})
 	r := do(t, s.base, http.MethodPost, "/v1/sync/push", bytes.NewReader(body), "Content-Type: application/json",
@@ -709,10 +720,11 @@ func rawClient(t *testing.T, s *testServer) *mongo.Client {
 // supervisor pulls them; the caseworker, unassigned, loses them with the case.
 func TestSyncInterviewAndEvidenceOffline(t *testing.T) {
 	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
 	base := server(t).base
-	supName, supPass, supervisor := newUser(t, "supervisor")
-	_, _, worker := newUser(t, "caseworker")
-	_, _, colleague := newUser(t, "caseworker")
+	supName, supPass, supervisor := org.newUser(t, "supervisor")
+	_, _, worker := org.newUser(t, "caseworker")
+	_, _, colleague := org.newUser(t, "caseworker")
 	caseID := newID()
 	body := newCase(caseID, "Child O.")
 	body["caseworker_ids"] = []string{worker.User.ID}
@@ -865,9 +877,10 @@ func TestSyncInterviewAndEvidenceOffline(t *testing.T) {
 // another's interview are rejected one by one, and change nothing.
 func TestSyncInterviewAndEvidenceRejected(t *testing.T) {
 	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
 	base := server(t).base
-	_, _, worker := newUser(t, "caseworker")
-	_, _, other := newUser(t, "caseworker")
+	_, _, worker := org.newUser(t, "caseworker")
+	_, _, other := org.newUser(t, "caseworker")
 	caseID := newID()
 	if r := post(t, base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(caseID, "Child Q.")); r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
