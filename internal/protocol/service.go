@@ -67,25 +67,51 @@ func (s *Service) Publish(ctx context.Context, docs []Document) ([]PublishResult
 		return nil, err
 	}
 	results := make([]PublishResult, 0, len(docs))
+	var created []Version
+	defer func() { s.install(created) }() // what was stored is served, even when a later document fails
 	for _, doc := range docs {
-		r, err := s.publish(ctx, doc)
+		r, v, err := s.publish(ctx, doc)
 		if err != nil {
 			return results, err
 		}
 		results = append(results, r)
+		if r.Created {
+			created = append(created, v)
+		}
 	}
-	return results, s.Refresh(ctx)
+	return results, nil
 }
 
-func (s *Service) publish(ctx context.Context, doc Document) (PublishResult, error) {
+// install makes versions (just published here) the latest of their protocols unless the snapshot
+// already holds newer ones, without reloading the library from the store.
+func (s *Service) install(versions []Version) {
+	if len(versions) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, v := range versions { // a retired protocol stays retired, as its head in the store does
+		if cur, ok := s.library.Find(v.ProtocolID); ok && cur.Retired {
+			versions[i].Retired = true
+		}
+	}
+	latest := newerOf(versions, s.library.Latest)
+	if !sameVersions(s.library.Latest, latest) {
+		s.library = Library{Generation: s.library.Generation + 1, Latest: latest}
+	}
+}
+
+// publish stores doc as the next version of its protocol unless it is the latest already; it returns
+// the version stored when it created one.
+func (s *Service) publish(ctx context.Context, doc Document) (PublishResult, Version, error) {
 	hash, err := doc.ContentHash()
 	if err != nil {
-		return PublishResult{}, err
+		return PublishResult{}, Version{}, err
 	}
 	id := doc.Protocol.ID
 	latest, ok := s.Snapshot().Find(id)
 	if ok && latest.ContentHash == hash {
-		return PublishResult{ProtocolID: id, Version: latest.Number}, nil
+		return PublishResult{ProtocolID: id, Version: latest.Number}, Version{}, nil
 	}
 	// Try the next number; when another instance took it first (its head may not have moved yet),
 	// that version either holds this very content (done) or something else (try the number after).
@@ -94,20 +120,21 @@ func (s *Service) publish(ctx context.Context, doc Document) (PublishResult, err
 		err := s.store.InsertVersion(ctx, v)
 		if err == nil {
 			s.log.Info("protocol version published", "protocol", id, "version", next, "content_hash", hash)
-			return PublishResult{ProtocolID: id, Version: next, Created: true}, nil
+			return PublishResult{ProtocolID: id, Version: next, Created: true}, v, nil
 		}
 		if !errors.Is(err, ErrVersionExists) {
-			return PublishResult{}, fmt.Errorf("publishing %s version %d: %w", id, next, err)
+			return PublishResult{}, Version{}, fmt.Errorf("publishing %s version %d: %w", id, next, err)
 		}
 		taken, err := s.store.Version(ctx, id, next)
 		if err != nil {
-			return PublishResult{}, fmt.Errorf("reading %s version %d: %w", id, next, err)
+			return PublishResult{}, Version{}, fmt.Errorf("reading %s version %d: %w", id, next, err)
 		}
 		if taken.ContentHash == hash {
-			return PublishResult{ProtocolID: id, Version: next}, nil
+			s.install([]Version{taken})
+			return PublishResult{ProtocolID: id, Version: next}, Version{}, nil
 		}
 	}
-	return PublishResult{}, fmt.Errorf("publishing %s: version numbers kept being taken", id)
+	return PublishResult{}, Version{}, fmt.Errorf("publishing %s: version numbers kept being taken", id)
 }
 
 // Refresh reloads the latest versions from the store. It returns an error when the store fails.
