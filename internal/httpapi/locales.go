@@ -22,6 +22,9 @@ func (s *Server) listLocales(c *fiber.Ctx) error {
 		for _, l := range s.deps.Catalog.Locales() {
 			total, translated := 0, 0
 			for _, v := range lib.Latest {
+				if v.Retired { // not served any more: its translations no longer matter
+					continue
+				}
 				comp := v.Document.Completeness(l.Code)
 				total += comp.Total
 				translated += comp.Translated
