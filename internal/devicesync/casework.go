@@ -17,6 +17,8 @@ import (
 //
 //	case create  Payload casework.NewCase (ID = the case id)
 //	case update  Payload CaseChanges, Base CaseChanges (the device's values before its change), BaseVersion
+//	case close   Payload CaseStatusChange, BaseVersion; a stale base version is a conflict
+//	case reopen  Payload CaseStatusChange, BaseVersion; a stale base version is a conflict
 //	run create   Payload RunStart (ID = the run id, CaseID)
 //	run append   Payload casework.NewStepRecord (ID = the run id, CaseID); never conflicts
 
@@ -39,18 +41,18 @@ type CaseChanges struct {
 	SupervisorID    *string
 }
 
+// CaseStatusChange closes or reopens a case.
+type CaseStatusChange struct {
+	Reason string
+}
+
 // RunStart starts a protocol run.
 type RunStart struct {
 	ProtocolID string
 }
 
 // caseField is one field of a case an update may change, as the API names it.
-type caseField struct {
-	name string
-	set  func(CaseChanges) bool                // the changes touch it
-	eq   func(casework.Case, CaseChanges) bool // the case holds the value the changes give it
-	put  func(*casework.Case, CaseChanges)     // give it that value
-}
+type caseField = field[casework.Case, CaseChanges]
 
 func childSet[T any](get func(*ChildChanges) *T) func(CaseChanges) bool {
 	return func(ch CaseChanges) bool { return ch.Child != nil && get(ch.Child) != nil }
@@ -131,8 +133,9 @@ func errAction(a Action) error {
 	return apperr.Validation(apperr.FieldError{Field: "action", Code: "unsupported", MessageID: "field.sync_action", Data: map[string]any{"Action": string(a)}})
 }
 
-// Check validates a case create (fully) or an update (access only). It returns casework's errors.
-func (a CaseApplier) Check(ctx context.Context, p identity.Principal, op Operation, _ map[string]map[string]bool) error {
+// Check validates a case create (fully), or an update, close or reopen (access and the reason
+// only). It returns casework's errors.
+func (a CaseApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
 	switch op.Action {
 	case ActionCreate:
 		nc, ok := op.Payload.(casework.NewCase)
@@ -142,13 +145,34 @@ func (a CaseApplier) Check(ctx context.Context, p identity.Principal, op Operati
 		nc.ID = op.ID
 		return a.Cases.CheckCreate(ctx, p, nc)
 	case ActionUpdate:
+		if created[TypeCase][op.ID] {
+			return nil
+		}
 		_, _, err := a.Cases.CaseAccess(ctx, p, op.ID, casework.ActionCaseUpdate)
+		return err
+	case ActionClose, ActionReopen:
+		sc, ok := op.Payload.(CaseStatusChange)
+		if !ok || sc.Reason == "" {
+			return badPayload("data.reason")
+		}
+		if op.BaseVersion < 1 {
+			return apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+		}
+		if created[TypeCase][op.ID] {
+			return nil
+		}
+		action := casework.ActionCaseClose
+		if op.Action == ActionReopen {
+			action = casework.ActionCaseReopen
+		}
+		_, _, err := a.Cases.CaseAccess(ctx, p, op.ID, action)
 		return err
 	}
 	return errAction(op.Action)
 }
 
-// Apply creates a case, or updates one at its base version: when the base is stale, the device's
+// Apply creates a case, closes or reopens one at its base version (a stale one is a conflict with
+// the server copy), or updates one at its base version: when the base is stale, the device's
 // changes are merged if the server changed none of the same fields since (judged by op.Base, the
 // device's values before its change), and a conflict with the server copy otherwise. It returns
 // casework's errors.
@@ -183,6 +207,8 @@ func (a CaseApplier) Apply(ctx context.Context, p identity.Principal, op Operati
 			return r, err
 		}
 		return Result{}, fmt.Errorf("case %s keeps changing", op.ID)
+	case ActionClose, ActionReopen:
+		return a.setStatus(ctx, p, op)
 	}
 	return Result{}, errAction(op.Action)
 }
@@ -192,24 +218,9 @@ func (a CaseApplier) update(ctx context.Context, p identity.Principal, id string
 	if err != nil {
 		return Result{}, err
 	}
-	var changed, merged, conflicting []string
-	want := cur
-	for _, f := range caseFields {
-		if !f.set(ch) {
-			continue
-		}
-		changed = append(changed, f.name)
-		if f.eq(cur, ch) {
-			continue // already so
-		}
-		if cur.Version != baseVersion && !(f.set(base) && f.eq(cur, base)) {
-			conflicting = append(conflicting, f.name) // the server changed it too (or the base is unknown)
-			continue
-		}
-		f.put(&want, ch)
-		merged = append(merged, f.name)
-	}
-	if len(changed) == 0 {
+	m := merge(caseFields, cur, cur.Version, baseVersion, ch, base)
+	want, merged, conflicting := m.want, m.merged, m.conflicting
+	if len(m.changed) == 0 {
 		return Result{}, badPayload("changes")
 	}
 	if len(conflicting) > 0 {
@@ -244,6 +255,33 @@ func (a CaseApplier) update(ctx context.Context, p identity.Principal, id string
 		return Result{Status: StatusApplied, ID: id, Record: &rec}, nil
 	}
 	return Result{Status: StatusMerged, ID: id, Record: &rec, MergedFields: merged}, nil
+}
+
+// setStatus closes or reopens a case at its base version; a stale base version is a conflict with
+// the server copy (a status change is not merged: the device decided on the case as it had it).
+func (a CaseApplier) setStatus(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
+	sc, ok := op.Payload.(CaseStatusChange)
+	if !ok {
+		return Result{}, badPayload("data")
+	}
+	if op.BaseVersion < 1 {
+		return Result{}, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+	}
+	set := a.Cases.Close
+	if op.Action == ActionReopen {
+		set = a.Cases.Reopen
+	}
+	c, err := set(ctx, p, op.ID, sc.Reason, op.BaseVersion)
+	var stale *casework.StaleError
+	if errors.As(err, &stale) {
+		rec := CaseRecord(stale.Current)
+		return Result{Status: StatusConflict, ID: op.ID, Current: &rec, ConflictingFields: []string{"status"}}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	rec := CaseRecord(c)
+	return Result{Status: StatusApplied, ID: c.ID, Record: &rec}, nil
 }
 
 // RunApplier applies protocol run operations: create (start) and append (a step record).

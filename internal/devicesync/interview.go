@@ -2,7 +2,12 @@ package devicesync
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 )
@@ -14,6 +19,9 @@ import (
 //	interview_session append  Payload interview.Entries (ID = the session id, CaseID): prompts, breaks,
 //	                          wellbeing checks and checklist marks; never conflicts, idempotent by
 //	                          each entry's client id
+//	interview_session update  Payload SessionChanges, Base SessionChanges (the device's values before
+//	                          its change), BaseVersion (ID = the session id, CaseID): merged field by
+//	                          field like a case update; only a draft or returned session
 
 // TypeInterviewSession is the record type of interview sessions.
 const TypeInterviewSession = "interview_session"
@@ -48,6 +56,80 @@ func InterviewRecord(s interview.Session, l interview.Log) Record {
 		Data: InterviewSession{Session: s, Log: l}}
 }
 
+// SessionChanges are the changed fields of an interview session that its interviewer may edit
+// (the plan's fields one by one, participants, recording and consent each as a whole, and the
+// times); nil fields are unchanged. Times are set, not cleared.
+type SessionChanges struct {
+	ScheduledAt       *time.Time
+	Place             *string
+	ChildFriendlyRoom *bool
+	Participants      *[]interview.Participant // replaced as a whole
+	Recording         *interview.Recording
+	Consent           *interview.Consent
+	StartedAt         *time.Time
+	EndedAt           *time.Time
+}
+
+// sessionField is one field of a session an update may change, as the API names it.
+type sessionField = field[interview.Session, SessionChanges]
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
+}
+
+func timeCopy(t *time.Time) *time.Time {
+	v := t.UTC().Truncate(time.Millisecond)
+	return &v
+}
+
+var sessionFields = []sessionField{
+	{"plan.scheduled_at", func(ch SessionChanges) bool { return ch.ScheduledAt != nil },
+		func(s interview.Session, ch SessionChanges) bool { return sameTime(s.Plan.ScheduledAt, ch.ScheduledAt) },
+		func(s *interview.Session, ch SessionChanges) { s.Plan.ScheduledAt = timeCopy(ch.ScheduledAt) }},
+	{"plan.place", func(ch SessionChanges) bool { return ch.Place != nil },
+		func(s interview.Session, ch SessionChanges) bool { return s.Plan.Place == *ch.Place },
+		func(s *interview.Session, ch SessionChanges) { s.Plan.Place = *ch.Place }},
+	{"plan.child_friendly_room", func(ch SessionChanges) bool { return ch.ChildFriendlyRoom != nil },
+		func(s interview.Session, ch SessionChanges) bool { return s.Plan.ChildFriendlyRoom == *ch.ChildFriendlyRoom },
+		func(s *interview.Session, ch SessionChanges) { s.Plan.ChildFriendlyRoom = *ch.ChildFriendlyRoom }},
+	{"plan.participants", func(ch SessionChanges) bool { return ch.Participants != nil },
+		func(s interview.Session, ch SessionChanges) bool { return slices.Equal(s.Plan.Participants, *ch.Participants) },
+		func(s *interview.Session, ch SessionChanges) { s.Plan.Participants = slices.Clone(*ch.Participants) }},
+	{"plan.recording", func(ch SessionChanges) bool { return ch.Recording != nil },
+		func(s interview.Session, ch SessionChanges) bool { return s.Plan.Recording == *ch.Recording },
+		func(s *interview.Session, ch SessionChanges) { s.Plan.Recording = *ch.Recording }},
+	{"plan.consent", func(ch SessionChanges) bool { return ch.Consent != nil },
+		func(s interview.Session, ch SessionChanges) bool { return s.Plan.Consent == *ch.Consent },
+		func(s *interview.Session, ch SessionChanges) { s.Plan.Consent = *ch.Consent }},
+	{"started_at", func(ch SessionChanges) bool { return ch.StartedAt != nil },
+		func(s interview.Session, ch SessionChanges) bool { return sameTime(s.StartedAt, ch.StartedAt) },
+		func(s *interview.Session, ch SessionChanges) { s.StartedAt = timeCopy(ch.StartedAt) }},
+	{"ended_at", func(ch SessionChanges) bool { return ch.EndedAt != nil },
+		func(s interview.Session, ch SessionChanges) bool { return sameTime(s.EndedAt, ch.EndedAt) },
+		func(s *interview.Session, ch SessionChanges) { s.EndedAt = timeCopy(ch.EndedAt) }},
+}
+
+// toSessionUpdate is the update that gives a session want's values of the named fields: the whole
+// plan when a plan field is named (the service replaces the plan as a whole), and the times.
+func toSessionUpdate(want interview.Session, names []string) interview.SessionUpdate {
+	var upd interview.SessionUpdate
+	for _, name := range names {
+		switch name {
+		case "started_at":
+			upd.StartedAt = want.StartedAt
+		case "ended_at":
+			upd.EndedAt = want.EndedAt
+		default:
+			plan := want.Plan
+			upd.Plan = &plan
+		}
+	}
+	return upd
+}
+
 // InterviewApplier applies interview session operations.
 type InterviewApplier struct{ Interviews *interview.Service }
 
@@ -68,13 +150,27 @@ func (a InterviewApplier) Check(ctx context.Context, p identity.Principal, op Op
 			return badPayload("data")
 		}
 		return a.Interviews.CheckAppendLog(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], e)
+	case ActionUpdate:
+		ch, ok := op.Payload.(SessionChanges)
+		if !ok {
+			return badPayload("changes")
+		}
+		// The changed fields on an empty session: their values are checked, the rest is the server's.
+		m := merge(sessionFields, interview.Session{}, 0, 0, ch, ch)
+		if len(m.changed) == 0 {
+			return badPayload("changes")
+		}
+		return a.Interviews.CheckUpdate(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], toSessionUpdate(m.want, m.changed))
 	}
 	return errAction(op.Action)
 }
 
-// Apply creates a session (a retried create with the same content is a no-op) or appends log
+// Apply creates a session (a retried create with the same content is a no-op), appends log
 // entries (those whose client ids the log holds are left out, so a retry adds nothing; appends
-// never conflict). It returns interview's errors.
+// never conflict), or updates a draft or returned session at its base version: when the base is
+// stale, the device's changes are merged if the server changed none of the same fields since
+// (judged by op.Base, the device's values before its change), and a conflict with the server copy
+// otherwise. It returns interview's errors (a submitted or approved session is interview_locked).
 func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
 	var (
 		v   interview.View
@@ -94,6 +190,8 @@ func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Op
 			return Result{}, badPayload("data")
 		}
 		v, err = a.Interviews.AppendLog(ctx, p, op.CaseID, op.ID, e)
+	case ActionUpdate:
+		return a.updateAtBase(ctx, p, op)
 	default:
 		return Result{}, errAction(op.Action)
 	}
@@ -102,4 +200,51 @@ func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Op
 	}
 	rec := InterviewRecord(v.Session, v.Log)
 	return Result{Status: StatusApplied, ID: v.Session.ID, Record: &rec}, nil
+}
+
+func (a InterviewApplier) updateAtBase(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
+	ch, ok := op.Payload.(SessionChanges)
+	if !ok {
+		return Result{}, badPayload("changes")
+	}
+	base, _ := op.Base.(SessionChanges)
+	if op.BaseVersion < 1 {
+		return Result{}, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+	}
+	for range 3 { // another writer may get in between the read and the write
+		r, err := a.update(ctx, p, op, ch, base)
+		if errors.Is(err, interview.ErrStale) {
+			continue
+		}
+		return r, err
+	}
+	return Result{}, fmt.Errorf("interview %s keeps changing", op.ID)
+}
+
+func (a InterviewApplier) update(ctx context.Context, p identity.Principal, op Operation, ch, base SessionChanges) (Result, error) {
+	cur, err := a.Interviews.ForUpdate(ctx, p, op.CaseID, op.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	m := merge(sessionFields, cur.Session, cur.Session.Version, op.BaseVersion, ch, base)
+	if len(m.changed) == 0 {
+		return Result{}, badPayload("changes")
+	}
+	if len(m.conflicting) > 0 {
+		rec := InterviewRecord(cur.Session, cur.Log)
+		return Result{Status: StatusConflict, ID: op.ID, Current: &rec, ConflictingFields: m.conflicting}, nil
+	}
+	if len(m.merged) == 0 { // the session already is as the device wants it
+		rec := InterviewRecord(cur.Session, cur.Log)
+		return Result{Status: StatusApplied, ID: op.ID, Record: &rec}, nil
+	}
+	v, err := a.Interviews.Update(ctx, p, op.CaseID, op.ID, toSessionUpdate(m.want, m.merged), cur.Session.Version)
+	if err != nil {
+		return Result{}, err
+	}
+	rec := InterviewRecord(v.Session, v.Log)
+	if cur.Session.Version == op.BaseVersion {
+		return Result{Status: StatusApplied, ID: op.ID, Record: &rec}, nil
+	}
+	return Result{Status: StatusMerged, ID: op.ID, Record: &rec, MergedFields: m.merged}, nil
 }

@@ -107,6 +107,8 @@ const (
 	ActionCreate Action = "create"
 	ActionUpdate Action = "update"
 	ActionAppend Action = "append"
+	ActionClose  Action = "close"  // a case: closed with a reason at a base version
+	ActionReopen Action = "reopen" // a case: reopened with a reason at a base version
 )
 
 // Operation is one change a device made offline. Payload is the decoded body (the HTTP layer decodes

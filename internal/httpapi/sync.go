@@ -144,7 +144,7 @@ func (s *Server) syncChanges(c *fiber.Ctx) error {
 type pushOperation struct {
 	OpID        string          `json:"op_id" validate:"required,uuid"`
 	Type        string          `json:"type" validate:"required,max=64"`
-	Action      string          `json:"action" validate:"required,oneof=create update append"`
+	Action      string          `json:"action" validate:"required,oneof=create update append close reopen"`
 	ID          string          `json:"id" validate:"required,uuid"`
 	CaseID      string          `json:"case_id" validate:"omitempty,uuid"`
 	BaseVersion int64           `json:"base_version" validate:"min=0"`
@@ -425,8 +425,26 @@ func decodeCaseOp(s *Server, op pushOperation) (any, any, error) {
 			}
 		}
 		return toCaseChanges(ch), toCaseChanges(base), nil
+	case string(devicesync.ActionClose), string(devicesync.ActionReopen):
+		if err := noExtra(op, "data"); err != nil {
+			return nil, nil, err
+		}
+		if op.BaseVersion < 1 {
+			return nil, nil, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+		}
+		var req caseStatusBody
+		if err := s.decodeRaw("data", op.Data, &req); err != nil {
+			return nil, nil, err
+		}
+		return devicesync.CaseStatusChange{Reason: req.Reason}, nil, nil
 	}
 	return nil, nil, errSyncAction(op.Action)
+}
+
+// caseStatusBody is the data of a case close or reopen: the reason, as for POST
+// /v1/cases/{id}/close (the version is the operation's base_version).
+type caseStatusBody struct {
+	Reason string `json:"reason" validate:"required,max=500"`
 }
 
 type runStartBody struct {

@@ -112,13 +112,72 @@ func requireCaseID(op pushOperation) error {
 	return nil
 }
 
+// planChangesBody and sessionChangesBody are the changed fields of an interview session update;
+// absent fields are unchanged.
+type planChangesBody struct {
+	ScheduledAt       *time.Time         `json:"scheduled_at"`
+	Place             *string            `json:"place" validate:"omitempty,max=500"`
+	ChildFriendlyRoom *bool              `json:"child_friendly_room"`
+	Participants      *[]participantBody `json:"participants" validate:"omitempty,max=20,dive"`
+	Recording         *recordingBody     `json:"recording"`
+	Consent           *consentBody       `json:"consent"`
+}
+
+type sessionChangesBody struct {
+	Plan      *planChangesBody `json:"plan"`
+	StartedAt *time.Time       `json:"started_at"`
+	EndedAt   *time.Time       `json:"ended_at"`
+}
+
+func toSessionChanges(b sessionChangesBody) devicesync.SessionChanges {
+	ch := devicesync.SessionChanges{StartedAt: b.StartedAt, EndedAt: b.EndedAt}
+	if p := b.Plan; p != nil {
+		ch.ScheduledAt, ch.Place, ch.ChildFriendlyRoom = p.ScheduledAt, p.Place, p.ChildFriendlyRoom
+		if p.Participants != nil {
+			list := toPlan(planBody{Participants: *p.Participants}).Participants
+			if list == nil {
+				list = []interview.Participant{}
+			}
+			ch.Participants = &list
+		}
+		if p.Recording != nil {
+			r := interview.Recording(*p.Recording)
+			ch.Recording = &r
+		}
+		if p.Consent != nil {
+			c := interview.Consent(*p.Consent)
+			ch.Consent = &c
+		}
+	}
+	return ch
+}
+
 // decodeInterviewOp reads interview_session operations: create (data as for POST
-// /v1/cases/{id}/interviews, id optional) and append (data as for POST .../log).
+// /v1/cases/{id}/interviews, id optional), append (data as for POST .../log) and update (changes
+// and base: the plan's fields and the times, base_version required).
 func decodeInterviewOp(s *Server, op pushOperation) (any, any, error) {
-	if err := noExtra(op, "data"); err != nil {
+	if err := requireCaseID(op); err != nil {
 		return nil, nil, err
 	}
-	if err := requireCaseID(op); err != nil {
+	if op.Action == string(devicesync.ActionUpdate) {
+		if err := noExtra(op, "changes", "base"); err != nil {
+			return nil, nil, err
+		}
+		if op.BaseVersion < 1 {
+			return nil, nil, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+		}
+		var ch, base sessionChangesBody
+		if err := s.decodeRaw("changes", op.Changes, &ch); err != nil {
+			return nil, nil, err
+		}
+		if len(op.Base) > 0 {
+			if err := s.decodeRaw("base", op.Base, &base); err != nil {
+				return nil, nil, err
+			}
+		}
+		return toSessionChanges(ch), toSessionChanges(base), nil
+	}
+	if err := noExtra(op, "data"); err != nil {
 		return nil, nil, err
 	}
 	switch op.Action {

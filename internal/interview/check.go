@@ -109,3 +109,34 @@ func (s *Service) CheckAppendLog(ctx context.Context, p identity.Principal, case
 	}
 	return nil
 }
+
+// CheckUpdate reports whether Update(ctx, p, caseID, id, upd, version) would be accepted at the
+// session's current version (device sync merges a stale version's changes, so the version is not
+// checked). When sessionChecked, session id is one the caller is about to create, so only upd's
+// own values are checked. It returns Update's errors but no version conflict.
+func (s *Service) CheckUpdate(ctx context.Context, p identity.Principal, caseID, id string, sessionChecked bool, upd SessionUpdate) error {
+	now := s.clock()
+	var fe fieldErrors
+	if upd.Plan != nil {
+		fe.plan(*upd.Plan)
+	}
+	fe.optionalDeviceTime("started_at", upd.StartedAt, now)
+	fe.optionalDeviceTime("ended_at", upd.EndedAt, now)
+	if upd.StartedAt != nil && upd.EndedAt != nil && upd.EndedAt.Before(*upd.StartedAt) {
+		fe.Add("ended_at", "before_start", "field.before_start", nil)
+	}
+	if err := fe.Err(); err != nil || sessionChecked {
+		return err
+	}
+	_, _, sess, err := s.sessionFor(ctx, p, caseID, id, ActionUpdate)
+	if err != nil {
+		return err
+	}
+	if sess.InterviewerID != p.UserID {
+		return errNotInterviewer()
+	}
+	if !sess.Status.Editable() {
+		return errNotEditable(sess.Status)
+	}
+	return nil
+}

@@ -220,6 +220,24 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, caseID, id s
 	return s.save(ctx, p, role, ActionUpdate, next, now)
 }
 
+// ForUpdate returns a draft or returned session as its interviewer is about to change it (device
+// sync reads the current copy to merge a device's changes into it), recording the read in the audit
+// log. It returns the errors of Update but no version conflict: an *apperr.Error Invalid
+// (interview_locked) when the session is submitted or approved.
+func (s *Service) ForUpdate(ctx context.Context, p identity.Principal, caseID, id string) (View, error) {
+	_, role, sess, err := s.sessionFor(ctx, p, caseID, id, ActionUpdate)
+	if err != nil {
+		return View{}, err
+	}
+	if sess.InterviewerID != p.UserID {
+		return View{}, s.denied(ctx, p, ActionUpdate, id, errNotInterviewer())
+	}
+	if !sess.Status.Editable() {
+		return View{}, errNotEditable(sess.Status)
+	}
+	return s.answer(ctx, p, role, ActionRead, sess)
+}
+
 // AppendLog appends prompts, breaks, wellbeing checks and checklist marks to a draft or returned
 // session, as its interviewer, and returns the session. Entries whose client id the log already
 // holds are left out (a retried batch changes nothing), even once the session is submitted. Marks
