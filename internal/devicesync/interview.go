@@ -93,10 +93,14 @@ var sessionFields = []sessionField{
 		func(s interview.Session, ch SessionChanges) bool { return s.Plan.Place == *ch.Place },
 		func(s *interview.Session, ch SessionChanges) { s.Plan.Place = *ch.Place }},
 	{"plan.child_friendly_room", func(ch SessionChanges) bool { return ch.ChildFriendlyRoom != nil },
-		func(s interview.Session, ch SessionChanges) bool { return s.Plan.ChildFriendlyRoom == *ch.ChildFriendlyRoom },
+		func(s interview.Session, ch SessionChanges) bool {
+			return s.Plan.ChildFriendlyRoom == *ch.ChildFriendlyRoom
+		},
 		func(s *interview.Session, ch SessionChanges) { s.Plan.ChildFriendlyRoom = *ch.ChildFriendlyRoom }},
 	{"plan.participants", func(ch SessionChanges) bool { return ch.Participants != nil },
-		func(s interview.Session, ch SessionChanges) bool { return slices.Equal(s.Plan.Participants, *ch.Participants) },
+		func(s interview.Session, ch SessionChanges) bool {
+			return slices.Equal(s.Plan.Participants, *ch.Participants)
+		},
 		func(s *interview.Session, ch SessionChanges) { s.Plan.Participants = slices.Clone(*ch.Participants) }},
 	{"plan.recording", func(ch SessionChanges) bool { return ch.Recording != nil },
 		func(s interview.Session, ch SessionChanges) bool { return s.Plan.Recording == *ch.Recording },
