@@ -917,3 +917,198 @@ func TestSyncInterviewAndEvidenceRejected(t *testing.T) {
 		t.Errorf("a refused item exists: %d", r.status)
 	}
 }
+
+// Two tablets of one interviewer edit the same interview plan offline: changes of different fields
+// merge, a change of the same field conflicts with the server copy, a change sent without its base
+// at a stale version conflicts, retries change nothing, and another device pulls the merged plan.
+func TestSyncTwoTabletsEditTheSameInterviewPlan(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	base := server(t).base
+	username, password, tablet1 := org.newUser(t, "caseworker")
+	tablet2 := login(t, base, username, password, "tablet-"+username)
+	caseID, sessionID := newID(), newID()
+	res := push(t, tablet1.AccessToken, createOp(caseID, "Child P."),
+		map[string]any{"op_id": newID(), "type": "interview_session", "action": "create", "id": sessionID, "case_id": caseID,
+			"data": map[string]any{"plan": interviewPlan()}})
+	if res[0].Status != "applied" || res[1].Status != "applied" {
+		t.Fatalf("create: %+v", res)
+	}
+	plan := interviewPlan()
+	update := func(token string, baseVersion int, changes, was map[string]any) map[string]any {
+		op := map[string]any{"op_id": newID(), "type": "interview_session", "action": "update", "id": sessionID, "case_id": caseID,
+			"base_version": baseVersion, "changes": map[string]any{"plan": changes}}
+		if was != nil {
+			op["base"] = map[string]any{"plan": was}
+		}
+		return op
+	}
+	first := update(tablet1.AccessToken, 1, map[string]any{"place": "Room 3"}, map[string]any{"place": plan["place"]})
+	if res := push(t, tablet1.AccessToken, first); res[0].Status != "applied" || *res[0].Record.Version != 2 {
+		t.Fatalf("tablet 1: %+v", res[0])
+	}
+	consent := maps.Clone(plan["consent"].(map[string]any))
+	consent["notes"] = "Explained again with the caregiver"
+	res = push(t, tablet2.AccessToken, update(tablet2.AccessToken, 1,
+		map[string]any{"child_friendly_room": false, "consent": consent},
+		map[string]any{"child_friendly_room": true, "consent": plan["consent"]}))
+	if res[0].Status != "merged" || !slices.Equal(res[0].MergedFields, []string{"plan.child_friendly_room", "plan.consent"}) || *res[0].Record.Version != 3 {
+		t.Fatalf("disjoint fields: %+v", res[0])
+	}
+	type planOf struct {
+		Version int64
+		Plan    struct {
+			Place             string
+			ChildFriendlyRoom bool `json:"child_friendly_room"`
+			Consent           struct{ Notes string }
+		}
+	}
+	var merged planOf
+	json.Unmarshal(res[0].Record.Data, &merged)
+	if merged.Plan.Place != "Room 3" || merged.Plan.ChildFriendlyRoom || merged.Plan.Consent.Notes != "Explained again with the caregiver" {
+		t.Errorf("merged plan: %+v", merged)
+	}
+
+	for name, op := range map[string]map[string]any{
+		"the same field":     update(tablet2.AccessToken, 1, map[string]any{"place": "Room 4"}, map[string]any{"place": plan["place"]}),
+		"no base, stale":     update(tablet2.AccessToken, 1, map[string]any{"place": "Room 4"}, nil),
+		"base of a new edit": update(tablet2.AccessToken, 2, map[string]any{"child_friendly_room": true}, map[string]any{"child_friendly_room": true}),
+	} {
+		res := push(t, tablet2.AccessToken, op)
+		if res[0].Status != "conflict" || len(res[0].ConflictingFields) != 1 || res[0].Current == nil || *res[0].Current.Version != 3 {
+			t.Errorf("%s: %+v", name, res[0])
+		}
+	}
+	// The response to tablet 1's push was lost: sent again, it is the first result and changes nothing.
+	if res := push(t, tablet1.AccessToken, first); res[0].Status != "already_applied" {
+		t.Errorf("retried update: %+v", res[0])
+	}
+	s := sessionCall(t, base, http.MethodGet, "/v1/cases/"+caseID+"/interviews/"+sessionID, tablet1.AccessToken, nil, http.StatusOK)
+	if s.Version != 3 || s.Plan.Place != "Room 3" {
+		t.Errorf("after the conflicts and the retry: version %d, place %q", s.Version, s.Plan.Place)
+	}
+	phone := newDevice(login(t, base, username, password, "phone-"+username).AccessToken)
+	phone.sync(t, 200)
+	var pulled planOf
+	json.Unmarshal(phone.records["interview_session/"+sessionID].Data, &pulled)
+	if pulled.Version != 3 || pulled.Plan.Place != "Room 3" || pulled.Plan.ChildFriendlyRoom {
+		t.Errorf("pulled session: %+v", pulled)
+	}
+}
+
+// An interviewer's offline edit of a session approved meanwhile is rejected with the localized
+// problem, and changes nothing; another caseworker's edit is rejected as the route would.
+func TestSyncEditOfApprovedInterviewRejected(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	base := server(t).base
+	_, _, supervisor := org.newUser(t, "supervisor")
+	_, _, worker := org.newUser(t, "caseworker")
+	caseID := newID()
+	body := newCase(caseID, "Child V.")
+	body["caseworker_ids"] = []string{worker.User.ID}
+	if r := post(t, base, http.MethodPost, "/v1/cases", supervisor.AccessToken, body); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	s := createInterview(t, base, worker.AccessToken, caseID)
+	path := "/v1/cases/" + caseID + "/interviews/" + s.ID
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	sessionCall(t, base, http.MethodPatch, path, worker.AccessToken, map[string]any{"version": 1, "started_at": rfc(t0), "ended_at": rfc(t0.Add(20 * time.Minute))}, 200)
+	sessionCall(t, base, http.MethodPost, path+"/submit", worker.AccessToken, map[string]any{"version": 2}, 200)
+	sessionCall(t, base, http.MethodPost, path+"/review", supervisor.AccessToken, map[string]any{"version": 3, "decision": "approve"}, 200)
+
+	op := map[string]any{"op_id": newID(), "type": "interview_session", "action": "update", "id": s.ID, "case_id": caseID,
+		"base_version": 1, "changes": map[string]any{"plan": map[string]any{"place": "Room 9"}}, "base": map[string]any{"plan": map[string]any{"place": interviewPlan()["place"]}}}
+	r := post(t, base, http.MethodPost, "/v1/sync/push?lang=fr", worker.AccessToken, map[string]any{"operations": []any{op}})
+	var out struct{ Results []pushResult }
+	r.json(t, &out)
+	if r.status != http.StatusOK || len(out.Results) != 1 {
+		t.Fatalf("push: %d %s", r.status, r.body)
+	}
+	res := out.Results[0]
+	if res.Status != "rejected" || res.Problem == nil || res.Problem.Code != "interview_locked" || res.Problem.Detail == "" || res.Problem.Detail == "ErrInterviewApproved" {
+		t.Fatalf("edit of an approved session: %+v %+v", res, res.Problem)
+	}
+	en := push(t, worker.AccessToken, map[string]any{"op_id": newID(), "type": "interview_session", "action": "update", "id": s.ID, "case_id": caseID,
+		"base_version": 4, "changes": map[string]any{"started_at": rfc(t0.Add(time.Minute))}})
+	if en[0].Status != "rejected" || en[0].Problem == nil || en[0].Problem.Detail == res.Problem.Detail {
+		t.Errorf("the problem is not localized: %+v / %+v", en[0].Problem, res.Problem)
+	}
+	_, _, other := org.newUser(t, "caseworker")
+	if res := push(t, other.AccessToken, op); res[0].Status != "rejected" || res[0].Problem.Status != http.StatusNotFound {
+		t.Errorf("another caseworker's edit: %+v", res[0])
+	}
+	if got := sessionCall(t, base, http.MethodGet, path, worker.AccessToken, nil, 200); got.Version != 4 || got.Plan.Place != interviewPlan()["place"] {
+		t.Errorf("the approved session changed: version %d, place %q", got.Version, got.Plan.Place)
+	}
+}
+
+// A case closed offline and pushed is closed once however often the push is retried; another
+// phone's close at the old version conflicts with the server copy; reopen works the same way; a
+// case created and closed in one group offline is both.
+func TestSyncCaseClosedOffline(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	username, password, phone1 := org.newUser(t, "caseworker")
+	phone2 := login(t, server(t).base, username, password, "tablet-"+username)
+	id := newID()
+	if res := push(t, phone1.AccessToken, createOp(id, "Child C.")); res[0].Status != "applied" {
+		t.Fatalf("create: %+v", res[0])
+	}
+	status := func(action string, baseVersion int, reason string) map[string]any {
+		op := map[string]any{"op_id": newID(), "type": "case", "action": action, "id": id, "base_version": baseVersion, "data": map[string]any{}}
+		if reason != "" {
+			op["data"] = map[string]any{"reason": reason}
+		}
+		return op
+	}
+	closeOp := status("close", 1, "Referred to the police child protection unit")
+	res := push(t, phone1.AccessToken, closeOp)
+	var c caseBody
+	if res[0].Status != "applied" || res[0].Record == nil || *res[0].Record.Version != 2 {
+		t.Fatalf("close: %+v", res[0])
+	}
+	json.Unmarshal(res[0].Record.Data, &c)
+	if c.Status != "closed" {
+		t.Errorf("closed case: %+v", c)
+	}
+	for range 2 { // the response was lost
+		if res := push(t, phone1.AccessToken, closeOp); res[0].Status != "already_applied" {
+			t.Errorf("retried close: %+v", res[0])
+		}
+	}
+	res = push(t, phone2.AccessToken, status("close", 1, "Closed on the second phone"), status("reopen", 1, "New disclosure"))
+	for i, r := range res {
+		if r.Status != "conflict" || r.Current == nil || *r.Current.Version != 2 || !slices.Equal(r.ConflictingFields, []string{"status"}) {
+			t.Errorf("stale operation %d: %+v", i, r)
+		}
+	}
+	res = push(t, phone2.AccessToken, status("reopen", 2, ""), status("close", 2, "Already closed"))
+	if res[0].Status != "rejected" || res[0].Problem == nil || len(res[0].Problem.Errors) != 1 || res[0].Problem.Errors[0].Field != "reason" {
+		t.Errorf("reopen without a reason: %+v", res[0])
+	}
+	if res[1].Status != "rejected" || res[1].Problem == nil || res[1].Problem.Code != "case_closed" {
+		t.Errorf("closing a closed case: %+v %+v", res[1], res[1].Problem)
+	}
+	if res := push(t, phone2.AccessToken, status("reopen", 2, "New disclosure")); res[0].Status != "applied" || *res[0].Record.Version != 3 {
+		t.Errorf("reopen: %+v", res[0])
+	}
+	if c := caseVersion(t, phone1.AccessToken, id); c.Status != "open" || c.Version != 3 {
+		t.Errorf("after close, retries, conflicts and reopen: %+v", c)
+	}
+
+	// Created and closed offline, in one all-or-nothing group.
+	id2 := newID()
+	create := createOp(id2, "Child D.")
+	create["group"] = "closed-at-once"
+	closing := map[string]any{"op_id": newID(), "type": "case", "action": "close", "id": id2, "base_version": 1, "group": "closed-at-once",
+		"data": map[string]any{"reason": "Duplicate of another case"}}
+	for i, r := range push(t, phone1.AccessToken, create, closing) {
+		if r.Status != "applied" {
+			t.Errorf("group operation %d: %+v", i, r)
+		}
+	}
+	if c := caseVersion(t, phone1.AccessToken, id2); c.Status != "closed" || c.Version != 2 {
+		t.Errorf("created and closed offline: %+v", c)
+	}
+}
