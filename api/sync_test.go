@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -1110,5 +1111,74 @@ func TestSyncCaseClosedOffline(t *testing.T) {
 	}
 	if c := caseVersion(t, phone1.AccessToken, id2); c.Status != "closed" || c.Version != 2 {
 		t.Errorf("created and closed offline: %+v", c)
+	}
+}
+
+// Interview updates and case status changes that are wrong in themselves are rejected one by one
+// with a problem, and change nothing.
+func TestSyncUpdateAndCloseBadInput(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t) // an organisation of its own: its change sequence is the test's alone
+	base := server(t).base
+	_, _, worker := org.newUser(t, "caseworker")
+	caseID := newID()
+	if r := post(t, base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(caseID, "Child B.")); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	s := createInterview(t, base, worker.AccessToken, caseID)
+	update := func(extra map[string]any) map[string]any {
+		op := map[string]any{"op_id": newID(), "type": "interview_session", "action": "update", "id": s.ID, "case_id": caseID, "base_version": 1}
+		maps.Copy(op, extra)
+		return op
+	}
+	status := func(action string, extra map[string]any) map[string]any {
+		op := map[string]any{"op_id": newID(), "type": "case", "action": action, "id": caseID, "base_version": 1}
+		maps.Copy(op, extra)
+		return op
+	}
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	tests := []struct {
+		name  string
+		op    map[string]any
+		field string // the field error expected, "" when the problem has none
+	}{
+		{"no base version", update(map[string]any{"base_version": 0, "changes": map[string]any{"plan": map[string]any{"place": "x"}}}), "base_version"},
+		{"data instead of changes", update(map[string]any{"data": map[string]any{"plan": map[string]any{"place": "x"}}}), "data"},
+		{"no changes", update(nil), "changes"},
+		{"nothing changed", update(map[string]any{"changes": map[string]any{}}), "changes"},
+		{"unknown field", update(map[string]any{"changes": map[string]any{"plan": map[string]any{"mood": "calm"}}}), ""},
+		{"wrong type", update(map[string]any{"changes": map[string]any{"plan": map[string]any{"place": 5}}}), ""},
+		{"changes not an object", update(map[string]any{"changes": []any{"place"}}), "changes"},
+		{"place too long", update(map[string]any{"changes": map[string]any{"plan": map[string]any{"place": strings.Repeat("x", 501)}}}), ""},
+		{"ended before it started", update(map[string]any{"changes": map[string]any{"started_at": rfc(t0), "ended_at": rfc(t0.Add(-time.Minute))}}), "ended_at"},
+		{"bad participant role", update(map[string]any{"changes": map[string]any{"plan": map[string]any{"participants": []any{map[string]any{"role": "boss"}}}}}), ""},
+		{"interview close", update(map[string]any{"action": "close", "data": map[string]any{"reason": "x"}}), "action"},
+		{"close without data", status("close", nil), "data"},
+		{"close without reason", status("close", map[string]any{"data": map[string]any{}}), "reason"},
+		{"close, reason too long", status("close", map[string]any{"data": map[string]any{"reason": strings.Repeat("x", 501)}}), "reason"},
+		{"close, reason wrong type", status("close", map[string]any{"data": map[string]any{"reason": 5}}), ""},
+		{"close with changes", status("close", map[string]any{"data": map[string]any{"reason": "x"}, "changes": map[string]any{"status": "closed"}}), "changes"},
+		{"reopen without base version", status("reopen", map[string]any{"base_version": 0, "data": map[string]any{"reason": "x"}}), "base_version"},
+		{"reopen an open case", status("reopen", map[string]any{"data": map[string]any{"reason": "x"}}), ""},
+	}
+	ops := make([]map[string]any, len(tests))
+	for i, tt := range tests {
+		ops[i] = tt.op
+	}
+	for i, r := range push(t, worker.AccessToken, ops...) {
+		tt := tests[i]
+		if r.Status != "rejected" || r.Problem == nil || r.Problem.Status != http.StatusBadRequest {
+			t.Errorf("%s: %+v", tt.name, r)
+			continue
+		}
+		if tt.field != "" && !slices.ContainsFunc(r.Problem.Errors, func(e struct{ Field, Code, Message string }) bool { return e.Field == tt.field }) {
+			t.Errorf("%s: no error for %s in %+v", tt.name, tt.field, r.Problem.Errors)
+		}
+	}
+	if c := caseVersion(t, worker.AccessToken, caseID); c.Version != 1 || c.Status != "open" {
+		t.Errorf("the case changed: %+v", c)
+	}
+	if got := sessionCall(t, base, http.MethodGet, "/v1/cases/"+caseID+"/interviews/"+s.ID, worker.AccessToken, nil, 200); got.Version != 1 || got.Plan.Place != interviewPlan()["place"] {
+		t.Errorf("the session changed: version %d, place %q", got.Version, got.Plan.Place)
 	}
 }
