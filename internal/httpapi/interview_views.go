@@ -177,7 +177,19 @@ type interviewSummaryView struct {
 	SubmittedQuality *qualityView `json:"submitted_quality"`
 }
 
+// interviewView is an interview session as GET /v1/cases/{id}/interviews/{interview} shows it: the
+// stored record, and what is computed for the reader from the pinned protocol version and the
+// request's language.
 type interviewView struct {
+	interviewRecordView
+	Locale    string              `json:"locale"`
+	Dir       string              `json:"dir"`
+	Checklist []checklistStepView `json:"checklist"`
+	Quality   qualityView         `json:"quality"`
+}
+
+// interviewRecordView is an interview session with its log, as stored (and as a device syncs it).
+type interviewRecordView struct {
 	ID              string               `json:"id"`
 	OrgID           string               `json:"org_id"`
 	CaseID          string               `json:"case_id"`
@@ -197,17 +209,49 @@ type interviewView struct {
 	CreatedAt       time.Time            `json:"created_at"`
 	UpdatedAt       time.Time            `json:"updated_at"`
 	Version         int64                `json:"version"`
-	Locale          string               `json:"locale"`
-	Dir             string               `json:"dir"`
-	Checklist       []checklistStepView  `json:"checklist"`
 	LogOpen         bool                 `json:"log_open"`
 	Prompts         []promptView         `json:"prompts"`
 	Breaks          []breakView          `json:"breaks"`
 	WellbeingChecks []wellbeingCheckView `json:"wellbeing_checks"`
 	ChecklistMarks  []markView           `json:"checklist_marks"`
-	Quality         qualityView          `json:"quality"`
 	Reviews         []reviewView         `json:"reviews"`
 	Addenda         []addendumView       `json:"addenda"`
+}
+
+// toInterviewRecordView returns the view of a session and its log.
+func toInterviewRecordView(sess interview.Session, log interview.Log) interviewRecordView {
+	v := interviewRecordView{ID: sess.ID, OrgID: sess.OrgID, CaseID: sess.CaseID, ProtocolID: sess.ProtocolID, ProtocolVersion: sess.ProtocolVersion,
+		InterviewerID: sess.InterviewerID, Status: string(sess.Status), AgeBand: string(sess.Situation.AgeBand),
+		CaseTypes: nonNil(codes(sess.Situation.CaseTypes)), Needs: nonNil(codes(sess.Situation.Needs)), Plan: toPlanView(sess.Plan),
+		StartedAt: sess.StartedAt, EndedAt: sess.EndedAt, SubmittedAt: sess.SubmittedAt, ApprovedAt: sess.ApprovedAt, ApprovedBy: sess.ApprovedBy,
+		CreatedAt: sess.CreatedAt, UpdatedAt: sess.UpdatedAt, Version: sess.Version, LogOpen: log.Open && sess.Status.Editable(),
+		Prompts: make([]promptView, len(log.Prompts)), Breaks: make([]breakView, len(log.Breaks)),
+		WellbeingChecks: make([]wellbeingCheckView, len(log.Checks)), ChecklistMarks: make([]markView, len(log.Marks)),
+		Reviews: make([]reviewView, len(sess.Reviews)), Addenda: make([]addendumView, len(sess.Addenda))}
+	for i, p := range log.Prompts {
+		v.Prompts[i] = promptView{ClientID: p.ClientID, Type: string(p.Type), Words: p.Words, PhaseID: p.PhaseID,
+			RecordedAt: p.RecordedAt, ReceivedAt: p.ReceivedAt, ByUserID: p.ByUserID}
+	}
+	for i, b := range log.Breaks {
+		v.Breaks[i] = breakView{ClientID: b.ClientID, StartedAt: b.StartedAt, EndedAt: b.EndedAt, Note: b.Note, ReceivedAt: b.ReceivedAt, ByUserID: b.ByUserID}
+	}
+	for i, c := range log.Checks {
+		v.WellbeingChecks[i] = wellbeingCheckView{ClientID: c.ClientID, CheckedAt: c.CheckedAt, Note: c.Note, ReceivedAt: c.ReceivedAt, ByUserID: c.ByUserID}
+	}
+	for i, m := range log.Marks {
+		v.ChecklistMarks[i] = toMarkView(m)
+	}
+	for i, r := range sess.Reviews {
+		rv := reviewView{Decision: string(r.Decision), Comment: r.Comment, ByUserID: r.ByUserID, At: r.At, ItemComments: make([]itemCommentView, len(r.ItemComments))}
+		for j, ic := range r.ItemComments {
+			rv.ItemComments[j] = itemCommentView(ic)
+		}
+		v.Reviews[i] = rv
+	}
+	for i, a := range sess.Addenda {
+		v.Addenda[i] = addendumView{ID: a.ID, Text: a.Text, ByUserID: a.ByUserID, RecordedAt: a.RecordedAt, ReceivedAt: a.ReceivedAt}
+	}
+	return v
 }
 
 func toMarkView(m interview.Mark) markView {
@@ -303,15 +347,8 @@ func (s *Server) toInterviewSummary(ctx context.Context, x interview.Session, lo
 func (s *Server) toInterviewView(x interview.View, locale string) interviewView {
 	sess := x.Session
 	loc, _ := s.deps.Catalog.Locale(locale)
-	v := interviewView{ID: sess.ID, OrgID: sess.OrgID, CaseID: sess.CaseID, ProtocolID: sess.ProtocolID, ProtocolVersion: sess.ProtocolVersion,
-		InterviewerID: sess.InterviewerID, Status: string(sess.Status), AgeBand: string(sess.Situation.AgeBand),
-		CaseTypes: nonNil(codes(sess.Situation.CaseTypes)), Needs: nonNil(codes(sess.Situation.Needs)), Plan: toPlanView(sess.Plan),
-		StartedAt: sess.StartedAt, EndedAt: sess.EndedAt, SubmittedAt: sess.SubmittedAt, ApprovedAt: sess.ApprovedAt, ApprovedBy: sess.ApprovedBy,
-		CreatedAt: sess.CreatedAt, UpdatedAt: sess.UpdatedAt, Version: sess.Version, Locale: locale, Dir: loc.Dir,
-		LogOpen: x.Log.Open && sess.Status.Editable(), Checklist: make([]checklistStepView, 0, len(x.Checklist)),
-		Prompts: make([]promptView, len(x.Log.Prompts)), Breaks: make([]breakView, len(x.Log.Breaks)),
-		WellbeingChecks: make([]wellbeingCheckView, len(x.Log.Checks)), ChecklistMarks: make([]markView, len(x.Log.Marks)),
-		Reviews: make([]reviewView, len(sess.Reviews)), Addenda: make([]addendumView, len(sess.Addenda))}
+	v := interviewView{interviewRecordView: toInterviewRecordView(sess, x.Log), Locale: locale, Dir: loc.Dir,
+		Checklist: make([]checklistStepView, 0, len(x.Checklist))}
 	if v.Dir == "" {
 		v.Dir = "ltr"
 	}
@@ -341,29 +378,6 @@ func (s *Server) toInterviewView(x interview.View, locale string) interviewView 
 			sv.Items[i] = iv
 		}
 		v.Checklist = append(v.Checklist, sv)
-	}
-	for i, p := range x.Log.Prompts {
-		v.Prompts[i] = promptView{ClientID: p.ClientID, Type: string(p.Type), Words: p.Words, PhaseID: p.PhaseID,
-			RecordedAt: p.RecordedAt, ReceivedAt: p.ReceivedAt, ByUserID: p.ByUserID}
-	}
-	for i, b := range x.Log.Breaks {
-		v.Breaks[i] = breakView{ClientID: b.ClientID, StartedAt: b.StartedAt, EndedAt: b.EndedAt, Note: b.Note, ReceivedAt: b.ReceivedAt, ByUserID: b.ByUserID}
-	}
-	for i, c := range x.Log.Checks {
-		v.WellbeingChecks[i] = wellbeingCheckView{ClientID: c.ClientID, CheckedAt: c.CheckedAt, Note: c.Note, ReceivedAt: c.ReceivedAt, ByUserID: c.ByUserID}
-	}
-	for i, m := range x.Log.Marks {
-		v.ChecklistMarks[i] = toMarkView(m)
-	}
-	for i, r := range sess.Reviews {
-		rv := reviewView{Decision: string(r.Decision), Comment: r.Comment, ByUserID: r.ByUserID, At: r.At, ItemComments: make([]itemCommentView, len(r.ItemComments))}
-		for j, ic := range r.ItemComments {
-			rv.ItemComments[j] = itemCommentView(ic)
-		}
-		v.Reviews[i] = rv
-	}
-	for i, a := range sess.Addenda {
-		v.Addenda[i] = addendumView{ID: a.ID, Text: a.Text, ByUserID: a.ByUserID, RecordedAt: a.RecordedAt, ReceivedAt: a.ReceivedAt}
 	}
 	v.Quality = s.toQualityView(x.Quality, locale, func(id string) string {
 		if t, ok := phaseTitle[id]; ok {

@@ -35,11 +35,14 @@ type syncType struct {
 }
 
 var syncTypes = map[string]syncType{
-	devicesync.TypeCase:             {view: func(v any) any { return toCaseView(v.(casework.Case)) }, decode: decodeCaseOp},
-	devicesync.TypeRun:              {view: func(v any) any { return toRunSyncView(v.(casework.Run)) }, decode: decodeRunOp},
-	devicesync.TypeInterviewSession: {view: func(v any) any { return toInterviewSyncView(v.(devicesync.InterviewSession)) }, decode: decodeInterviewOp},
-	devicesync.TypeEvidenceItem:     {view: func(v any) any { return toEvidenceItemView(v.(evidence.Item)) }, decode: decodeEvidenceItemOp},
-	devicesync.TypeCustodyEvent:     {view: func(v any) any { return toCustodyEventView(v.(evidence.Event)) }, decode: decodeCustodyEventOp},
+	devicesync.TypeCase: {view: func(v any) any { return toCaseView(v.(casework.Case)) }, decode: decodeCaseOp},
+	devicesync.TypeRun:  {view: func(v any) any { return toRunSyncView(v.(casework.Run)) }, decode: decodeRunOp},
+	devicesync.TypeInterviewSession: {view: func(v any) any { // the session view without what is computed for a reader (checklist, quality, locale)
+		x := v.(devicesync.InterviewSession)
+		return toInterviewRecordView(x.Session, x.Log)
+	}, decode: decodeInterviewOp},
+	devicesync.TypeEvidenceItem: {view: func(v any) any { return toEvidenceItemView(v.(evidence.Item)) }, decode: decodeEvidenceItemOp},
+	devicesync.TypeCustodyEvent: {view: func(v any) any { return toCustodyEventView(v.(evidence.Event)) }, decode: decodeCustodyEventOp},
 }
 
 // runSyncView is a run with all its records, as a device stores it.
