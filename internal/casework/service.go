@@ -477,15 +477,7 @@ func (s *Service) record(ctx context.Context, e Event) error {
 
 // eventBy makes an event of p acting in role (empty: p's roles, comma-separated).
 func eventBy(p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) Event {
-	actorRole := string(role)
-	if role == "" {
-		rs := make([]string, len(p.Roles))
-		for i, r := range p.Roles {
-			rs[i] = string(r)
-		}
-		actorRole = strings.Join(rs, ",")
-	}
-	return Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: actorRole, DeviceID: p.DeviceID, Action: action,
+	return Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: p.ActorRole(role), DeviceID: p.DeviceID, Action: action,
 		ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -694,15 +693,7 @@ func (s *Service) VerifyCase(ctx context.Context, p identity.Principal, caseID s
 }
 
 func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) error {
-	actorRole := string(role)
-	if role == "" {
-		rs := make([]string, len(p.Roles))
-		for i, r := range p.Roles {
-			rs[i] = string(r)
-		}
-		actorRole = strings.Join(rs, ",")
-	}
-	if err := s.events.RecordEvidenceEvent(ctx, AuditEvent{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: actorRole, DeviceID: p.DeviceID,
+	if err := s.events.RecordEvidenceEvent(ctx, AuditEvent{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: p.ActorRole(role), DeviceID: p.DeviceID,
 		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}); err != nil {
 		return fmt.Errorf("recording evidence event %s: %w", action, err)
 	}

@@ -91,6 +91,15 @@ type Principal struct {
 // HasRole reports whether the principal has role r.
 func (p Principal) HasRole(r Role) bool { return slices.Contains(p.Roles, r) }
 
+// ActorRole names, for the audit log, the role p acts in: role, or when it is empty (p was refused
+// before acting in any role) all of p's roles, comma-separated.
+func (p Principal) ActorRole(role Role) string {
+	if role != "" {
+		return string(role)
+	}
+	return roleList(p.Roles)
+}
+
 // HasAnyRole reports whether the principal has at least one of roles.
 func (p Principal) HasAnyRole(roles ...Role) bool {
 	return slices.ContainsFunc(roles, p.HasRole)

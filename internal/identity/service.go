@@ -848,6 +848,7 @@ func eventBy(p Principal, action, resourceType, resourceID, outcome string) Secu
 		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
 }
 
+// roleList names roles comma-separated.
 func roleList(roles []Role) string {
 	s := make([]string, len(roles))
 	for i, r := range roles {
