@@ -3,6 +3,9 @@ package apperr
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/text/language"
 )
 
 // FieldErrors collects the field errors of one request; Err turns them into one Invalid error.
@@ -35,4 +38,38 @@ func (f *FieldErrors) MaxLength(field, value string, limit int) {
 	if utf8.RuneCountInString(value) > limit {
 		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": limit})
 	}
+}
+
+// UUID records "required" for an empty id and "uuid" for one that is not a UUID in canonical
+// lower-case form or is the nil UUID (client-generated ids), and reports whether id is valid.
+func (f *FieldErrors) UUID(field, id string) bool {
+	if id == "" {
+		f.Add(field, "required", "field.required", nil)
+		return false
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || u.String() != id || u == uuid.Nil {
+		f.Add(field, "uuid", "field.uuid", nil)
+		return false
+	}
+	return true
+}
+
+// Language checks an optional BCP 47 tag: it records "max_length" beyond 35 characters and "bcp47"
+// for a tag that does not parse, and returns the tag's canonical form ("" for a blank one).
+func (f *FieldErrors) Language(field, tag string) string {
+	tag = strings.TrimSpace(tag)
+	if tag == "" {
+		return ""
+	}
+	if len(tag) > 35 {
+		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": 35})
+		return tag
+	}
+	t, err := language.Parse(tag)
+	if err != nil {
+		f.Add(field, "bcp47", "field.bcp47", nil)
+		return tag
+	}
+	return t.String()
 }

@@ -48,7 +48,7 @@ func (s *Service) CheckStartRun(ctx context.Context, p identity.Principal, caseI
 		}
 	}
 	var fe fieldErrors
-	fe.uuid(fieldID, runID)
+	fe.UUID(fieldID, runID)
 	fe.token("protocol_id", protocolID, MaxProtocolIDLen)
 	if err := fe.Err(); err != nil {
 		return err

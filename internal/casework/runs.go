@@ -31,7 +31,7 @@ func (s *Service) StartRun(ctx context.Context, p identity.Principal, caseID, ru
 		return Run{}, err
 	}
 	var fe fieldErrors
-	fe.uuid(fieldID, runID)
+	fe.UUID(fieldID, runID)
 	fe.token("protocol_id", protocolID, MaxProtocolIDLen)
 	if err := fe.Err(); err != nil {
 		return Run{}, err

@@ -150,7 +150,7 @@ func (s *Service) prepareCase(ctx context.Context, p identity.Principal, nc NewC
 	}
 	now := s.clock()
 	var fe fieldErrors
-	fe.uuid(fieldID, nc.ID)
+	fe.UUID(fieldID, nc.ID)
 	c := Case{ID: nc.ID, OrgID: p.OrgID, Status: StatusOpen, CreatedAt: now, UpdatedAt: now, CreatedBy: p.UserID, Version: 1}
 	c.ReferenceNumber = strings.TrimSpace(nc.ReferenceNumber)
 	fe.text("reference_number", c.ReferenceNumber, MaxReferenceLen)
@@ -485,7 +485,7 @@ func eventBy(p identity.Principal, role identity.Role, action, resourceType, res
 // audit log only when it can name a record.
 func auditID(id string) string {
 	var fe fieldErrors
-	if fe.uuid(fieldID, id); len(fe.FieldErrors) > 0 {
+	if fe.UUID(fieldID, id); len(fe.FieldErrors) > 0 {
 		return ""
 	}
 	return id

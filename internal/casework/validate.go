@@ -6,9 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-	"golang.org/x/text/language"
-
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -51,18 +48,6 @@ func (f *fieldErrors) text(field, value string, limit int) {
 	f.MaxLength(field, value, limit)
 }
 
-// uuid checks a client-generated id: a UUID in canonical lower-case form, not the nil UUID.
-func (f *fieldErrors) uuid(field, id string) {
-	if id == "" {
-		f.Add(field, "required", "field.required", nil)
-		return
-	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id || u == uuid.Nil {
-		f.Add(field, "uuid", "field.uuid", nil)
-	}
-}
-
 // token checks an identifier chosen elsewhere (user ids, client ids, step ids): 1 to limit of
 // A-Z a-z 0-9 . _ : -.
 func (f *fieldErrors) token(field, id string, limit int) bool {
@@ -92,24 +77,6 @@ func oneOf[T ~string](f *fieldErrors, field string, value T, values []T) bool {
 	return false
 }
 
-// language checks an optional BCP 47 tag and returns its canonical form.
-func (f *fieldErrors) language(field, tag string) string {
-	tag = strings.TrimSpace(tag)
-	if tag == "" {
-		return ""
-	}
-	if len(tag) > MaxLanguageLen {
-		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": MaxLanguageLen})
-		return tag
-	}
-	t, err := language.Parse(tag)
-	if err != nil {
-		f.Add(field, "bcp47", "field.bcp47", nil)
-		return tag
-	}
-	return t.String()
-}
-
 // child checks and normalizes a child; now decides the allowed birth years.
 func (f *fieldErrors) child(c Child, now time.Time) Child {
 	c.Pseudonym = strings.TrimSpace(c.Pseudonym)
@@ -130,8 +97,8 @@ func (f *fieldErrors) child(c Child, now time.Time) Child {
 	if c.Gender != "" {
 		oneOf(f, "child.gender", c.Gender, Genders)
 	}
-	c.PreferredLanguage = f.language("child.preferred_language", c.PreferredLanguage)
-	c.Needs.InterpreterLanguage = f.language("child.needs.interpreter_language", c.Needs.InterpreterLanguage)
+	c.PreferredLanguage = f.Language("child.preferred_language", c.PreferredLanguage)
+	c.Needs.InterpreterLanguage = f.Language("child.needs.interpreter_language", c.Needs.InterpreterLanguage)
 	c.Needs.DisabilityNotes = strings.TrimSpace(c.Needs.DisabilityNotes)
 	f.text("child.needs.disability_notes", c.Needs.DisabilityNotes, MaxNotesLen)
 	return c

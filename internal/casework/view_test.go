@@ -104,7 +104,7 @@ func TestAuthorize(t *testing.T) {
 func TestLanguageCanonical(t *testing.T) {
 	t.Parallel()
 	var fe fieldErrors
-	got := []string{fe.language("l", "EN-gb"), fe.language("l", " pt-br "), fe.language("l", "")}
+	got := []string{fe.Language("l", "EN-gb"), fe.Language("l", " pt-br "), fe.Language("l", "")}
 	if len(fe.FieldErrors) != 0 || !slices.Equal(got, []string{"en-GB", "pt-BR", ""}) {
 		t.Fatalf("got %v, errors %v", got, fe)
 	}

@@ -7,8 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 )
 
@@ -62,19 +60,6 @@ type NewEvent struct {
 }
 
 type fieldErrors struct{ apperr.FieldErrors }
-
-func (f *fieldErrors) uuid(field, id string) bool {
-	if id == "" {
-		f.Add(field, "required", "field.required", nil)
-		return false
-	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id || u == uuid.Nil {
-		f.Add(field, "uuid", "field.uuid", nil)
-		return false
-	}
-	return true
-}
 
 // text checks an optional free-text value and returns it trimmed: valid UTF-8, no control characters
 // other than tab and newlines (none at all when singleLine), at most limit characters, and no data:
@@ -171,7 +156,7 @@ func (f *fieldErrors) hash(field string, h Hash) Hash {
 func (f *fieldErrors) item(prefix string, ni NewItem, caller string, now time.Time) Item {
 	p := func(name string) string { return prefix + name }
 	it := Item{ID: ni.ID, Kind: ni.Kind, SuspectedAbuseMaterial: ni.SuspectedAbuseMaterial}
-	f.uuid(p("id"), ni.ID)
+	f.UUID(p("id"), ni.ID)
 	oneOf(f, p("kind"), ni.Kind, Kinds)
 	it.Description = f.text(p("description"), ni.Description, MaxDescriptionLen, false)
 	id := ni.Identifiers
@@ -261,7 +246,7 @@ func (f *fieldErrors) item(prefix string, ni NewItem, caller string, now time.Ti
 func (f *fieldErrors) event(ne NewEvent, it Item, caller string, now time.Time) Event {
 	e := Event{ID: ne.ID, OrgID: it.OrgID, CaseID: it.CaseID, ItemID: it.ID, Type: ne.Type, RecordedBy: caller,
 		SealIntact: ne.SealIntact, CorrectsSeq: ne.CorrectsSeq, Hold: ne.Hold}
-	f.uuid("id", ne.ID)
+	f.UUID("id", ne.ID)
 	appendable := slices.DeleteFunc(slices.Clone(EventTypes), func(t EventType) bool { return t == EventCollected })
 	oneOf(f, "type", ne.Type, appendable)
 	e.RecordedAt = f.deviceTime("recorded_at", ne.RecordedAt, now)

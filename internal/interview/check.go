@@ -28,7 +28,7 @@ func (s *Service) CheckCreate(ctx context.Context, p identity.Principal, caseID 
 		}
 	}
 	var fe fieldErrors
-	fe.uuid("id", ns.ID)
+	fe.UUID("id", ns.ID)
 	if ns.ProtocolID == "" {
 		ns.ProtocolID = DefaultProtocolID
 	}

@@ -70,7 +70,7 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, caseID strin
 	}
 	now := s.clock()
 	var fe fieldErrors
-	fe.uuid("id", ns.ID)
+	fe.UUID("id", ns.ID)
 	if ns.ProtocolID == "" {
 		ns.ProtocolID = DefaultProtocolID
 	}
@@ -483,7 +483,7 @@ func (s *Service) AddAddendum(ctx context.Context, p identity.Principal, caseID,
 	}
 	now := s.clock()
 	var fe fieldErrors
-	fe.uuid("id", na.ID)
+	fe.UUID("id", na.ID)
 	text := fe.text("text", na.Text, MaxCommentLen)
 	fe.Required("text", text)
 	at := fe.deviceTime("recorded_at", na.RecordedAt, now)
@@ -677,5 +677,5 @@ func eventBy(p identity.Principal, role identity.Role, action, resourceType, res
 
 func validUUID(id string) bool {
 	var fe fieldErrors
-	return fe.uuid("id", id)
+	return fe.UUID("id", id)
 }

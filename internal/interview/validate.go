@@ -7,9 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-	"golang.org/x/text/language"
-
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -29,20 +26,6 @@ func (f *fieldErrors) text(field, value string, limit int) string {
 	}
 	f.MaxLength(field, value, limit)
 	return value
-}
-
-// uuid checks a client-generated id: a UUID in canonical lower-case form, not the nil UUID.
-func (f *fieldErrors) uuid(field, id string) bool {
-	if id == "" {
-		f.Add(field, "required", "field.required", nil)
-		return false
-	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id || u == uuid.Nil {
-		f.Add(field, "uuid", "field.uuid", nil)
-		return false
-	}
-	return true
 }
 
 // token checks an identifier chosen elsewhere (client ids, step ids): 1 to limit of A-Z a-z 0-9 . _ : -.
@@ -75,24 +58,6 @@ func oneOf[T ~string](f *fieldErrors, field string, value T, values []T) bool {
 	}
 	f.Add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ",")})
 	return false
-}
-
-// language checks an optional BCP 47 tag and returns its canonical form.
-func (f *fieldErrors) language(field, tag string) string {
-	tag = strings.TrimSpace(tag)
-	if tag == "" {
-		return ""
-	}
-	if len(tag) > 35 {
-		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": 35})
-		return tag
-	}
-	t, err := language.Parse(tag)
-	if err != nil {
-		f.Add(field, "bcp47", "field.bcp47", nil)
-		return tag
-	}
-	return t.String()
 }
 
 // deviceTime checks a required device time: set, and not more than MaxClockSkew after now.
@@ -132,7 +97,7 @@ func (f *fieldErrors) plan(p Plan) Plan {
 		field := fmt.Sprintf("plan.participants[%d]", i)
 		oneOf(f, field+".role", pp.Role, ParticipantRoles)
 		pp.Name = f.text(field+".name", pp.Name, MaxNameLen)
-		pp.Language = f.language(field+".language", pp.Language)
+		pp.Language = f.Language(field+".language", pp.Language)
 		if pp.UserID != "" {
 			f.token(field+".user_id", pp.UserID, MaxIDLen)
 		}
