@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 type caseBody struct {
@@ -195,21 +190,10 @@ func TestCaseDataIsEncryptedAtRest(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("record: %d %s", r.status, r.body)
 	}
-	uri := os.Getenv("MONGODB_TEST_URI")
-	if uri == "" {
-		var ok bool
-		if uri, ok = ferret.Attach(s.dataDir); !ok {
-			t.Fatal("cannot reach the embedded database")
-		}
-	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(context.Background())
+	db := rawDatabase(t, s)
 	secrets := []string{pseudonym, "REF-" + caseID[:8], "picture cards", "Quokka-note-5521"}
 	for _, coll := range []string{"cases", "runs"} {
-		cur, err := client.Database(envOf(s, "MONGODB_DATABASE", "caseguide")).Collection(coll).Find(context.Background(), bson.D{})
+		cur, err := db.Collection(coll).Find(context.Background(), bson.D{})
 		if err != nil {
 			t.Fatal(err)
 		}

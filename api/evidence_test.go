@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,10 +17,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 func init() {
@@ -551,21 +546,10 @@ func TestEvidenceEncryptedAtRest(t *testing.T) {
 		event("note", map[string]any{"note": note, "place": "Ptarmigan Street"})); r.status != http.StatusCreated {
 		t.Fatalf("append: %d %s", r.status, r.body)
 	}
-	uri := os.Getenv("MONGODB_TEST_URI")
-	if uri == "" {
-		var ok bool
-		if uri, ok = ferret.Attach(s.dataDir); !ok {
-			t.Fatal("cannot reach the embedded database")
-		}
-	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(context.Background())
+	db := rawDatabase(t, s)
 	secrets := []string{"SN-Kestrel-8812", "Mill Lane", "CF-88", "EX-7", "S-500", note, "Ptarmigan Street", "blue</b> case"}
 	for _, coll := range []string{"evidence_items", "evidence_events"} {
-		cur, err := client.Database(envOf(s, "MONGODB_DATABASE", "caseguide")).Collection(coll).Find(context.Background(), bson.D{{Key: "case_id", Value: caseID}})
+		cur, err := db.Collection(coll).Find(context.Background(), bson.D{{Key: "case_id", Value: caseID}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -654,19 +638,8 @@ func TestEvidenceTamperingFoundThroughTheAPI(t *testing.T) {
 	caseID, worker := newCaseWithWorker(t, s.base)
 	items := "/v1/cases/" + caseID + "/evidence"
 	auth := "Authorization: Bearer " + worker.AccessToken
-	uri := os.Getenv("MONGODB_TEST_URI")
-	if uri == "" {
-		var ok bool
-		if uri, ok = ferret.Attach(s.dataDir); !ok {
-			t.Fatal("cannot reach the embedded database")
-		}
-	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Disconnect(context.Background())
-	raw := client.Database(envOf(s, "MONGODB_DATABASE", "caseguide")).Collection("evidence_events")
+	db := rawDatabase(t, s)
+	raw := db.Collection("evidence_events")
 	tests := []struct {
 		name   string
 		tamper func(itemID string) error

@@ -20,8 +20,11 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 )
 
@@ -282,4 +285,23 @@ func checkContract(t *testing.T, req *http.Request, r *response) {
 func get(t *testing.T, base, path string, headers ...string) *response {
 	t.Helper()
 	return do(t, base, http.MethodGet, path, nil, headers...)
+}
+
+// rawDatabase connects to test server s's database directly, bypassing the service (to look at what
+// is stored, or to tamper with it); the connection is closed when the test ends.
+func rawDatabase(t *testing.T, s *testServer) *mongo.Database {
+	t.Helper()
+	uri := os.Getenv("MONGODB_TEST_URI")
+	if uri == "" {
+		var ok bool
+		if uri, ok = ferret.Attach(s.dataDir); !ok {
+			t.Fatal("cannot reach the embedded database")
+		}
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	return client.Database(envOf(s, "MONGODB_DATABASE", "caseguide"))
 }

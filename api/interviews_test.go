@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,10 +13,6 @@ import (
 
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 // sessionBody is the part of an InterviewSession the tests look at.
@@ -819,22 +814,4 @@ func TestInterviewDataIsEncryptedAtRest(t *testing.T) {
 	if back.Plan.Place != "Saffron-Room-8812" || back.Prompts[0].Words != "Tell me about Marmalade-Kite-5590" || back.Reviews[0].Comment != "Review-Juniper-9952" {
 		t.Errorf("the API does not give the text back: %+v", back)
 	}
-}
-
-// rawDatabase connects to the shared server's database directly, bypassing the service.
-func rawDatabase(t *testing.T, s *testServer) *mongo.Database {
-	t.Helper()
-	uri := os.Getenv("MONGODB_TEST_URI")
-	if uri == "" {
-		var ok bool
-		if uri, ok = ferret.Attach(s.dataDir); !ok {
-			t.Fatal("cannot reach the embedded database")
-		}
-	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Disconnect(context.Background()) })
-	return client.Database(envOf(s, "MONGODB_DATABASE", "caseguide"))
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,10 +15,6 @@ import (
 
 	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 type syncRecord struct {
@@ -679,9 +674,9 @@ func TestSyncStoredResultsAreEncrypted(t *testing.T) {
 	if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(pseudonym)) {
 		t.Fatalf("push: %d %s", r.status, r.body)
 	}
-	client := rawClient(t, s)
+	db := rawDatabase(t, s)
 	for _, coll := range []string{"sync_results", "idempotency_keys"} {
-		cur, err := client.Database(envOf(s, "MONGODB_DATABASE", "caseguide")).Collection(coll).Find(context.Background(), bson.D{})
+		cur, err := db.Collection(coll).Find(context.Background(), bson.D{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -696,24 +691,6 @@ func TestSyncStoredResultsAreEncrypted(t *testing.T) {
 			t.Errorf("no documents in %s: the test looks at the wrong place", coll)
 		}
 	}
-}
-
-// rawClient connects to the shared server's database directly.
-func rawClient(t *testing.T, s *testServer) *mongo.Client {
-	t.Helper()
-	uri := os.Getenv("MONGODB_TEST_URI")
-	if uri == "" {
-		var ok bool
-		if uri, ok = ferret.Attach(s.dataDir); !ok {
-			t.Fatal("cannot reach the embedded database")
-		}
-	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Disconnect(context.Background()) })
-	return client
 }
 
 // A phone offline records an interview (the session and its prompts) and evidence (an item and
