@@ -106,6 +106,16 @@ func (s *security) bootstrap(ctx context.Context, password string, log *slog.Log
 	return nil
 }
 
+// flush lets the audit log finish what it still holds in memory (the writes queued and the move of
+// each log's head, see audit.Service.Record) before the database closes.
+func (s *security) flush(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.audit.Flush(ctx); err != nil {
+		log.Warn("the audit log was not flushed before stopping: the head of a log may lag until the next write", "error", err.Error())
+	}
+}
+
 // tokenIssuer adapts the JWT signer to identity.TokenIssuer.
 type tokenIssuer struct{ signer *jwtauth.Signer }
 

@@ -65,6 +65,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	defer sec.flush(log) // before the database closes
 	if err := sec.bootstrap(ctx, cfg.BootstrapAdminPassword, log); err != nil {
 		return err
 	}

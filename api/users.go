@@ -62,6 +62,7 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
+	defer sec.flush(log) // before the database closes
 	operator := identity.Principal{UserID: "cli", Username: "cli", OrgID: *org, Roles: []identity.Role{identity.RoleAdmin}}
 	ids := sec.identity
 

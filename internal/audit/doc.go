@@ -12,10 +12,12 @@
 // number: the chain never forks and never skips a number. Within one process, the writers of an
 // organisation do not race at all: they commit in groups. Concurrent callers queue their entries and
 // one leader at a time chains everything queued (up to MaxBatch entries) after the newest entry the
-// process knows (kept in memory) and stores it with one ordered insert and one head update, so an
-// organisation's throughput grows with the number of concurrent writers instead of being capped by
-// the round trips of one entry. Record returns only once its entry is stored. When Record cannot
-// write it returns an error and the caller must fail its request: auditing cannot be skipped.
+// process knows (kept in memory) and stores it with one ordered insert, so an organisation's
+// throughput grows with the number of concurrent writers instead of being capped by the round trips
+// of one entry. Record returns only once its entry is stored. When Record cannot write it returns an
+// error and the caller must fail its request: auditing cannot be skipped. The head (below) is moved
+// after the callers are answered, when the queue runs empty and at least every HeadEvery group
+// commits; Flush waits for that before a process stops.
 //
 // # The hash chain
 //
@@ -49,8 +51,11 @@
 // # Verification
 //
 // Service.Verify walks an organisation's log in Seq order, recomputes every hash and checks every
-// link and that the numbers run 1, 2, 3, ... without a gap. The store also keeps a copy of the newest
-// entry apart from the log (its head, see Store), so deleting or rewriting the newest entries is found
-// too. The chain finds changes made by anyone who cannot also recompute every later hash and the
-// head; to detect a full rewrite, note Report.LastHash outside the system from time to time.
+// link and that the numbers run 1, 2, 3, ... without a gap. The store also keeps a copy of a recent
+// entry apart from the log (its head, see Store), and the process remembers the newest entry it
+// stored, so deleting or rewriting the newest entries is found too: by the process that wrote them at
+// once, by any other once the head has moved past them (when its writer's queue ran empty, after at
+// most HeadEvery group commits under load). The chain finds changes made by anyone who cannot also
+// recompute every later hash and the head; to detect a full rewrite, note Report.LastHash outside the
+// system from time to time.
 package audit

@@ -29,6 +29,11 @@ const MaxRecordAttempts = 100
 // MaxBatch is the most entries one group commit writes (see Service.Record).
 const MaxBatch = 256
 
+// HeadEvery is the most group commits a leader writes before it moves the head (see Service.Record).
+// Between moves the stored head lags the log; Verify in this process makes up for it with what the
+// process knows, and a restart after a crash finds the entries past the head (Service.end).
+const HeadEvery = 8
+
 // batchWriteTimeout bounds the database work of one group commit. The batch holds entries of several
 // callers, so it is not cut short by any one caller's context; this keeps a hung database from
 // holding an organisation's writers forever (each caller still leaves when its own context ends).
@@ -71,17 +76,22 @@ type Service struct {
 	queued func(waiting int)
 }
 
-// orgLog is the group-commit state of one organisation in this process. pending and leading are
-// guarded by Service.mu; head, hasHead and headKnown are used only by the leader goroutine (there is
-// at most one per organisation at a time, and it is started under Service.mu, which orders the
-// accesses of one leader before those of the next).
+// orgLog is the group-commit state of one organisation in this process. pending, leading, idle,
+// stored and hasStored are guarded by Service.mu; the other fields are used only by the leader
+// goroutine (there is at most one per organisation at a time, and it is started under Service.mu,
+// which orders the accesses of one leader before those of the next).
 type orgLog struct {
-	pending []*request // waiting for the leader to take them, oldest first
-	leading bool       // a leader goroutine is running
+	pending   []*request    // waiting for the leader to take them, oldest first
+	leading   bool          // a leader goroutine is running
+	idle      chan struct{} // closed when the running leader stops (see Flush)
+	stored    Entry         // the newest entry this process stored (see Verify)
+	hasStored bool
 
 	headKnown bool  // head and hasHead are the end of the log as this process last wrote or read it
 	hasHead   bool  // the log has an entry
 	head      Entry // the newest entry known
+	headSeq   int64 // the Seq of the stored head as this process last wrote or read it
+	unmoved   int   // group commits since the head was last moved
 }
 
 // request is one Record call waiting in an orgLog. Its fields except e and wake are guarded by
@@ -106,10 +116,14 @@ func NewService(store Store, now func() time.Time) *Service {
 // Writers in this process commit in groups: the callers of one organisation queue their entries and
 // a leader goroutine (one per organisation at a time, running while entries are queued) takes up to
 // MaxBatch of them, chains them in queue order after the newest entry this process knows, writes them
-// with one ordered insert and one head update (Store.AppendMany) and wakes each caller with its own
-// entry or error; then it takes the entries queued meanwhile. When a writer of another instance took
-// a number first, the leader reads the head again and re-chains the unwritten rest after the head or
-// after the entry that took the number, whichever is newer, up to MaxRecordAttempts times per batch.
+// with one ordered insert (Store.AppendMany) and wakes each caller with its own entry or error; then
+// it takes the entries queued meanwhile. The leader moves the stored head (Store.MoveHead) to the
+// newest entry it knows when the queue runs empty and at least every HeadEvery group commits, after
+// waking the callers: a head update is a write as costly as the insert, and on the embedded database
+// one per commit halved what an organisation could record. When a writer of another instance (or of
+// this one before a restart) took a number first, the leader reads the head again and re-chains the
+// unwritten rest after the head or after the newest entry from the number taken on (see end),
+// whichever is newer, up to MaxRecordAttempts times per batch.
 //
 // It returns an error wrapping ErrInvalidEntry when e is refused (see Entry.Validate), an
 // *apperr.Error of kind Unavailable (code "audit_busy") when every attempt lost the race, the
@@ -137,7 +151,7 @@ func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 	}
 	q.pending = append(q.pending, r)
 	if !q.leading {
-		q.leading = true
+		q.leading, q.idle = true, make(chan struct{})
 		go s.lead(context.WithoutCancel(ctx), q)
 	}
 	if s.queued != nil {
@@ -161,12 +175,18 @@ func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 }
 
 // lead writes q's queued entries, a batch of at most MaxBatch at a time, waking their callers, until
-// none is left.
+// none is left; it moves the head every HeadEvery batches and before it stops.
 func (s *Service) lead(ctx context.Context, q *orgLog) {
 	for {
 		s.mu.Lock()
 		if len(q.pending) == 0 {
+			s.mu.Unlock()
+			s.moveHead(ctx, q)
+			s.mu.Lock()
+		}
+		if len(q.pending) == 0 {
 			q.leading = false
+			close(q.idle)
 			s.mu.Unlock()
 			return
 		}
@@ -183,8 +203,54 @@ func (s *Service) lead(ctx context.Context, q *orgLog) {
 		for i, r := range batch {
 			r.res, r.err, r.done = res[i], errs[i], true
 			close(r.wake)
+			if r.err == nil && (!q.hasStored || r.res.Seq > q.stored.Seq) {
+				q.stored, q.hasStored = r.res, true
+			}
 		}
 		s.mu.Unlock()
+		if q.unmoved++; q.unmoved >= HeadEvery {
+			s.moveHead(ctx, q)
+		}
+	}
+}
+
+// moveHead stores the newest entry the leader of q knows as the head, when the stored head is behind
+// it. Only the leader calls it. A failed move is not an error of any caller (their entries are
+// stored): the head lags until the next move, which Store allows.
+func (s *Service) moveHead(ctx context.Context, q *orgLog) {
+	q.unmoved = 0
+	if !q.headKnown || !q.hasHead || q.head.Seq <= q.headSeq {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, batchWriteTimeout)
+	defer cancel()
+	if err := s.store.MoveHead(wctx, q.head); err == nil {
+		q.headSeq = q.head.Seq
+	}
+}
+
+// Flush waits until every organisation's queue is written and its head moved, or until ctx ends
+// (then it returns ctx's error). Call it before closing the store, once no more entries come.
+func (s *Service) Flush(ctx context.Context) error {
+	for {
+		var idle []chan struct{}
+		s.mu.Lock()
+		for _, q := range s.orgs {
+			if q.leading {
+				idle = append(idle, q.idle)
+			}
+		}
+		s.mu.Unlock()
+		if len(idle) == 0 {
+			return nil
+		}
+		for _, c := range idle {
+			select {
+			case <-c:
+			case <-ctx.Done():
+				return fmt.Errorf("flushing the audit logs: %w", ctx.Err())
+			}
+		}
 	}
 }
 
@@ -208,7 +274,7 @@ func (s *Service) commit(ctx context.Context, q *orgLog, batch []*request) ([]En
 			fail(0, fmt.Errorf("reading the end of the audit log of %s: %w", orgID, err))
 			return res, errs
 		}
-		q.head, q.hasHead, q.headKnown = prev, ok, true
+		q.head, q.hasHead, q.headKnown, q.headSeq = prev, ok, true, prev.Seq
 	}
 	entries := make([]Entry, 0, len(batch))
 	done := 0 // batch[:done] are stored
@@ -249,14 +315,14 @@ func (s *Service) commit(ctx context.Context, q *orgLog, batch []*request) ([]En
 			return res, errs
 		}
 		// Go on from the head when it is at or past the number lost (this writer may be far behind),
-		// otherwise from the entry that took the number: its writer has not moved the head yet, and
-		// waiting for it would make this writer lose again.
+		// otherwise from the newest entry from the number lost on: their writer has not moved the
+		// head yet, and waiting for it would make this writer lose again.
 		lost := entries[written].Seq
 		prev, ok, err := s.store.Last(ctx, orgID)
 		if err == nil && (!ok || prev.Seq < lost) {
 			var found bool
 			var entry Entry
-			if entry, found, err = s.store.Entry(ctx, orgID, lost); found {
+			if entry, found, err = s.end(ctx, orgID, lost); found {
 				prev, ok = entry, true
 			}
 		}
@@ -269,6 +335,43 @@ func (s *Service) commit(ctx context.Context, q *orgLog, batch []*request) ([]En
 	fail(done, &apperr.Error{Kind: apperr.Unavailable, Code: "audit_busy", MessageID: "ErrDatabaseUnavailable",
 		Err: fmt.Errorf("recording audit entries of %s: the next sequence number was taken %d times", orgID, MaxRecordAttempts)})
 	return res, errs
+}
+
+// end returns the newest entry numbered from taken on, when entry taken exists: it reads taken+1,
+// taken+2, taken+4, ... until one is missing, then halves the distance between the last found and
+// the first missing, so entries stored past a lagging head (by another instance, or before a crash)
+// cost a number of reads that grows with the logarithm of how many there are. It returns false when
+// entry taken does not exist (it was deleted), or the store's error.
+func (s *Service) end(ctx context.Context, orgID string, taken int64) (Entry, bool, error) {
+	newest, found, err := s.store.Entry(ctx, orgID, taken)
+	if err != nil || !found {
+		return newest, found, err
+	}
+	lo, hi := taken, int64(-1) // entry lo exists; entry hi, once hi >= 0, does not
+	for step := int64(1); hi < 0; step *= 2 {
+		e, ok, err := s.store.Entry(ctx, orgID, lo+step)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		if !ok {
+			hi = lo + step
+			break
+		}
+		lo, newest = lo+step, e
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		e, ok, err := s.store.Entry(ctx, orgID, mid)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		if ok {
+			lo, newest = mid, e
+		} else {
+			hi = mid
+		}
+	}
+	return newest, true, nil
 }
 
 // List returns up to limit entries of the organisation with Seq > after that match f, oldest first
@@ -290,16 +393,23 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, after int64,
 
 // Verify reads the organisation's whole log in Seq order and checks that the numbers run 1, 2, 3, ...
 // without a gap, that every entry's Hash is the hash of its fields and that every PrevHash is the
-// previous entry's Hash. Then it checks the log against the store's head (see Store): a head beyond
-// the last entry means the newest entries were deleted (a gap after the last entry), and a head whose
-// Hash differs from the entry it names means that entry was rewritten (a broken link: the head is the
-// only link to the newest entry). The report gives the first problem found. Entries recorded while
-// Verify runs may or may not be included. It returns an error only when the store fails.
+// previous entry's Hash. Then it checks the log against its head: the store's (see Store), or the
+// newest entry this process stored when that is newer (the stored head may lag, see Record). A head
+// beyond the last entry means the newest entries were deleted (a gap after the last entry), and a
+// head whose Hash differs from the entry it names means that entry was rewritten (a broken link: the
+// head is the only link to the newest entry). The report gives the first problem found. Entries
+// recorded while Verify runs may or may not be included. It returns an error only when the store
+// fails.
 func (s *Service) Verify(ctx context.Context, orgID string) (Report, error) {
 	head, hasHead, err := s.store.Last(ctx, orgID) // before the scan: every entry it names is then scanned
 	if err != nil {
 		return Report{}, fmt.Errorf("reading the head of the audit log of %s: %w", orgID, err)
 	}
+	s.mu.Lock()
+	if q := s.orgs[orgID]; q != nil && q.hasStored && (!hasHead || q.stored.Seq > head.Seq) {
+		head, hasHead = q.stored, true
+	}
+	s.mu.Unlock()
 	var r Report
 	var hashAtHead string
 	next, prevHash := int64(1), ZeroHash

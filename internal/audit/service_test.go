@@ -24,33 +24,29 @@ func newMemStore() *memStore {
 	return &memStore{entries: map[string]map[int64]Entry{}, heads: map[string]Entry{}}
 }
 
-func (m *memStore) Append(_ context.Context, e Entry) error {
+// AppendMany appends entries in order like an ordered insert, stopping at the first taken number.
+func (m *memStore) AppendMany(_ context.Context, entries []Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	org := m.entries[e.OrgID]
-	if org == nil {
-		org = map[int64]Entry{}
-		m.entries[e.OrgID] = org
-	}
-	if _, taken := org[e.Seq]; taken {
-		return ErrSeqTaken
-	}
-	org[e.Seq] = e
-	if e.Seq > m.heads[e.OrgID].Seq {
-		m.heads[e.OrgID] = e
+	for i, e := range entries {
+		org := m.entries[e.OrgID]
+		if org == nil {
+			org = map[int64]Entry{}
+			m.entries[e.OrgID] = org
+		}
+		if _, taken := org[e.Seq]; taken {
+			return &SeqTakenError{Written: i, Seq: e.Seq}
+		}
+		org[e.Seq] = e
 	}
 	return nil
 }
 
-// AppendMany appends entries in order like an ordered insert, stopping at the first taken number.
-func (m *memStore) AppendMany(ctx context.Context, entries []Entry) error {
-	for i, e := range entries {
-		if err := m.Append(ctx, e); err != nil {
-			if errors.Is(err, ErrSeqTaken) {
-				return &SeqTakenError{Written: i, Seq: e.Seq}
-			}
-			return err
-		}
+func (m *memStore) MoveHead(_ context.Context, e Entry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e.Seq > m.heads[e.OrgID].Seq {
+		m.heads[e.OrgID] = e
 	}
 	return nil
 }
@@ -260,8 +256,6 @@ func TestConcurrentRecordNeverForksOrSkips(t *testing.T) {
 // takenStore always loses the race for the next number.
 type takenStore struct{ memStore }
 
-func (*takenStore) Append(context.Context, Entry) error { return ErrSeqTaken }
-
 func (*takenStore) AppendMany(_ context.Context, entries []Entry) error {
 	return &SeqTakenError{Written: 0, Seq: entries[0].Seq}
 }
@@ -270,8 +264,6 @@ func (*takenStore) AppendMany(_ context.Context, entries []Entry) error {
 type failingStore struct{ memStore }
 
 var errDown = errors.New("database down")
-
-func (*failingStore) Append(context.Context, Entry) error { return errDown }
 
 func (*failingStore) AppendMany(context.Context, []Entry) error { return errDown }
 
@@ -325,22 +317,29 @@ func (g *gateStore) AppendMany(ctx context.Context, entries []Entry) error {
 // countingStore counts the calls that reach the database.
 type countingStore struct {
 	*gateStore
-	mu                       sync.Mutex
-	appends, lasts, entryRds int
+	mu                              sync.Mutex
+	appends, moves, lasts, entryRds int
+	afterAppend                     func() // when set, called after each AppendMany
+	movedTo                         []int64
 }
 
-func (c *countingStore) Append(ctx context.Context, e Entry) error {
+func (c *countingStore) MoveHead(ctx context.Context, e Entry) error {
 	c.mu.Lock()
-	c.appends++
+	c.moves++
+	c.movedTo = append(c.movedTo, e.Seq)
 	c.mu.Unlock()
-	return c.gateStore.Append(ctx, e)
+	return c.gateStore.MoveHead(ctx, e)
 }
 
 func (c *countingStore) AppendMany(ctx context.Context, entries []Entry) error {
 	c.mu.Lock()
 	c.appends++
 	c.mu.Unlock()
-	return c.gateStore.AppendMany(ctx, entries)
+	err := c.gateStore.AppendMany(ctx, entries)
+	if c.afterAppend != nil {
+		c.afterAppend()
+	}
+	return err
 }
 
 func (c *countingStore) Last(ctx context.Context, orgID string) (Entry, bool, error) {
@@ -436,14 +435,60 @@ func TestRecordCommitsConcurrentCallersInGroups(t *testing.T) {
 	if len(seen) != n {
 		t.Fatalf("%d entries returned, want %d", len(seen), n)
 	}
+	if err := svc.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	r, err := svc.Verify(context.Background(), "org")
 	if err != nil || !r.OK || r.Entries != n || r.LastSeq != n {
 		t.Fatalf("Verify = %+v, %v", r, err)
 	}
-	// One write for the first entry, one for the other 199; the head was read once (before Verify).
-	if store.appends != 2 || store.lasts != 2 || store.entryRds != 0 {
-		t.Fatalf("store calls: %d writes, %d head reads, %d entry reads; want 2, 2 (one by Verify), 0",
-			store.appends, store.lasts, store.entryRds)
+	// One write for the first entry, one for the other 199, then one head move when the queue ran
+	// empty; the head was read once (before Verify).
+	if store.appends != 2 || store.moves != 1 || store.lasts != 2 || store.entryRds != 0 {
+		t.Fatalf("store calls: %d writes, %d head moves, %d head reads, %d entry reads; want 2, 1, 2 (one by Verify), 0",
+			store.appends, store.moves, store.lasts, store.entryRds)
+	}
+}
+
+func TestRecordMovesTheHeadEveryFewCommitsAndWhenIdle(t *testing.T) {
+	t.Parallel()
+	const commits = 2*HeadEvery + 1
+	store := &countingStore{gateStore: newGateStore()}
+	close(store.release)
+	svc := NewService(store, clock())
+	queued, calls := make(chan struct{}), 0
+	svc.queued = func(int) { // with svc.mu held
+		if calls++; calls > 1 { // not the first entry, which is not queued while a commit runs
+			queued <- struct{}{}
+		}
+	}
+	// While each of the first commits - 1 group commits is written, one more entry is queued, so the
+	// leader never finds its queue empty until the last one.
+	var wg sync.WaitGroup
+	extra := 0
+	store.afterAppend = func() {
+		if extra++; extra < commits {
+			wg.Go(func() {
+				if _, err := svc.Record(context.Background(), sample("org", extra)); err != nil {
+					t.Error(err)
+				}
+			})
+			<-queued
+		}
+	}
+	if _, err := svc.Record(context.Background(), sample("org", 0)); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := svc.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{HeadEvery, 2 * HeadEvery, commits}
+	if store.appends != commits || !slices.Equal(store.movedTo, want) {
+		t.Fatalf("%d commits moved the head to %v; want %d commits moving it to %v", store.appends, store.movedTo, commits, want)
+	}
+	if head, _, _ := store.Last(context.Background(), "org"); head.Seq != commits {
+		t.Fatalf("head at %d after Flush, want %d", head.Seq, commits)
 	}
 }
 
@@ -563,6 +608,63 @@ func TestRecordCatchesUpALaggingHead(t *testing.T) {
 				t.Fatalf("Verify = %+v %+v, %v", r, r.FirstProblem, err)
 			}
 		})
+	}
+}
+
+func TestRecordAfterARestartFindsEntriesPastTheHead(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		stored     int   // entries in the log
+		head       int64 // where the stored head was left (0: none), as after a crash
+		maxEntries int   // entry reads allowed to find the end
+	}{
+		{"head one behind", 10, 9, 3},
+		{"head far behind", 1000, 3, 2 * 11},
+		{"no head", 40, 0, 2 * 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := &countingStore{gateStore: newGateStore()}
+			close(store.release)
+			written := record(t, NewService(store.memStore, clock()), "org", tt.stored)
+			store.setHead("org", tt.head)
+			restarted := NewService(store, clock())
+			e, err := restarted.Record(ctx, sample("org", 0))
+			if err != nil || e.Seq != int64(tt.stored+1) || e.PrevHash != written[tt.stored-1].Hash {
+				t.Fatalf("Record = %+v, %v; want seq %d after the newest entry", e, err, tt.stored+1)
+			}
+			if store.entryRds > tt.maxEntries {
+				t.Fatalf("%d entry reads to find the end of %d entries, want at most %d", store.entryRds, tt.stored, tt.maxEntries)
+			}
+			if r, err := restarted.Verify(ctx, "org"); err != nil || !r.OK || r.Entries != tt.stored+1 {
+				t.Fatalf("Verify = %+v %+v, %v", r, r.FirstProblem, err)
+			}
+		})
+	}
+}
+
+func TestVerifyUsesWhatThisProcessStored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newMemStore()
+	svc := NewService(store, clock())
+	record(t, svc, "org", 6)
+	if err := svc.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	store.setHead("org", 4) // the stored head lags, as between two moves
+	store.remove("org", 6)
+	store.remove("org", 5)
+	if r, err := svc.Verify(ctx, "org"); err != nil || r.OK || r.FirstProblem.Seq != 5 || r.FirstProblem.Kind != ProblemGap {
+		t.Fatalf("Verify by the process that stored entry 6 = %+v %+v, %v; want a gap at 5", r, r.FirstProblem, err)
+	}
+	// Another process knows only the stored head: deleting entries past it goes unseen until the head
+	// moves there, which is why it moves when the queue runs empty and every HeadEvery commits.
+	if r, err := NewService(store, clock()).Verify(ctx, "org"); err != nil || !r.OK || r.Entries != 4 {
+		t.Fatalf("Verify by another process = %+v %+v, %v", r, r.FirstProblem, err)
 	}
 }
 

@@ -7,14 +7,13 @@ import (
 	"time"
 )
 
-// ErrSeqTaken is returned by Store.Append when the organisation already has an entry with that Seq
-// (another writer took the number first). Store.AppendMany returns a *SeqTakenError, which matches it
-// with errors.Is.
+// ErrSeqTaken matches the *SeqTakenError Store.AppendMany returns when the organisation already has
+// an entry with one of the numbers (another writer took it first).
 var ErrSeqTaken = errors.New("audit sequence number already taken")
 
 // SeqTakenError is the error Store.AppendMany returns when one of the entries' numbers was already
-// taken: the entries before it (Written of them) are stored and the head moved to the last of them;
-// that entry and the ones after it are not stored. errors.Is(err, ErrSeqTaken) is true for it.
+// taken: the entries before it (Written of them) are stored; that entry and the ones after it are not.
+// errors.Is(err, ErrSeqTaken) is true for it.
 type SeqTakenError struct {
 	Written int   // how many entries, from the first, were stored
 	Seq     int64 // the number that was taken
@@ -40,27 +39,25 @@ type Filter struct {
 
 // Store persists audit entries. Entries are never changed or deleted once appended.
 //
-// Besides the entries, a store keeps for each organisation a head: a copy of the newest entry
-// appended, kept apart from the log. The head is what Last returns, so finding the end of the log is
-// cheap, and it outlives the entry it copies, so a log whose newest entries were deleted can be told
-// from a shorter one.
+// Besides the entries, a store keeps for each organisation a head: a copy of an entry appended, kept
+// apart from the log and moved forward (MoveHead) after the entries are stored. The head is what Last
+// returns, so finding the end of the log is cheap, and it outlives the entry it copies, so a log whose
+// newest entries were deleted can be told from a shorter one.
 type Store interface {
-	// Append stores e (Seq, Time, PrevHash and Hash already set) and then moves the organisation's
-	// head to it unless the head is already at or past e.Seq. It returns ErrSeqTaken when the
-	// organisation already has an entry numbered e.Seq, or another error when the store fails.
-	Append(ctx context.Context, e Entry) error
 	// AppendMany stores entries (all of one organisation, consecutive Seqs in ascending order, each
 	// with Seq, Time, PrevHash and Hash set) in that order with one ordered insert, stopping at the
-	// first one whose number is taken, then moves the head to the last entry stored (unless the head
-	// is already at or past it). It returns nil when every entry is stored, a *SeqTakenError (matching
-	// ErrSeqTaken) saying how many were stored when a number was taken, or another error when the
-	// store fails: then any prefix of the entries may be stored, with the head not moved.
+	// first one whose number is taken. It does not move the head. It returns nil when every entry is
+	// stored, a *SeqTakenError (matching ErrSeqTaken) saying how many were stored when a number was
+	// taken, or another error when the store fails: then any prefix of the entries may be stored.
 	AppendMany(ctx context.Context, entries []Entry) error
+	// MoveHead makes e (an entry stored before) its organisation's head, unless the head is already
+	// at or past e.Seq: a head never moves back. It returns an error when the store fails.
+	MoveHead(ctx context.Context, e Entry) error
 	// Last returns the organisation's head: its newest entry as far as the head records it, or when
 	// the organisation has no head, its entry with the highest Seq; false when it has no entry. The
-	// head may lag behind the log by the entries of writers that have not moved it yet (or failed
-	// between their two steps), and it still names an entry that was deleted from the log. It returns
-	// an error when the store fails.
+	// head may lag behind the log by the entries whose writers have not moved it yet (or could not),
+	// and it still names an entry that was deleted from the log. It returns an error when the store
+	// fails.
 	Last(ctx context.Context, orgID string) (Entry, bool, error)
 	// Entry returns the organisation's entry numbered seq, and false when there is none. It returns
 	// an error when the store fails.

@@ -17,9 +17,9 @@ import (
 //   - audit_log: one document per entry, _id "<org id>:<seq, 12 digits>", so that a second writer of
 //     the same number fails on the duplicate key (the unique _id index is enforced on every server);
 //   - audit_heads: one small document per organisation, _id the org id, holding the Seq and a copy of
-//     the newest entry appended (audit.Store's head). Append moves it forward after inserting the
-//     entry, with a conditional update, so it may lag by the entries of writers that have not moved
-//     it yet; a writer that collides with one of those reads the entry that beat it (Entry) and goes on.
+//     a recent entry (audit.Store's head). MoveHead moves it forward with a conditional update after
+//     entries are inserted, so it may lag by the entries whose writers have not moved it yet; a writer
+//     that collides with one of those finds the newest of them (audit.Service probes Entry) and goes on.
 //
 // Finding the end of the log reads only audit_heads. That matters on the embedded FerretDB 1.24
 // (sqlite): measured here, even an {_id: value} filter scans the table (its query uses the expression
@@ -120,27 +120,11 @@ func (s *AuditStore) RawCollection() *mongo.Collection { return s.db.db.Collecti
 func (s *AuditStore) entries() *mongo.Collection { return s.db.db.Collection(auditCollection) }
 func (s *AuditStore) heads() *mongo.Collection   { return s.db.db.Collection(auditHeadsCollection) }
 
-// Append stores e, then moves its organisation's head to it unless the head is at or past e.Seq.
-// It returns audit.ErrSeqTaken when the organisation already has entry e.Seq, or an Unavailable
-// *apperr.Error when the database fails (the entry may then be stored with the head not moved: the
-// head lags until the next Append, which audit.Store allows).
-func (s *AuditStore) Append(ctx context.Context, e audit.Entry) error {
-	doc := toAuditEntryDoc(e)
-	if _, err := s.entries().InsertOne(ctx, doc); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
-			return audit.ErrSeqTaken
-		}
-		return unavailable("inserting audit entry %s: %w", doc.ID, err)
-	}
-	return s.moveHead(ctx, doc)
-}
-
 // AppendMany stores entries (consecutive entries of one organisation, in ascending Seq order) with
-// one ordered insert, which stops at the first duplicate _id, then moves the organisation's head to
-// the last entry stored (one conditional update). It returns nil when every entry is stored, an
-// *audit.SeqTakenError (matching audit.ErrSeqTaken) with how many were stored when a number was taken,
-// or an Unavailable *apperr.Error when the database fails (a prefix of the entries may then be stored
-// with the head not moved: the head lags until the next append, which audit.Store allows).
+// one ordered insert, which stops at the first duplicate _id. It does not move the head (MoveHead
+// does). It returns nil when every entry is stored, an *audit.SeqTakenError (matching
+// audit.ErrSeqTaken) with how many were stored when a number was taken, or an Unavailable
+// *apperr.Error when the database fails (a prefix of the entries may then be stored).
 func (s *AuditStore) AppendMany(ctx context.Context, entries []audit.Entry) error {
 	if len(entries) == 0 {
 		return nil
@@ -151,7 +135,7 @@ func (s *AuditStore) AppendMany(ctx context.Context, entries []audit.Entry) erro
 	}
 	_, err := s.entries().InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
 	if err == nil {
-		return s.moveHead(ctx, docs[len(docs)-1])
+		return nil
 	}
 	var bwe mongo.BulkWriteException
 	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil {
@@ -166,18 +150,15 @@ func (s *AuditStore) AppendMany(ctx context.Context, entries []audit.Entry) erro
 	if first.Index < 0 || first.Index >= len(docs) || !mongo.IsDuplicateKeyError(first) {
 		return unavailable("inserting audit entries %s to %s: %w", docs[0].ID, docs[len(docs)-1].ID, err)
 	}
-	if first.Index > 0 {
-		if err := s.moveHead(ctx, docs[first.Index-1]); err != nil {
-			return err
-		}
-	}
 	return &audit.SeqTakenError{Written: first.Index, Seq: docs[first.Index].Seq}
 }
 
-// moveHead makes d the organisation's head unless the head is already at or past d.Seq. The upsert
+// MoveHead makes e its organisation's head unless the head is already at or past e.Seq. The upsert
 // moves a head that is behind, creates a missing one, or fails on the duplicate _id when the head is
-// at or past d.Seq (or when another writer created it at the same moment: then it tries again).
-func (s *AuditStore) moveHead(ctx context.Context, d auditEntryDoc) error {
+// at or past e.Seq (or when another writer created it at the same moment: then it tries again). It
+// returns an Unavailable *apperr.Error when the database fails.
+func (s *AuditStore) MoveHead(ctx context.Context, e audit.Entry) error {
+	d := toAuditEntryDoc(e)
 	filter := bson.D{{Key: "_id", Value: d.OrgID}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: d.Seq}}}}
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: d.Seq}, {Key: "entry", Value: d}}}}
 	defer s.db.locks.document(auditHeadsCollection, d.OrgID)()
@@ -197,7 +178,7 @@ func (s *AuditStore) moveHead(ctx context.Context, d auditEntryDoc) error {
 			return nil
 		}
 	}
-	return nil // left behind: a later Append moves it
+	return nil // left behind: a later move catches up
 }
 
 func (s *AuditStore) head(ctx context.Context, orgID string) (auditHeadDoc, bool, error) {

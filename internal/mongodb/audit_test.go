@@ -59,7 +59,18 @@ func recordAudit(t *testing.T, svc *audit.Service, org string, n int) []audit.En
 		}
 		out = append(out, e)
 	}
+	if err := svc.Flush(context.Background()); err != nil { // the head is moved
+		t.Fatal(err)
+	}
 	return out
+}
+
+// appendOne stores e and moves the head to it, as a writer of another instance would.
+func appendOne(ctx context.Context, store *mongodb.AuditStore, e audit.Entry) error {
+	if err := store.AppendMany(ctx, []audit.Entry{e}); err != nil {
+		return err
+	}
+	return store.MoveHead(ctx, e)
 }
 
 func auditHeads(s *mongodb.AuditStore) *mongo.Collection {
@@ -113,8 +124,8 @@ func TestAuditRecordAndVerify(t *testing.T) {
 			t.Fatalf("Verify(%s) = %+v, %v", tc.org, r, err)
 		}
 	}
-	if err := store.Append(ctx, written[2]); !errors.Is(err, audit.ErrSeqTaken) {
-		t.Fatalf("Append of a taken number = %v, want ErrSeqTaken", err)
+	if err := appendOne(ctx, store, written[2]); !errors.Is(err, audit.ErrSeqTaken) {
+		t.Fatalf("append of a taken number = %v, want ErrSeqTaken", err)
 	}
 }
 
@@ -202,12 +213,18 @@ func TestAuditAppendMany(t *testing.T) {
 	if err := store.AppendMany(ctx, first); err != nil {
 		t.Fatalf("AppendMany = %v", err)
 	}
+	if _, ok, err := store.Entry(ctx, "org", 3); err != nil || !ok {
+		t.Fatalf("Entry(3) = %v, %v", ok, err)
+	}
+	if err := store.MoveHead(ctx, first[2]); err != nil {
+		t.Fatal(err)
+	}
 	if head, ok, err := store.Last(ctx, "org"); err != nil || !ok || head != first[2] {
 		t.Fatalf("Last = %+v, %v, %v; want entry 3", head, ok, err)
 	}
 	// Another writer takes number 6; a batch of 4, 5, 6, 7 stores 4 and 5 and stops at 6.
 	batch := chainAfter("org", first[2], 4)
-	if err := store.Append(ctx, batch[2]); err != nil {
+	if err := appendOne(ctx, store, batch[2]); err != nil {
 		t.Fatal(err)
 	}
 	err := store.AppendMany(ctx, batch)
@@ -368,15 +385,19 @@ func TestAuditRecordCatchesUpALaggingHead(t *testing.T) {
 			if err := tt.lag(ctx, org); err != nil {
 				t.Fatal(err)
 			}
-			e, err := svc.Record(ctx, auditEntry(org, 5))
+			restarted := audit.NewService(store, auditClock(auditStart.Add(time.Minute), time.Second)) // knows only the database
+			e, err := restarted.Record(ctx, auditEntry(org, 5))
 			if err != nil || e.Seq != 6 || e.PrevHash != written[4].Hash {
 				t.Fatalf("Record = %+v, %v; want seq 6 after entry 5", e, err)
+			}
+			if err := restarted.Flush(ctx); err != nil {
+				t.Fatal(err)
 			}
 			last, ok, err := store.Last(ctx, org)
 			if err != nil || !ok || last != e {
 				t.Fatalf("Last = %+v, %v, %v; want the head caught up at 6", last, ok, err)
 			}
-			if r, err := svc.Verify(ctx, org); err != nil || !r.OK || r.Entries != 6 {
+			if r, err := restarted.Verify(ctx, org); err != nil || !r.OK || r.Entries != 6 {
 				t.Fatalf("Verify = %+v %+v, %v", r, r.FirstProblem, err)
 			}
 		})
@@ -392,8 +413,8 @@ func TestAuditHeadNeverMovesBack(t *testing.T) {
 	if _, err := store.RawCollection().DeleteOne(ctx, bson.D{{Key: "_id", Value: rawID("org", 3)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Append(ctx, written[2]); err != nil {
-		t.Fatalf("Append = %v", err)
+	if err := appendOne(ctx, store, written[2]); err != nil {
+		t.Fatalf("append = %v", err)
 	}
 	if last, ok, err := store.Last(ctx, "org"); err != nil || !ok || last != written[4] {
 		t.Fatalf("Last = %+v, %v, %v; want the head left at 5", last, ok, err)
@@ -552,7 +573,7 @@ func seedAudit(b *testing.B, store *mongodb.AuditStore, org string, size int) {
 					b.Fatal(err)
 				}
 			}
-			if err := store.Append(ctx, e); err != nil {
+			if err := appendOne(ctx, store, e); err != nil {
 				b.Fatal(err)
 			}
 			break
