@@ -10,10 +10,12 @@ package jwtauth
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,6 +29,9 @@ const TokenType = "at+jwt"
 
 // maxTokenLen bounds the size of a token Verify will parse (a real token is well under 1 KiB).
 const maxTokenLen = 8 << 10
+
+// maxVerified bounds how many verified tokens a Signer remembers (see Verify): about 2 MiB at most.
+const maxVerified = 10_000
 
 // ErrExpired reports a token whose signature and claims are valid except that it has expired:
 // the client should refresh it. Every other failure is ErrInvalid.
@@ -69,6 +74,9 @@ type Signer struct {
 	ttl      time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
+
+	mu       sync.Mutex
+	verified map[[sha256.Size]byte]*tokenClaims // tokens whose signature and claims held, by SHA-256
 }
 
 // NewSigner returns a Signer that issues tokens signed with key under keyID, for issuer and audience,
@@ -93,6 +101,7 @@ func NewSigner(key ed25519.PrivateKey, keyID, issuer, audience string, ttl time.
 	}
 	return &Signer{
 		key: key, pub: pub, keyID: keyID, issuer: issuer, audience: audience, ttl: ttl, now: now,
+		verified: map[[sha256.Size]byte]*tokenClaims{},
 		// Claims are checked by Verify itself, so that an expired token is told apart from a
 		// token that is also wrong in another way (the library joins all claim errors into one).
 		parser: jwt.NewParser(
@@ -149,30 +158,48 @@ func (s *Signer) Issue(c Claims) (string, time.Time, error) {
 // iat and exp must be present, and iat, nbf and exp must hold at the current time within Leeway.
 // It returns an error wrapping ErrExpired when the only problem is that the token has expired,
 // and an error wrapping ErrInvalid for every other failure.
+//
+// A token that passed is remembered by its SHA-256 (up to maxVerified of them) so that its next uses
+// skip parsing and the signature check, which were most of what authenticating a request cost; its
+// claims are checked again every time, so it still expires.
 func (s *Signer) Verify(token string) (Claims, error) {
 	if len(token) > maxTokenLen {
 		return Claims{}, fmt.Errorf("%w: token is longer than %d bytes", ErrInvalid, maxTokenLen)
 	}
-	var tc tokenClaims
-	_, err := s.parser.ParseWithClaims(token, &tc, func(t *jwt.Token) (any, error) {
-		if kid, _ := t.Header["kid"].(string); kid != s.keyID {
-			return nil, fmt.Errorf("unknown key id %q", kid)
+	sum := sha256.Sum256([]byte(token))
+	s.mu.Lock()
+	tc, known := s.verified[sum]
+	s.mu.Unlock()
+	if !known {
+		tc = new(tokenClaims)
+		_, err := s.parser.ParseWithClaims(token, tc, func(t *jwt.Token) (any, error) {
+			if kid, _ := t.Header["kid"].(string); kid != s.keyID {
+				return nil, fmt.Errorf("unknown key id %q", kid)
+			}
+			if typ, _ := t.Header["typ"].(string); typ != TokenType {
+				return nil, fmt.Errorf("token type %q is not %q", typ, TokenType)
+			}
+			return s.pub, nil
+		})
+		if err != nil {
+			return Claims{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		if typ, _ := t.Header["typ"].(string); typ != TokenType {
-			return nil, fmt.Errorf("token type %q is not %q", typ, TokenType)
-		}
-		return s.pub, nil
-	})
-	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := s.checkClaims(&tc); err != nil {
+	if err := s.checkClaims(tc); err != nil {
+		if known {
+			s.mu.Lock()
+			delete(s.verified, sum)
+			s.mu.Unlock()
+		}
 		return Claims{}, err
+	}
+	if !known {
+		s.remember(sum, tc)
 	}
 	return Claims{
 		Subject:   tc.Subject,
 		OrgID:     tc.OrgID,
-		Roles:     tc.Roles,
+		Roles:     slices.Clone(tc.Roles),
 		DeviceID:  tc.DeviceID,
 		SessionID: tc.SessionID,
 		IssuedAt:  tc.IssuedAt.UTC(),
@@ -181,6 +208,25 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		Issuer:    tc.Issuer,
 		Audience:  s.audience,
 	}, nil
+}
+
+// remember adds a verified token. When the cache is full it first forgets expired tokens, and all of
+// them when none has expired.
+func (s *Signer) remember(sum [sha256.Size]byte, tc *tokenClaims) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.verified) >= maxVerified {
+		now := s.now()
+		for k, v := range s.verified {
+			if !now.Before(v.ExpiresAt.Add(Leeway)) {
+				delete(s.verified, k)
+			}
+		}
+		if len(s.verified) >= maxVerified {
+			clear(s.verified)
+		}
+	}
+	s.verified[sum] = tc
 }
 
 // checkClaims validates the registered claims of a token whose signature has been verified.

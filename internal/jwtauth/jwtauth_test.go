@@ -3,10 +3,12 @@ package jwtauth
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -346,4 +348,69 @@ func craftClaims(t *testing.T, key ed25519.PrivateKey, kid string, edit func(jwt
 		t.Fatal(err)
 	}
 	return s
+}
+
+func TestVerifyRemembersTokensThatPassed(t *testing.T) {
+	t.Parallel()
+	key, kid := newKey(t)
+	now := t0
+	s, err := NewSigner(key, kid, testIssuer, testAudience, testTTL, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, exp, err := s.Issue(sampleClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	remembered := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return len(s.verified)
+	}
+	first, err := s.Verify(tok)
+	if err != nil || remembered() != 1 {
+		t.Fatalf("first Verify = %v, %d remembered", err, remembered())
+	}
+	first.Roles[0] = "admin" // a caller changing its copy changes nothing remembered
+	again, err := s.Verify(tok)
+	if err != nil || again.Roles[0] != "caseworker" || again.Subject != "user-1" || remembered() != 1 {
+		t.Fatalf("second Verify = %+v, %v, %d remembered", again, err, remembered())
+	}
+	tampered := tok[:len(tok)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(tok, "AA")]
+	if _, err := s.Verify(tampered); !errors.Is(err, ErrInvalid) || remembered() != 1 {
+		t.Fatalf("Verify of a tampered token = %v, %d remembered", err, remembered())
+	}
+	now = exp.Add(Leeway)
+	if _, err := s.Verify(tok); !errors.Is(err, ErrExpired) || remembered() != 0 {
+		t.Fatalf("Verify of a remembered token after expiry = %v, %d remembered; want ErrExpired and forgotten", err, remembered())
+	}
+}
+
+func TestVerifyBoundsWhatItRemembers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		expires time.Time // of the tokens filling the cache
+		want    int       // remembered after one more token
+	}{
+		{"full of expired tokens: they are forgotten", t0.Add(-time.Hour), 1},
+		{"full of valid tokens: all are forgotten", t0.Add(time.Hour), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			key, kid := newKey(t)
+			s := newSigner(t, key, kid, testIssuer, testAudience, t0)
+			for i := range maxVerified {
+				s.verified[sha256.Sum256([]byte(strconv.Itoa(i)))] = &tokenClaims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(tt.expires)}}
+			}
+			tok, _, err := s.Issue(sampleClaims())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Verify(tok); err != nil || len(s.verified) != tt.want {
+				t.Fatalf("Verify = %v with %d remembered, want %d", err, len(s.verified), tt.want)
+			}
+		})
+	}
 }
