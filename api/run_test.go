@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -241,5 +242,31 @@ func TestHealthcheckCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"api", "frobnicate"}, os.Getenv, io.Discard, io.Discard); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command error = %v", err)
+	}
+}
+
+// On the embedded database, every collection gets the index that lets FerretDB's lookups by _id
+// search instead of scanning (ferret.Server.IndexIDs), the collections no document reached yet too.
+func TestEmbeddedDatabaseIndexesEveryCollection(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("MONGODB_TEST_URI") != "" {
+		t.Skip("not the embedded database")
+	}
+	s := server(t)
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.dataDir, "caseguide.sqlite")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var collections, indexed int
+	if err := db.QueryRow(`SELECT count(*) FROM _ferretdb_collections`).Scan(&collections); err != nil {
+		t.Fatal(err)
+	}
+	err = db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%\_caseguide\_id' ESCAPE '\' AND tbl_name IN (SELECT table_name FROM _ferretdb_collections)`).Scan(&indexed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if collections < 21 || indexed != collections {
+		t.Fatalf("%d of %d collections have the _id index; want all, at least 21", indexed, collections)
 	}
 }

@@ -211,6 +211,16 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 			return nil, nil, err
 		}
 	}
+	if embedded != nil { // lookups by _id scan every collection of FerretDB 1.24 without this
+		err := db.CreateCollections(ctx)
+		if err == nil {
+			err = embedded.IndexIDs(ctx)
+		}
+		if err != nil {
+			closeEmbedded()
+			return nil, nil, fmt.Errorf("indexing the embedded database: %w", err)
+		}
+	}
 	return db, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -31,6 +31,7 @@ type Server struct {
 	cancel  context.CancelFunc
 	done    chan error
 	tempDir string // set when the socket lives outside DATA_DIR
+	dir     string // the data folder, absolute
 }
 
 // Start checks that dataDir is writable, then starts FerretDB on it. Its log goes to logOut at error
@@ -72,7 +73,7 @@ func Start(dataDir string, logOut io.Writer) (*Server, error) {
 		return nil, fmt.Errorf("starting the embedded database in %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{uri: f.MongoDBURI(), cancel: cancel, done: make(chan error, 1), tempDir: tempDir}
+	s := &Server{uri: f.MongoDBURI(), cancel: cancel, done: make(chan error, 1), tempDir: tempDir, dir: dir}
 	go func() { s.done <- f.Run(ctx) }()
 	return s, nil
 }

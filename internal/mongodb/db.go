@@ -5,7 +5,9 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -75,6 +77,41 @@ func (d *DB) EnsureIndexes(ctx context.Context) error {
 	}
 	return nil
 }
+
+// collections lists every collection the stores use (TestCollectionsListsEveryCollection checks it
+// against the package's *Collection constants).
+var collections = []string{
+	versionsCollection, headsCollection, auditCollection, auditHeadsCollection, authoringDraftsCollection,
+	authoringRetirementsCollection, caseworkCasesCollection, caseworkRunsCollection, changeCountersCollection,
+	evidenceItemsCollection, evidenceEventsCollection, idempotencyCollection, identityOrgsCollection,
+	identityUsersCollection, identityDevicesCollection, identitySessionsCollection, identityThrottleCollection,
+	interviewSessionsCollection, interviewLogsCollection, syncDevicesCollection, syncResultsCollection,
+}
+
+// CreateCollections creates the collections that do not exist yet (a collection otherwise appears
+// with its first document), so that what is done to every collection at start, such as the embedded
+// database's _id indexes (ferret.Server.IndexIDs), reaches all of them. It is idempotent and returns
+// the first error the server gives.
+func (d *DB) CreateCollections(ctx context.Context) error {
+	have, err := d.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("listing the collections: %w", err)
+	}
+	for _, name := range collections {
+		if slices.Contains(have, name) {
+			continue
+		}
+		var exists mongo.CommandError
+		if err := d.db.CreateCollection(ctx, name); err != nil && !(errors.As(err, &exists) && exists.Code == codeNamespaceExists) {
+			return fmt.Errorf("creating collection %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// codeNamespaceExists is the server's error code for creating a collection that exists (another
+// instance created it at the same moment).
+const codeNamespaceExists = 48
 
 // ensureIndexes creates indexes one at a time: FerretDB 1.24.2 drops the connection (a panic in its
 // handler) when one createIndexes command names several indexes that already exist.
