@@ -42,8 +42,8 @@ func BenchmarkSecurityLayer(b *testing.B) {
 	}
 	token := benchLogin(b, s.base, "bench", "a secured read passphrase 2026")
 	fmt.Printf("\n%d rounds of %ds per side, alternating; server CPU is this process's user+system time per request\n\n", rounds, seconds)
-	fmt.Println("| read | connections | secured req/s | unguarded req/s | ratio | secured CPU/req | unguarded CPU/req | CPU ratio | secured p50 | unguarded p50 |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| read | connections | secured req/s | unguarded req/s | ratio | secured CPU/req | unguarded CPU/req | CPU ratio | cores busy, secured / unguarded | secured p50 | unguarded p50 |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	b.ResetTimer()
 	// The embedded database scans for a case by id until it finds it, so what a read costs depends on
 	// how many cases are stored and where the one read sits: first with one case, then with
@@ -82,9 +82,9 @@ func BenchmarkSecurityLayer(b *testing.B) {
 				}
 			}
 			ratio, cpuRatio := secured.rps()/open.rps(), open.cpuPerRequest().Seconds()/secured.cpuPerRequest().Seconds()
-			fmt.Printf("| GET /v1/cases/{id}, %d case(s) stored | %d | %.0f | %.0f | %.2f | %v | %v | %.2f | %v | %v |\n",
+			fmt.Printf("| GET /v1/cases/{id}, %d case(s) stored | %d | %.0f | %.0f | %.2f | %v | %v | %.2f | %.2f / %.2f | %v | %v |\n",
 				size, conns, secured.rps(), open.rps(), ratio, secured.cpuPerRequest(), open.cpuPerRequest(), cpuRatio,
-				percentile(secured.Latencies, .5), percentile(open.Latencies, .5))
+				secured.coresBusy(), open.coresBusy(), percentile(secured.Latencies, .5), percentile(open.Latencies, .5))
 			b.ReportMetric(ratio, fmt.Sprintf("ratio_%dcases_%dconns", size, conns))
 			b.ReportMetric(cpuRatio, fmt.Sprintf("cpu_ratio_%dcases_%dconns", size, conns))
 		}
@@ -108,6 +108,9 @@ func (l *serverLoad) add(b *testing.B, round func() loadResult) {
 }
 
 func (l *serverLoad) rps() float64 { return float64(len(l.Latencies)) / l.Elapsed.Seconds() }
+
+// coresBusy is how many CPU cores the server process kept busy on average.
+func (l *serverLoad) coresBusy() float64 { return l.cpu.Seconds() / l.Elapsed.Seconds() }
 
 func (l *serverLoad) cpuPerRequest() time.Duration {
 	return (l.cpu / time.Duration(len(l.Latencies))).Round(time.Microsecond)
