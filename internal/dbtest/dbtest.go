@@ -23,6 +23,12 @@ func URI(t testing.TB) string {
 	if uri := os.Getenv("MONGODB_TEST_URI"); uri != "" {
 		return uri
 	}
+	return embedded(t).URI()
+}
+
+// embedded starts an embedded server in a temporary folder, stopped when t ends.
+func embedded(t testing.TB) *ferret.Server {
+	t.Helper()
 	srv, err := ferret.Start(t.TempDir(), io.Discard)
 	if err != nil {
 		t.Fatalf("starting the embedded database: %v", err)
@@ -34,7 +40,7 @@ func URI(t testing.TB) string {
 			t.Errorf("closing the embedded database: %v", err)
 		}
 	})
-	return srv.URI()
+	return srv
 }
 
 // DatabaseName returns a database name no other test uses.
@@ -42,17 +48,32 @@ func DatabaseName() string {
 	return "test_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:20]
 }
 
-// Open connects to a fresh database on URI(t) with indexes created, closed when t ends.
+// Open connects to a fresh database with indexes created, closed when t ends: on MONGODB_TEST_URI, or
+// on an embedded server set up as the service sets up its own (every collection created, with the
+// _id lookup index of ferret.Server.IndexIDs), so that benchmarks measure what the service does.
 func Open(t testing.TB) *mongodb.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := mongodb.Connect(ctx, URI(t), DatabaseName(), 10*time.Second)
+	uri, srv := os.Getenv("MONGODB_TEST_URI"), (*ferret.Server)(nil)
+	if uri == "" {
+		srv = embedded(t)
+		uri = srv.URI()
+	}
+	db, err := mongodb.Connect(ctx, uri, DatabaseName(), 10*time.Second)
 	if err != nil {
 		t.Fatalf("connecting: %v", err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
 	if err := db.EnsureIndexes(ctx); err != nil {
 		t.Fatalf("creating indexes: %v", err)
+	}
+	if srv != nil {
+		if err := db.CreateCollections(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.IndexIDs(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return db
 }
