@@ -119,8 +119,9 @@ func NewService(store Store, now func() time.Time) *Service {
 // with one ordered insert (Store.AppendMany) and wakes each caller with its own entry or error; then
 // it takes the entries queued meanwhile. The leader moves the stored head (Store.MoveHead) to the
 // newest entry it knows when the queue runs empty and at least every HeadEvery group commits, after
-// waking the callers: a head update is a write as costly as the insert, and on the embedded database
-// one per commit halved what an organisation could record. When a writer of another instance (or of
+// waking the callers: on the embedded database a head update costs more than the insert (measured:
+// about 1.8 ms of CPU against 0.7 ms for an insert of two entries), so one per commit cost secured
+// reads a fifth of their throughput. When a writer of another instance (or of
 // this one before a restart) took a number first, the leader reads the head again and re-chains the
 // unwritten rest after the head or after the newest entry from the number taken on (see end),
 // whichever is newer, up to MaxRecordAttempts times per batch.
