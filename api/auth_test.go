@@ -291,7 +291,7 @@ func TestBadBodies(t *testing.T) {
 		{"wrong type", strings.Replace(valid, `["caseworker"]`, `"caseworker"`, 1), "application/json", "roles", "type"},
 		{"operator injection as a value", strings.Replace(valid, `"B"`, `{"$gt":""}`, 1), "application/json", "display_name.$gt", "forbidden_key"},
 		{"dotted key", strings.Replace(valid, `"display_name":"B"`, `"display_name":"B","a.b":1`, 1), "application/json", "a.b", "forbidden_key"},
-		{"unknown role", strings.Replace(valid, `"caseworker"`, `"superuser"`, 1), "application/json", "roles", "oneof"},
+		{"unknown role", strings.Replace(valid, `"caseworker"`, `"superuser"`, 1), "application/json", "roles[0]", "oneof"},
 		{"overlong string", strings.Replace(valid, `"B"`, `"`+strings.Repeat("x", 201)+`"`, 1), "application/json", "display_name", "max"},
 		{"weak password", strings.Replace(valid, "a perfectly fine passphrase", "short", 1), "application/json", "password", "too_short"},
 		{"missing field", `{"username":"badbody","roles":["caseworker"]}`, "application/json", "password", "required"},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,13 +235,14 @@ func TestBadCaseInput(t *testing.T) {
 		name   string
 		mutate func(map[string]any)
 		field  string
+		label  string // in the Spanish message, when checked
 	}{
-		{"invalid uuid", func(b map[string]any) { b["id"] = "not-a-uuid" }, "id"},
-		{"unknown case type", func(b map[string]any) { b["case_types"] = []string{"phishing"} }, "case_types"},
-		{"unknown age band", func(b map[string]any) { b["child"].(map[string]any)["age_band"] = "teen" }, "child.age_band"},
-		{"birth year in the future", func(b map[string]any) { b["child"].(map[string]any)["birth_year"] = time.Now().Year() + 1 }, "child.birth_year"},
-		{"opened in the future", func(b map[string]any) { b["opened_at"] = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339) }, "opened_at"},
-		{"operator in a nested value", func(b map[string]any) { b["child"].(map[string]any)["pseudonym"] = map[string]any{"$ne": ""} }, "child.pseudonym.$ne"},
+		{"invalid uuid", func(b map[string]any) { b["id"] = "not-a-uuid" }, "id", ""},
+		{"unknown case type", func(b map[string]any) { b["case_types"] = []string{"grooming", "phishing"} }, "case_types[1]", "tipos de caso"},
+		{"unknown age band", func(b map[string]any) { b["child"].(map[string]any)["age_band"] = "teen" }, "child.age_band", "franja de edad"},
+		{"birth year in the future", func(b map[string]any) { b["child"].(map[string]any)["birth_year"] = time.Now().Year() + 1 }, "child.birth_year", ""},
+		{"opened in the future", func(b map[string]any) { b["opened_at"] = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339) }, "opened_at", ""},
+		{"operator in a nested value", func(b map[string]any) { b["child"].(map[string]any)["pseudonym"] = map[string]any{"$ne": ""} }, "child.pseudonym.$ne", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,8 +255,10 @@ func TestBadCaseInput(t *testing.T) {
 				t.Fatalf("status %d: %s", r.status, r.body)
 			}
 			p := r.problem(t)
-			if !slices.ContainsFunc(p.Errors, func(e struct{ Field, Code, Message string }) bool { return e.Field == tt.field }) {
-				t.Errorf("no error for %s in %+v", tt.field, p.Errors)
+			if !slices.ContainsFunc(p.Errors, func(e struct{ Field, Code, Message string }) bool {
+				return e.Field == tt.field && strings.Contains(e.Message, tt.label)
+			}) {
+				t.Errorf("no error for %s naming %q in %+v", tt.field, tt.label, p.Errors)
 			}
 			if r := get(t, base, "/v1/cases/"+id, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusNotFound {
 				t.Errorf("the refused case exists: %d", r.status)

@@ -562,7 +562,7 @@ func TestBadInterviewInput(t *testing.T) {
 			{"wrong type", func(b map[string]any) { b["plan"] = "tomorrow" }, "plan"},
 			{"unknown participant role", func(b map[string]any) {
 				b["plan"].(map[string]any)["participants"] = []map[string]any{{"role": "parent"}}
-			}, "plan.participants"}, // the shared validator adapter names the list, not the element's field
+			}, "plan.participants[0].role"},
 			{"bad hash", func(b map[string]any) {
 				b["plan"].(map[string]any)["recording"] = map[string]any{"sha256": strings.Repeat("z", 64)}
 			}, "plan.recording.sha256"},
@@ -611,7 +611,7 @@ func TestBadInterviewInput(t *testing.T) {
 			field string
 		}{
 			{"empty batch", map[string]any{}, "body"},
-			{"unknown prompt type", prompt(map[string]any{"type": "leading"}), "prompts"},
+			{"unknown prompt type", prompt(map[string]any{"type": "leading"}), "prompts[0].type"},
 			{"future time", prompt(map[string]any{"recorded_at": rfc(time.Now().Add(time.Hour))}), "prompts[0].recorded_at"},
 			{"unknown phase", prompt(map[string]any{"phase_id": "tea-time"}), "prompts[0].phase_id"},
 			{"bad client id", prompt(map[string]any{"client_id": "a b"}), "prompts[0].client_id"},

@@ -485,7 +485,7 @@ func TestSyncGroups(t *testing.T) {
 	if res[0].Status != "rejected" || res[1].Status != "applied" {
 		t.Fatalf("independent operations: %+v / %+v", res[0], res[1])
 	}
-	if !slices.ContainsFunc(res[0].Problem.Errors, func(e struct{ Field, Code, Message string }) bool { return e.Field == "case_types" }) {
+	if !slices.ContainsFunc(res[0].Problem.Errors, func(e struct{ Field, Code, Message string }) bool { return e.Field == "case_types[0]" }) {
 		t.Errorf("rejection without the field: %+v", res[0].Problem)
 	}
 }

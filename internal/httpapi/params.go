@@ -76,10 +76,10 @@ func (va *validatorAdapter) check(s any) []apperr.FieldError {
 }
 
 func fieldError(fe validator.FieldError) apperr.FieldError {
-	// The namespace without the root struct names nested fields as the client does: child.age_band.
+	// The namespace without the root struct names nested fields as the client does: child.age_band,
+	// entries[3].kind.
 	_, path, _ := strings.Cut(fe.Namespace(), ".")
-	field, _, _ := strings.Cut(path, "[")
-	f := apperr.FieldError{Field: field, Code: fe.Tag()}
+	f := apperr.FieldError{Field: path, Code: fe.Tag()}
 	if values, ok := vocabularies[fe.Tag()]; ok {
 		f.Code, f.MessageID, f.Data = "oneof", "field.oneof", map[string]any{"Values": strings.Join(values, ", ")}
 		return f

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"maps"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -75,17 +77,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		Code:      e.Code,
 		RequestID: id,
 	}
-	for _, f := range e.Fields {
-		name := cat.Message(loc.Code, "fieldname."+f.Field, nil)
-		if name == "fieldname."+f.Field { // a parameter the API does not know: show it as sent
-			name = f.Field
-		}
-		data := map[string]any{"Field": name}
-		for k, v := range s.labels(loc.Code, f.Data) {
-			data[k] = v
-		}
-		p.Errors = append(p.Errors, problemField{Field: f.Field, Code: f.Code, Message: cat.Message(loc.Code, f.MessageID, data)})
-	}
+	p.Errors = s.problemFields(loc.Code, e.Fields)
 	c.Set(fiber.HeaderContentLanguage, loc.Code)
 	c.Vary(fiber.HeaderAcceptLanguage)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -124,6 +116,39 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 
 // labels returns data with every apperr.Label value translated into locale (data itself when it
 // holds none).
+// problemFields localizes field errors: each message names its field by the label of its path with
+// list positions left out (child.needs.interpreter_language, or for prompts[3].type prompts.type),
+// else of its last name (kind), else of the nearest enclosing field that has one, else as sent.
+func (s *Server) problemFields(locale string, fields []apperr.FieldError) []problemField {
+	cat := s.deps.Catalog
+	out := make([]problemField, 0, len(fields))
+	for _, f := range fields {
+		path := listPositions.ReplaceAllString(f.Field, "")
+		keys := []string{path, path[strings.LastIndex(path, ".")+1:]}
+		for p := path; strings.Contains(p, "."); {
+			p = p[:strings.LastIndex(p, ".")]
+			keys = append(keys, p)
+		}
+		name := f.Field
+		for _, key := range keys {
+			if label := cat.Message(locale, "fieldname."+key, nil); label != "fieldname."+key {
+				name = label
+				break
+			}
+		}
+		data := map[string]any{"Field": name}
+		for k, v := range s.labels(locale, f.Data) {
+			data[k] = v
+		}
+		out = append(out, problemField{Field: f.Field, Code: f.Code, Message: cat.Message(locale, f.MessageID, data)})
+	}
+	return out
+}
+
+// listPositions matches the list positions in a field path ("[3]" in "entries[3].kind").
+var listPositions = regexp.MustCompile(`\[\d+\]`)
+
+// labels translates the apperr.Label values of data.
 func (s *Server) labels(locale string, data map[string]any) map[string]any {
 	var out map[string]any
 	for k, v := range data {

@@ -287,17 +287,7 @@ func (s *Server) problemOf(ctx context.Context, err error) problem {
 	loc, cat := Locale(ctx), s.deps.Catalog
 	p := problem{Type: "urn:caseguide:problem:" + e.Code, Title: cat.Message(loc, "problem."+e.Kind.String(), nil),
 		Status: statusOfKind[e.Kind], Detail: cat.Message(loc, e.MessageID, e.Data), Instance: "/v1/sync/push", Code: e.Code, RequestID: RequestID(ctx)}
-	for _, f := range e.Fields {
-		name := cat.Message(loc, "fieldname."+f.Field, nil)
-		if name == "fieldname."+f.Field {
-			name = f.Field
-		}
-		data := map[string]any{"Field": name}
-		for k, v := range f.Data {
-			data[k] = v
-		}
-		p.Errors = append(p.Errors, problemField{Field: f.Field, Code: f.Code, Message: cat.Message(loc, f.MessageID, data)})
-	}
+	p.Errors = s.problemFields(loc, e.Fields)
 	var stale *casework.StaleError
 	if errors.As(err, &stale) {
 		p.Current = toCaseView(stale.Current)
