@@ -682,3 +682,49 @@ func TestEvidenceTamperingFoundThroughTheAPI(t *testing.T) {
 		})
 	}
 }
+
+// A case's items come a page at a time, oldest first, and every item exactly once.
+func TestEvidenceItemsPaged(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	caseID, worker := newCaseWithWorker(t, base)
+	items := "/v1/cases/" + caseID + "/evidence"
+	var created []string
+	for range 5 {
+		id := uuid.Must(uuid.NewV7()).String()
+		if r := post(t, base, http.MethodPost, items, worker.AccessToken, newPhone(id)); r.status != http.StatusCreated {
+			t.Fatalf("create item: %d %s", r.status, r.body)
+		}
+		created = append(created, id)
+	}
+	var seen []string
+	pages := 0
+	for next := items + "?limit=2"; next != ""; pages++ {
+		r := get(t, base, next, "Authorization: Bearer "+worker.AccessToken)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", next, r.status, r.body)
+		}
+		var page struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		r.json(t, &page)
+		for _, it := range page.Items {
+			seen = append(seen, it.ID)
+		}
+		next = ""
+		if page.NextCursor != nil {
+			next = items + "?limit=2&cursor=" + *page.NextCursor
+		}
+	}
+	if pages != 3 || !slices.Equal(seen, created) {
+		t.Fatalf("%d pages gave %v, want 3 pages giving %v", pages, seen, created)
+	}
+	for _, bad := range []string{"?cursor=bm9wZQ", "?limit=0", "?limit=201", "?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("k:not a key"))} {
+		if r := get(t, base, items+bad, "Authorization: Bearer "+worker.AccessToken); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", bad, r.status)
+		}
+	}
+}

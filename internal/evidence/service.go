@@ -160,21 +160,40 @@ func sameItem(cur, it Item) bool {
 	return string(a.CanonicalJSON()) == string(b.CanonicalJSON())
 }
 
-// ListItems returns the items of a case. Errors as for CreateItem (no validation errors).
-func (s *Service) ListItems(ctx context.Context, p identity.Principal, caseID string) ([]Item, error) {
+// ListItems returns up to limit items of a case (below 1: DefaultItemPage; at most MaxItemPage), by
+// creation time then id, after the cursor after ("": from the first). It returns an Invalid
+// *apperr.Error for a cursor it did not make, or the errors of CreateItem's access check.
+func (s *Service) ListItems(ctx context.Context, p identity.Principal, caseID, after string, limit int) (ItemPage, error) {
+	var from ItemKey
+	if after != "" {
+		var err error
+		if from, err = parseItemKey(after); err != nil {
+			return ItemPage{}, err
+		}
+	}
+	if limit < 1 {
+		limit = DefaultItemPage
+	}
+	limit = min(limit, MaxItemPage)
 	_, role, err := s.cases.CaseAccess(ctx, p, caseID, ActionItemList)
 	if err != nil {
-		return nil, err
+		return ItemPage{}, err
 	}
-	items, err := s.store.ListItems(ctx, caseID)
+	items, err := s.store.ListItems(ctx, caseID, from, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("listing evidence of case %s: %w", caseID, err)
+		return ItemPage{}, fmt.Errorf("listing evidence of case %s: %w", caseID, err)
 	}
-	items = slices.DeleteFunc(items, func(it Item) bool { return it.OrgID != p.OrgID })
+	page := ItemPage{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		last := items[limit-1]
+		page.Next = ItemKey{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+	}
+	page.Items = slices.DeleteFunc(page.Items, func(it Item) bool { return it.OrgID != p.OrgID })
 	if err := s.record(ctx, p, role, ActionItemList, resourceCase, caseID, outcomeSuccess); err != nil {
-		return nil, err
+		return ItemPage{}, err
 	}
-	return items, nil
+	return page, nil
 }
 
 // Item returns an item of a case. It returns the errors of CreateItem's access check, or a NotFound
@@ -670,7 +689,7 @@ func (s *Service) VerifyCase(ctx context.Context, p identity.Principal, caseID s
 	if err != nil {
 		return CaseReport{}, err
 	}
-	items, err := s.store.ListItems(ctx, caseID)
+	items, err := s.store.ListItems(ctx, caseID, ItemKey{}, 0)
 	if err != nil {
 		return CaseReport{}, fmt.Errorf("listing evidence of case %s: %w", caseID, err)
 	}

@@ -17,8 +17,9 @@ type Store interface {
 	CreateItem(ctx context.Context, it Item) error
 	// Item returns an item by id (any organisation), or ErrNotFound.
 	Item(ctx context.Context, id string) (Item, error)
-	// ListItems returns the items of a case, by creation time then id.
-	ListItems(ctx context.Context, caseID string) ([]Item, error)
+	// ListItems returns the items of a case after the key after (the zero key: from the first), by
+	// creation time then id: at most limit of them, or all when limit is below 1.
+	ListItems(ctx context.Context, caseID string, after ItemKey, limit int) ([]Item, error)
 	// InsertEvents stores events (of one item, consecutive Seqs, ascending) in order, stopping at
 	// the first whose Seq is taken: then it returns a *SeqTakenError saying how many were stored.
 	InsertEvents(ctx context.Context, events []Event) error

@@ -336,21 +336,29 @@ func (s *Server) createEvidenceItem(c *fiber.Ctx) error {
 }
 
 type evidenceItemList struct {
-	Items []evidenceItemView `json:"items"`
+	Items      []evidenceItemView `json:"items"`
+	NextCursor *string            `json:"next_cursor"`
 }
 
-// listEvidenceItems answers GET /v1/cases/{id}/evidence.
+// listEvidenceItems answers GET /v1/cases/{id}/evidence: the case's items, oldest first, paged.
 func (s *Server) listEvidenceItems(c *fiber.Ctx) error {
-	if err := readQuery(c).done(s.validate, &struct{}{}); err != nil {
+	q := readQuery(c, "limit", "cursor")
+	lq := pageQuery{Limit: q.integer("limit", evidence.DefaultItemPage)}
+	after := q.cursor()
+	if err := q.done(s.validate, &lq); err != nil {
 		return err
 	}
-	items, err := s.deps.Evidence.ListItems(c.UserContext(), principal(c), c.Params("id"))
+	page, err := s.deps.Evidence.ListItems(c.UserContext(), principal(c), c.Params("id"), after, lq.Limit)
 	if err != nil {
 		return err
 	}
-	list := evidenceItemList{Items: make([]evidenceItemView, len(items))}
-	for i, it := range items {
+	list := evidenceItemList{Items: make([]evidenceItemView, len(page.Items))}
+	for i, it := range page.Items {
 		list.Items[i] = toEvidenceItemView(it)
+	}
+	if page.Next != "" {
+		next := encodeCursor(page.Next)
+		list.NextCursor = &next
 	}
 	return s.sendPrivate(c, list)
 }
@@ -389,14 +397,10 @@ type custodyEventList struct {
 	NextCursor *string            `json:"next_cursor"`
 }
 
-type custodyEventsQuery struct {
-	Limit int `query:"limit" validate:"min=1,max=200"`
-}
-
 // listCustodyEvents answers GET /v1/cases/{id}/evidence/{item}/events: the chain, oldest first, paged.
 func (s *Server) listCustodyEvents(c *fiber.Ctx) error {
 	q := readQuery(c, "limit", "cursor")
-	cq := custodyEventsQuery{Limit: q.integer("limit", defaultPageSize)}
+	cq := pageQuery{Limit: q.integer("limit", defaultPageSize)}
 	var after int64
 	if key := q.cursor(); key != "" {
 		n, err := strconv.ParseInt(key, 10, 64)

@@ -288,15 +288,11 @@ type reviewQueueView struct {
 	NextCursor *string                `json:"next_cursor"`
 }
 
-type queueQuery struct {
-	Limit int `query:"limit" validate:"min=1,max=200"`
-}
-
 // interviewReviewQueue answers GET /v1/interviews/review-queue: sessions waiting for review, oldest
 // submission first, with their flags.
 func (s *Server) interviewReviewQueue(c *fiber.Ctx) error {
 	q := readQuery(c, "limit", "cursor")
-	qq := queueQuery{Limit: q.integer("limit", defaultPageSize)}
+	qq := pageQuery{Limit: q.integer("limit", defaultPageSize)}
 	after := q.cursor()
 	if err := q.done(s.validate, &qq); err != nil {
 		return err

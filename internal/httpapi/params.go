@@ -207,6 +207,11 @@ func (q *query) cursor() string {
 	return key
 }
 
+// pageQuery is the page size of a list that takes no other query parameter.
+type pageQuery struct {
+	Limit int `query:"limit" validate:"min=1,max=200"`
+}
+
 // encodeCursor and decodeCursor make an opaque cursor from the last key of a page.
 func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("k:" + key)) }
 

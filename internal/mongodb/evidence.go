@@ -356,11 +356,22 @@ func (s *EvidenceStore) Item(ctx context.Context, id string) (evidence.Item, err
 	return fromEvidenceItemDoc(s.keys, d)
 }
 
-// ListItems returns the items of a case by creation time, then id. It returns an error when a
-// field cannot be decrypted, or an Unavailable *apperr.Error when the database fails.
-func (s *EvidenceStore) ListItems(ctx context.Context, caseID string) ([]evidence.Item, error) {
+// ListItems returns the items of a case after the key after, by creation time, then id: at most
+// limit of them, or all when limit is below 1. It returns an error when a field cannot be decrypted,
+// or an Unavailable *apperr.Error when the database fails.
+func (s *EvidenceStore) ListItems(ctx context.Context, caseID string, after evidence.ItemKey, limit int) ([]evidence.Item, error) {
+	filter := bson.D{{Key: "case_id", Value: caseID}}
+	if after != (evidence.ItemKey{}) {
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "created_at", Value: bson.D{{Key: "$gt", Value: after.CreatedAt}}}},
+			bson.D{{Key: "created_at", Value: after.CreatedAt}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: after.ID}}}},
+		}})
+	}
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
-	cur, err := s.items().Find(ctx, bson.D{{Key: "case_id", Value: caseID}}, opts)
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.items().Find(ctx, filter, opts)
 	if err != nil {
 		return nil, unavailable("listing evidence of case %s: %w", caseID, err)
 	}
