@@ -490,6 +490,8 @@ func TestBadEvidenceInput(t *testing.T) {
 		})
 	}
 	events := items + "/" + itemID + "/events"
+	_, _, admin := newUser(t, "admin")
+	_, _, colleague := newUser(t, "supervisor")
 	eventTests := []struct {
 		name  string
 		body  any
@@ -505,6 +507,8 @@ func TestBadEvidenceInput(t *testing.T) {
 		{"collected is not appended", event("collected", nil), "type"},
 		{"wrong type", event("note", map[string]any{"seal_intact": "yes"}), "seal_intact"},
 		{"operator injection", event("note", map[string]any{"note": map[string]any{"$gt": ""}}), "note.$gt"},
+		{"handed to someone who is no user", event("transferred", map[string]any{"from": map[string]any{"user_id": worker.User.ID}, "to": map[string]any{"user_id": uuid.NewString()}}), "to.user_id"},
+		{"performed by someone who handles no cases", event("accessed", map[string]any{"performed_by": map[string]any{"user_id": admin.User.ID}}), "performed_by.user_id"},
 	}
 	for _, tt := range eventTests {
 		t.Run("event: "+tt.name, func(t *testing.T) {
@@ -521,6 +525,10 @@ func TestBadEvidenceInput(t *testing.T) {
 	get(t, base, events, "Authorization: Bearer "+tok).json(t, &page)
 	if len(page.Items) != 1 {
 		t.Errorf("refused events were stored: %d events", len(page.Items))
+	}
+	handOver := event("transferred", map[string]any{"from": map[string]any{"user_id": worker.User.ID}, "to": map[string]any{"user_id": colleague.User.ID}})
+	if r := post(t, base, http.MethodPost, events, tok, handOver); r.status != http.StatusCreated {
+		t.Errorf("a transfer to a supervisor of the organisation: %d %s", r.status, r.body)
 	}
 	for _, q := range []string{"?limit=0", "?limit=x", "?cursor=bogus", "?since=1"} {
 		if r := get(t, base, events+q, "Authorization: Bearer "+tok); r.status != http.StatusBadRequest {

@@ -37,6 +37,7 @@ type Service struct {
 	events Recorder
 	signer *ReceiptSigner
 	now    func() time.Time
+	users  Directory // nil: parties named by user id are not checked
 
 	mu     sync.Mutex
 	chains map[string]*chainLog // by item id
@@ -291,6 +292,10 @@ func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, item
 		derived.DerivedFromItemID, derived.OrgID, derived.CaseID, derived.CreatedAt, derived.UpdatedAt, derived.CreatedBy =
 			it.ID, it.OrgID, it.CaseID, now, now, p.UserID
 		e.DerivedItem = derived.ID
+	}
+	if err := s.checkParties(ctx, &fe, it.OrgID, p.UserID, namedParty{"performed_by", e.PerformedBy}, namedParty{"from", e.From},
+		namedParty{"to", e.To}); err != nil {
+		return Appended{}, err
 	}
 	if err := fe.Err(); err != nil {
 		return Appended{}, err
