@@ -632,3 +632,58 @@ func TestAuthoringSurvivesRestart(t *testing.T) {
 		t.Errorf("after a restart: %d versions, latest %d", len(versions.Items), doc.Version)
 	}
 }
+
+// A protocol published with only its required locales translated lowers the protocol completeness
+// /v1/locales reports for the others, and retiring it (it is no longer served) restores it.
+func TestLocaleCompletenessLeavesRetiredProtocolsOut(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, testEnv(t.TempDir(), map[string]string{"AUTHORING_REQUIRED_LOCALES": "en", "REQUEST_TIMEOUT": "90s"}), nil)
+	t.Cleanup(func() {
+		if err := srv.stop(); err != nil {
+			t.Errorf("stopping the server: %v", err)
+		}
+	})
+	base := srv.base
+	admin := login(t, base, "admin", adminPassword, "admin-completeness").AccessToken
+	a := authoringUser(t, base, admin, "content_editor")
+	b := authoringUser(t, base, admin, "content_editor")
+	spanish := func() float64 {
+		t.Helper()
+		var list struct {
+			Items []struct {
+				Code         string
+				Completeness struct{ Protocols float64 }
+			}
+		}
+		get(t, base, "/v1/locales").json(t, &list)
+		for _, l := range list.Items {
+			if l.Code == "es" {
+				return l.Completeness.Protocols
+			}
+		}
+		t.Fatal("no es in /v1/locales")
+		return 0
+	}
+	if got := spanish(); got != 1 {
+		t.Fatalf("the shipped library is %v translated into Spanish, want 1", got)
+	}
+	pid := "test-partial-" + strings.ToLower(uuid.NewString()[:8])
+	draftID := uuid.Must(uuid.NewV7()).String()
+	d := decodeDraft(t, post(t, base, http.MethodPost, "/v1/authoring/drafts", a.AccessToken,
+		map[string]any{"id": draftID, "protocol_id": pid, "protocol": sampleProtocol(pid)}), 201)
+	d = review(t, base, a.AccessToken, draftID, "submit", d.Version, "English only", 200)
+	d = review(t, base, b.AccessToken, draftID, "approve", d.Version, "", 200)
+	if r := post(t, base, http.MethodPost, "/v1/authoring/drafts/"+draftID+"/publish", b.AccessToken, map[string]any{"version": d.Version}); r.status != http.StatusOK {
+		t.Fatalf("publish with English only required: %d %s", r.status, r.body)
+	}
+	partial := spanish()
+	if partial >= 1 {
+		t.Fatalf("after publishing an untranslated protocol, Spanish protocols are %v translated", partial)
+	}
+	if r := post(t, base, http.MethodPost, "/v1/authoring/protocols/"+pid+"/retire", a.AccessToken, map[string]any{"reason": "Written for a test"}); r.status != http.StatusOK {
+		t.Fatalf("retire: %d %s", r.status, r.body)
+	}
+	if got := spanish(); got != 1 {
+		t.Fatalf("after retiring it, Spanish protocols are %v translated (were %v), want 1", got, partial)
+	}
+}
