@@ -516,7 +516,7 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Errorf("the replay says %q, the first answer was in %q", replay.header.Get("Content-Language"), first.header.Get("Content-Language"))
 	}
 	reused := send(newCase(newID(), "Someone else"), "?lang=fr")
-	if reused.status != http.StatusBadRequest || reused.problem(t).Code != "idempotency_key_reused" || reused.header.Get("Content-Language") != "fr" {
+	if reused.status != http.StatusUnprocessableEntity || reused.problem(t).Code != "idempotency_key_reused" || reused.header.Get("Content-Language") != "fr" {
 		t.Errorf("same key, other body: %d %s", reused.status, reused.body)
 	}
 	badKey := do(t, base, http.MethodPost, "/v1/cases", bytes.NewReader([]byte("{}")), "Content-Type: application/json",

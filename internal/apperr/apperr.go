@@ -24,6 +24,7 @@ const (
 	Unauthorized
 	Forbidden
 	TooManyRequests
+	Unprocessable // well-formed but refused as a whole, such as an Idempotency-Key reused for another request
 )
 
 // String returns the stable code used in problem documents for the kind.
@@ -49,6 +50,8 @@ func (k Kind) String() string {
 		return "forbidden"
 	case TooManyRequests:
 		return "too_many_requests"
+	case Unprocessable:
+		return "unprocessable"
 	default:
 		return "internal"
 	}

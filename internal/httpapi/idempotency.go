@@ -27,7 +27,7 @@ const (
 // does nothing; on the /v1/auth routes (whose answers are credentials) it only checks the key. With one, the first request with that key (per caller) runs and its response is
 // kept (encrypted) for the configured retention; a retry with the same key and the same request
 // gets that response again (Idempotent-Replayed: true) and changes nothing; the same key with
-// another request is refused (400 idempotency_key_reused), and while the first is still running,
+// another request is refused (422 idempotency_key_reused, as the IETF Idempotency-Key draft says), and while the first is still running,
 // a retry gets 409 idempotency_in_progress. Responses that say the request did not run (401, 408,
 // 429, 5xx) are not kept, so a retry runs it.
 func (s *Server) idempotent(c *fiber.Ctx) error {
@@ -68,7 +68,7 @@ func (s *Server) idempotent(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	case !claimed && held.Fingerprint != fingerprint:
-		return apperr.New(apperr.Invalid, "idempotency_key_reused", "ErrIdempotencyKeyReused", nil)
+		return apperr.New(apperr.Unprocessable, "idempotency_key_reused", "ErrIdempotencyKeyReused", nil)
 	case !claimed && !held.Done:
 		return errIdempotencyInProgress()
 	case !claimed:

@@ -52,6 +52,7 @@ var statusOfKind = map[apperr.Kind]int{
 	apperr.Unauthorized:     fiber.StatusUnauthorized,
 	apperr.Forbidden:        fiber.StatusForbidden,
 	apperr.TooManyRequests:  fiber.StatusTooManyRequests,
+	apperr.Unprocessable:    fiber.StatusUnprocessableEntity,
 }
 
 // handleError is the one place errors become responses: typed errors keep their kind, Fiber's own
