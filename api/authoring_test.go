@@ -541,10 +541,34 @@ func TestAuthoringBadInput(t *testing.T) {
 				}
 			}
 		}
-		r := post(t, base, http.MethodPost, "/v1/authoring/drafts/import", editor.AccessToken, map[string]any{"id": uuid.Must(uuid.NewV7()).String(),
-			"protocol_id": pid + "-f", "files": []any{map[string]any{"path": "protocol.yaml", "content": "id: " + pid + "-f\nkind: nonsense\n"}}})
-		if r.status != http.StatusBadRequest || r.problem(t).Errors[0].Code != "file_problem" {
-			t.Errorf("bad files: %d %s", r.status, r.body)
+		fid := pid + "-f"
+		valid, err := json.Marshal(sampleProtocol(fid)) // JSON is YAML too
+		if err != nil {
+			t.Fatal(err)
+		}
+		fileTests := []struct {
+			name        string
+			files       []any
+			field, code string
+		}{
+			{"a value out of its list", []any{map[string]any{"path": "protocol.yaml", "content": "id: " + fid + "\nkind: nonsense\n"}}, "protocol.kind", "oneof"},
+			{"a translation of no string", []any{map[string]any{"path": "protocol.yaml", "content": string(valid)},
+				map[string]any{"path": "es.yaml", "content": "no.such.string: Hola\n"}}, "translations.es.no.such.string", "unknown_string"},
+			{"another protocol's file", []any{map[string]any{"path": "protocol.yaml", "content": strings.Replace(string(valid), fid, fid+"-other", 1)}}, "protocol.id", "mismatch"},
+			{"not YAML", []any{map[string]any{"path": "protocol.yaml", "content": "id: [" + fid}}, "files[0]", "file_problem"},
+		}
+		for _, ft := range fileTests {
+			r := post(t, base, http.MethodPost, "/v1/authoring/drafts/import?lang=fr", editor.AccessToken, map[string]any{"id": uuid.Must(uuid.NewV7()).String(),
+				"protocol_id": fid, "files": ft.files})
+			if r.status != http.StatusBadRequest {
+				t.Errorf("%s: %d %s", ft.name, r.status, r.body)
+				continue
+			}
+			if p := r.problem(t); !slices.ContainsFunc(p.Errors, func(e struct{ Field, Code, Message string }) bool {
+				return e.Field == ft.field && e.Code == ft.code && e.Message != ""
+			}) || r.header.Get("Content-Language") != "fr" {
+				t.Errorf("%s: want %s/%s in %+v", ft.name, ft.field, ft.code, p.Errors)
+			}
 		}
 	})
 	t.Run("list", func(t *testing.T) {

@@ -46,9 +46,10 @@ func (s *Service) ExportDraft(ctx context.Context, p identity.Principal, id stri
 // validated by the same validator as `validate`; missing translations are allowed. A published
 // protocol's draft is based on its latest version. Importing the files of a version exported by
 // ExportVersion gives a draft with the same content. It returns identity.ErrForbidden for callers
-// who are not content editors; an *apperr.Error Invalid with field errors (files[n] with the
-// validator's file:line message; protocol_id); Conflict draft_id_conflict or protocol_retired; or
-// the store's or recorder's error.
+// who are not content editors; an *apperr.Error Invalid with field errors (as for a draft sent as
+// JSON: protocol.step.<id>.title, translations.<locale>.<string id>; files[n] with the validator's
+// file:line message for what only files can get wrong, such as YAML syntax; protocol_id); Conflict
+// draft_id_conflict or protocol_retired; or the store's or recorder's error.
 func (s *Service) ImportFiles(ctx context.Context, p identity.Principal, id, protocolID string, files []protocol.File) (Draft, bool, error) {
 	if err := authorize(p); err != nil {
 		return Draft{}, false, err
@@ -84,6 +85,13 @@ func (s *Service) ImportFiles(ctx context.Context, p identity.Principal, id, pro
 		fe.Add("files", "required", "authoring.field.protocol_file", nil)
 	}
 	if err := fe.Err(); err != nil {
+		return Draft{}, false, err
+	}
+	named := make(map[string][]byte, len(index))
+	for full := range index {
+		named[strings.TrimPrefix(full, protocolID+"/")] = fsys[full].Data
+	}
+	if err := s.fileFieldErrors(protocolID, named).Err(); err != nil {
 		return Draft{}, false, err
 	}
 	docs, problems := s.validator.LoadDir(fsys)
