@@ -19,7 +19,8 @@ import (
 const idIndexSuffix = "_caseguide_id"
 
 // IndexIDs creates, on every collection of the embedded database that lacks it, an index SQLite uses
-// for FerretDB's lookups by _id (see idIndexSuffix). It is idempotent; FerretDB does not list these
+// for FerretDB's lookups by _id (see idIndexSuffix); other SQLite files in the folder are left alone.
+// It is idempotent; FerretDB does not list these
 // indexes and drops them with their collections. Collections created afterwards get theirs the next
 // time it runs, so call it once the service has created its collections. It returns an error when a
 // database file cannot be read or an index cannot be created.
@@ -42,6 +43,13 @@ func indexIDs(ctx context.Context, file string) error {
 		return fmt.Errorf("opening %s: %w", file, err)
 	}
 	defer db.Close()
+	var ferretFiles int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_ferretdb_collections'`).Scan(&ferretFiles); err != nil {
+		return fmt.Errorf("reading %s: %w", file, err)
+	}
+	if ferretFiles == 0 { // not a database of FerretDB's
+		return nil
+	}
 	rows, err := db.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
 	if err != nil {
 		return fmt.Errorf("listing the collections in %s: %w", file, err)

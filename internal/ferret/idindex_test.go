@@ -86,6 +86,14 @@ func TestIndexIDs(t *testing.T) {
 			t.Fatalf("before IndexIDs, %s: %q; FerretDB's own _id index is used after all, IndexIDs may be unneeded", table, plan)
 		}
 	}
+	other, err := sql.Open("sqlite", "file:"+filepath.Join(s.dir, "other.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Exec(`CREATE TABLE notes (body TEXT)`); err != nil { // not FerretDB's: left alone
+		t.Fatal(err)
+	}
+	other.Close()
 	for range 2 { // idempotent
 		if err := s.IndexIDs(ctx); err != nil {
 			t.Fatal(err)
