@@ -115,8 +115,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	return c.Send(body)
 }
 
-// labels returns data with every apperr.Label value translated into locale (data itself when it
-// holds none).
 // problemFields localizes field errors: each message names its field by the label of its path with
 // list positions left out (child.needs.interpreter_language, or for prompts[3].type prompts.type),
 // else of its last name (kind), else of the nearest enclosing field that has one, else as sent.
@@ -149,7 +147,8 @@ func (s *Server) problemFields(locale string, fields []apperr.FieldError) []prob
 // listPositions matches the list positions in a field path ("[3]" in "entries[3].kind").
 var listPositions = regexp.MustCompile(`\[\d+\]`)
 
-// labels translates the apperr.Label values of data.
+// labels returns data with every apperr.Label value translated into locale (data itself when it
+// holds none).
 func (s *Server) labels(locale string, data map[string]any) map[string]any {
 	var out map[string]any
 	for k, v := range data {
