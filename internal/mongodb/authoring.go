@@ -3,7 +3,6 @@ package mongodb
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -126,25 +125,14 @@ func (s *AuthoringStore) CreateDraft(ctx context.Context, d authoring.Draft) err
 	if err != nil {
 		return err
 	}
-	_, err = s.drafts().InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return authoring.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating draft %s: %w", d.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.drafts(), doc, authoring.ErrExists, "draft "+d.ID)
 }
 
 // Draft returns a draft: authoring.ErrNotFound when there is none, or the driver's error.
 func (s *AuthoringStore) Draft(ctx context.Context, id string) (authoring.Draft, error) {
 	var doc authoringDraftDoc
-	err := s.drafts().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return authoring.Draft{}, authoring.ErrNotFound
-	}
-	if err != nil {
-		return authoring.Draft{}, unavailable("reading draft %s: %w", id, err)
+	if err := findByID(ctx, s.drafts(), id, &doc, authoring.ErrNotFound, "draft "+id); err != nil {
+		return authoring.Draft{}, err
 	}
 	return fromAuthoringDraftDoc(doc)
 }
@@ -208,13 +196,9 @@ func (s *AuthoringStore) UpdateDraft(ctx context.Context, d authoring.Draft) err
 // Retire records a retirement. It returns authoring.ErrExists when the protocol is already retired,
 // or the driver's error.
 func (s *AuthoringStore) Retire(ctx context.Context, r authoring.Retirement) error {
-	_, err := s.db.db.Collection(authoringRetirementsCollection).InsertOne(ctx,
-		authoringRetirementDoc{ID: r.ProtocolID, RetiredAt: r.RetiredAt, RetiredBy: r.RetiredBy, Reason: r.Reason})
-	if mongo.IsDuplicateKeyError(err) {
-		return authoring.ErrExists
-	}
-	if err != nil {
-		return unavailable("retiring %s: %w", r.ProtocolID, err)
+	doc := authoringRetirementDoc{ID: r.ProtocolID, RetiredAt: r.RetiredAt, RetiredBy: r.RetiredBy, Reason: r.Reason}
+	if err := insertNew(ctx, s.db.db.Collection(authoringRetirementsCollection), doc, authoring.ErrExists, "the retirement of "+r.ProtocolID); err != nil {
+		return err
 	}
 	defer s.db.locks.document(headsCollection, r.ProtocolID)()
 	if _, err := s.db.db.Collection(headsCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ProtocolID}},
@@ -228,12 +212,9 @@ func (s *AuthoringStore) Retire(ctx context.Context, r authoring.Retirement) err
 // the driver's error.
 func (s *AuthoringStore) Retirement(ctx context.Context, protocolID string) (authoring.Retirement, error) {
 	var doc authoringRetirementDoc
-	err := s.db.db.Collection(authoringRetirementsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: protocolID}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return authoring.Retirement{}, authoring.ErrNotFound
-	}
-	if err != nil {
-		return authoring.Retirement{}, unavailable("reading the retirement of %s: %w", protocolID, err)
+	coll := s.db.db.Collection(authoringRetirementsCollection)
+	if err := findByID(ctx, coll, protocolID, &doc, authoring.ErrNotFound, "the retirement of "+protocolID); err != nil {
+		return authoring.Retirement{}, err
 	}
 	return authoring.Retirement{ProtocolID: doc.ID, RetiredAt: doc.RetiredAt.UTC(), RetiredBy: doc.RetiredBy, Reason: doc.Reason}, nil
 }

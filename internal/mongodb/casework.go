@@ -285,26 +285,15 @@ func (s *CaseworkStore) CreateCase(ctx context.Context, c casework.Case) error {
 	}
 	defer done()
 	doc.ChangeSeq, doc.FormerCaseworkerIDs, doc.Assigned = seq, []string{}, assignmentsSince(nil, doc.CaseworkerIDs, seq)
-	_, err = s.cases().InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return casework.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating case %s: %w", c.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.cases(), doc, casework.ErrExists, "case "+c.ID)
 }
 
 // Case returns a case: casework.ErrNotFound when there is none, an error when a field cannot be
 // decrypted, or the driver's error.
 func (s *CaseworkStore) Case(ctx context.Context, id string) (casework.Case, error) {
 	var d caseworkCaseDoc
-	err := s.cases().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return casework.Case{}, casework.ErrNotFound
-	}
-	if err != nil {
-		return casework.Case{}, unavailable("reading case %s: %w", id, err)
+	if err := findByID(ctx, s.cases(), id, &d, casework.ErrNotFound, "case "+id); err != nil {
+		return casework.Case{}, err
 	}
 	return fromCaseworkCaseDoc(s.keys, d)
 }
@@ -382,12 +371,8 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 		Former   []string                `bson:"former_caseworker_ids"`
 		Assigned []caseworkAssignmentDoc `bson:"assigned"`
 	}
-	err = s.cases().FindOne(ctx, bson.D{{Key: "_id", Value: c.ID}}).Decode(&old)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return casework.ErrNotFound
-	}
-	if err != nil {
-		return unavailable("reading case %s: %w", c.ID, err)
+	if err := findByID(ctx, s.cases(), c.ID, &old, casework.ErrNotFound, "case "+c.ID); err != nil {
+		return err
 	}
 	if old.Version != c.Version-1 {
 		return casework.ErrStale
@@ -431,26 +416,15 @@ func (s *CaseworkStore) CreateRun(ctx context.Context, r casework.Run) error {
 			doc.UpdatedAt = rec.ReceivedAt
 		}
 	}
-	_, err = s.runs().InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return casework.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating run %s: %w", r.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.runs(), doc, casework.ErrExists, "run "+r.ID)
 }
 
 // Run returns a run: casework.ErrNotFound when there is none, an error when a field cannot be
 // decrypted, or the driver's error.
 func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error) {
 	var d caseworkRunDoc
-	err := s.runs().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return casework.Run{}, casework.ErrNotFound
-	}
-	if err != nil {
-		return casework.Run{}, unavailable("reading run %s: %w", id, err)
+	if err := findByID(ctx, s.runs(), id, &d, casework.ErrNotFound, "run "+id); err != nil {
+		return casework.Run{}, err
 	}
 	return fromCaseworkRunDoc(s.keys, d)
 }

@@ -332,26 +332,15 @@ func (s *EvidenceStore) CreateItem(ctx context.Context, it evidence.Item) error 
 	}
 	defer done()
 	doc.ChangeSeq = seq
-	_, err = s.items().InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return evidence.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating evidence item %s: %w", it.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.items(), doc, evidence.ErrExists, "evidence item "+it.ID)
 }
 
 // Item returns an item: evidence.ErrNotFound when there is none, an error when a field cannot be
 // decrypted, or an Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) Item(ctx context.Context, id string) (evidence.Item, error) {
 	var d evidenceItemDoc
-	err := s.items().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return evidence.Item{}, evidence.ErrNotFound
-	}
-	if err != nil {
-		return evidence.Item{}, unavailable("reading evidence item %s: %w", id, err)
+	if err := findByID(ctx, s.items(), id, &d, evidence.ErrNotFound, "evidence item "+id); err != nil {
+		return evidence.Item{}, err
 	}
 	return fromEvidenceItemDoc(s.keys, d)
 }

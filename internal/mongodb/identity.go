@@ -162,25 +162,15 @@ func identityUTCPtr(t *time.Time) *time.Time {
 // CreateOrganisation stores a new organisation. It returns identity.ErrExists when the id is taken,
 // or the driver's error.
 func (s *IdentityStore) CreateOrganisation(ctx context.Context, o identity.Organisation) error {
-	_, err := s.coll(identityOrgsCollection).InsertOne(ctx, identityOrgDoc{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt})
-	if mongo.IsDuplicateKeyError(err) {
-		return identity.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating organisation %s: %w", o.ID, err)
-	}
-	return nil
+	doc := identityOrgDoc{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt}
+	return insertNew(ctx, s.coll(identityOrgsCollection), doc, identity.ErrExists, "organisation "+o.ID)
 }
 
 // Organisation returns an organisation: identity.ErrNotFound when there is none, or the driver's error.
 func (s *IdentityStore) Organisation(ctx context.Context, id string) (identity.Organisation, error) {
 	var d identityOrgDoc
-	err := s.coll(identityOrgsCollection).FindOne(ctx, identityByID(id)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return identity.Organisation{}, identity.ErrNotFound
-	}
-	if err != nil {
-		return identity.Organisation{}, unavailable("reading organisation %s: %w", id, err)
+	if err := findByID(ctx, s.coll(identityOrgsCollection), id, &d, identity.ErrNotFound, "organisation "+id); err != nil {
+		return identity.Organisation{}, err
 	}
 	return identity.Organisation{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt.UTC()}, nil
 }
@@ -199,14 +189,7 @@ func (s *IdentityStore) CountUsers(ctx context.Context) (int64, error) {
 func (s *IdentityStore) CreateUser(ctx context.Context, u identity.User) error {
 	doc := toIdentityUserDoc(u)
 	doc.Username = identity.NormalizeUsername(doc.Username)
-	_, err := s.coll(identityUsersCollection).InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return identity.ErrUsernameTaken
-	}
-	if err != nil {
-		return unavailable("creating user %s: %w", u.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.coll(identityUsersCollection), doc, identity.ErrUsernameTaken, "user "+u.ID)
 }
 
 // UserByID returns a user of organisation orgID: identity.ErrNotFound when there is none or it
@@ -327,12 +310,8 @@ func (s *IdentityStore) UpsertDevice(ctx context.Context, d identity.Device) (id
 // driver's error.
 func (s *IdentityStore) Device(ctx context.Context, orgID, id string) (identity.Device, error) {
 	var d identityDeviceDoc
-	err := s.coll(identityDevicesCollection).FindOne(ctx, identityByID(identityDeviceKey(orgID, id))).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return identity.Device{}, identity.ErrNotFound
-	}
-	if err != nil {
-		return identity.Device{}, unavailable("reading device %s: %w", id, err)
+	if err := findByID(ctx, s.coll(identityDevicesCollection), identityDeviceKey(orgID, id), &d, identity.ErrNotFound, "device "+id); err != nil {
+		return identity.Device{}, err
 	}
 	return fromIdentityDeviceDoc(d), nil
 }
@@ -381,25 +360,14 @@ func (s *IdentityStore) RevokeDevice(ctx context.Context, orgID, id string, at t
 // CreateSession stores a new session. It returns identity.ErrExists when the id is taken, or the
 // driver's error.
 func (s *IdentityStore) CreateSession(ctx context.Context, sess identity.Session) error {
-	_, err := s.coll(identitySessionsCollection).InsertOne(ctx, toIdentitySessionDoc(sess))
-	if mongo.IsDuplicateKeyError(err) {
-		return identity.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating session %s: %w", sess.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.coll(identitySessionsCollection), toIdentitySessionDoc(sess), identity.ErrExists, "session "+sess.ID)
 }
 
 // Session returns a session: identity.ErrNotFound when there is none, or the driver's error.
 func (s *IdentityStore) Session(ctx context.Context, id string) (identity.Session, error) {
 	var d identitySessionDoc
-	err := s.coll(identitySessionsCollection).FindOne(ctx, identityByID(id)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return identity.Session{}, identity.ErrNotFound
-	}
-	if err != nil {
-		return identity.Session{}, unavailable("reading session %s: %w", id, err)
+	if err := findByID(ctx, s.coll(identitySessionsCollection), id, &d, identity.ErrNotFound, "session "+id); err != nil {
+		return identity.Session{}, err
 	}
 	return fromIdentitySessionDoc(d), nil
 }

@@ -3,7 +3,6 @@ package mongodb
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -452,26 +451,15 @@ func (s *InterviewStore) CreateSession(ctx context.Context, sess interview.Sessi
 		return unavailable("creating the log of interview %s: %w", sess.ID, err)
 	}
 	doc.ChangeSeq = seq
-	_, err = s.sessions().InsertOne(ctx, doc)
-	if mongo.IsDuplicateKeyError(err) {
-		return interview.ErrExists
-	}
-	if err != nil {
-		return unavailable("creating interview %s: %w", sess.ID, err)
-	}
-	return nil
+	return insertNew(ctx, s.sessions(), doc, interview.ErrExists, "interview "+sess.ID)
 }
 
 // Session returns a session: interview.ErrNotFound when there is none, an error when a field cannot
 // be decrypted, or the driver's error.
 func (s *InterviewStore) Session(ctx context.Context, id string) (interview.Session, error) {
 	var d interviewSessionDoc
-	err := s.sessions().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return interview.Session{}, interview.ErrNotFound
-	}
-	if err != nil {
-		return interview.Session{}, unavailable("reading interview %s: %w", id, err)
+	if err := findByID(ctx, s.sessions(), id, &d, interview.ErrNotFound, "interview "+id); err != nil {
+		return interview.Session{}, err
 	}
 	return fromInterviewSessionDoc(s.keys, d)
 }
@@ -568,14 +556,8 @@ func (s *InterviewStore) Log(ctx context.Context, sessionID string) (interview.L
 
 func (s *InterviewStore) readLog(ctx context.Context, id string) (interviewLogDoc, error) {
 	var d interviewLogDoc
-	err := s.logs().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return interviewLogDoc{}, interview.ErrNotFound
-	}
-	if err != nil {
-		return interviewLogDoc{}, unavailable("reading the log of interview %s: %w", id, err)
-	}
-	return d, nil
+	err := findByID(ctx, s.logs(), id, &d, interview.ErrNotFound, "the log of interview "+id)
+	return d, err
 }
 
 // AppendLog appends the entries whose client ids the log does not hold yet, with one update

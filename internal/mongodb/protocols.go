@@ -3,7 +3,6 @@ package mongodb
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -76,11 +75,8 @@ func (s *ProtocolStore) InsertVersion(ctx context.Context, v protocol.Version) e
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.db.Collection(versionsCollection).InsertOne(ctx, doc); err != nil {
-		if mongo.IsDuplicateKeyError(err) {
-			return protocol.ErrVersionExists
-		}
-		return unavailable("inserting %s: %w", doc.ID, err)
+	if err := insertNew(ctx, s.db.db.Collection(versionsCollection), doc, protocol.ErrVersionExists, doc.ID); err != nil {
+		return err
 	}
 	heads := s.db.db.Collection(headsCollection)
 	defer s.db.locks.document(headsCollection, v.ProtocolID)()
@@ -149,12 +145,9 @@ func (s *ProtocolStore) Versions(ctx context.Context, protocolID string) ([]prot
 // or the driver's error.
 func (s *ProtocolStore) Version(ctx context.Context, protocolID string, number int) (protocol.Version, error) {
 	var d versionDoc
-	err := s.db.db.Collection(versionsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: versionID(protocolID, number)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return protocol.Version{}, protocol.ErrNoVersion
-	}
-	if err != nil {
-		return protocol.Version{}, unavailable("reading %s version %d: %w", protocolID, number, err)
+	id := versionID(protocolID, number)
+	if err := findByID(ctx, s.db.db.Collection(versionsCollection), id, &d, protocol.ErrNoVersion, id); err != nil {
+		return protocol.Version{}, err
 	}
 	return fromVersionDoc(d)
 }
