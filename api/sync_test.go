@@ -378,12 +378,7 @@ func TestSyncAssignmentRemovedWhileOffline(t *testing.T) {
 	_, _, supervisor := org.newUser(t, "supervisor")
 	_, _, worker := org.newUser(t, "caseworker")
 	_, _, colleague := org.newUser(t, "caseworker")
-	id, runID := newID(), newID()
-	body := newCase(id, "Child U.")
-	body["caseworker_ids"] = []string{worker.User.ID}
-	if r := post(t, server(t).base, http.MethodPost, "/v1/cases", supervisor.AccessToken, body); r.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
+	id, runID := assignedCase(t, server(t).base, supervisor.AccessToken, worker.User.ID, "Child U."), newID()
 	post(t, server(t).base, http.MethodPost, "/v1/cases/"+id+"/runs", worker.AccessToken, map[string]string{"id": runID, "protocol_id": "first-contact-safety"})
 	d := newDevice(worker.AccessToken)
 	d.sync(t, 50)
@@ -703,12 +698,7 @@ func TestSyncInterviewAndEvidenceOffline(t *testing.T) {
 	supName, supPass, supervisor := org.newUser(t, "supervisor")
 	_, _, worker := org.newUser(t, "caseworker")
 	_, _, colleague := org.newUser(t, "caseworker")
-	caseID := newID()
-	body := newCase(caseID, "Child O.")
-	body["caseworker_ids"] = []string{worker.User.ID}
-	if r := post(t, base, http.MethodPost, "/v1/cases", supervisor.AccessToken, body); r.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
+	caseID := assignedCase(t, base, supervisor.AccessToken, worker.User.ID, "Child O.")
 	phone := newDevice(worker.AccessToken)
 	phone.sync(t, 200)
 	tablet := newDevice(login(t, base, supName, supPass, "tablet-"+supName).AccessToken)
@@ -982,12 +972,7 @@ func TestSyncEditOfApprovedInterviewRejected(t *testing.T) {
 	base := server(t).base
 	_, _, supervisor := org.newUser(t, "supervisor")
 	_, _, worker := org.newUser(t, "caseworker")
-	caseID := newID()
-	body := newCase(caseID, "Child V.")
-	body["caseworker_ids"] = []string{worker.User.ID}
-	if r := post(t, base, http.MethodPost, "/v1/cases", supervisor.AccessToken, body); r.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
+	caseID := assignedCase(t, base, supervisor.AccessToken, worker.User.ID, "Child V.")
 	s := createInterview(t, base, worker.AccessToken, caseID)
 	path := "/v1/cases/" + caseID + "/interviews/" + s.ID
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
@@ -1158,4 +1143,16 @@ func TestSyncUpdateAndCloseBadInput(t *testing.T) {
 	if got := sessionCall(t, base, http.MethodGet, "/v1/cases/"+caseID+"/interviews/"+s.ID, worker.AccessToken, nil, 200); got.Version != 1 || got.Plan.Place != interviewPlan()["place"] {
 		t.Errorf("the session changed: version %d, place %q", got.Version, got.Plan.Place)
 	}
+}
+
+// assignedCase creates, as a supervisor, a case assigned to caseworker workerID and returns its id.
+func assignedCase(t *testing.T, base, supervisorToken, workerID, pseudonym string) string {
+	t.Helper()
+	id := newID()
+	body := newCase(id, pseudonym)
+	body["caseworker_ids"] = []string{workerID}
+	if r := post(t, base, http.MethodPost, "/v1/cases", supervisorToken, body); r.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	return id
 }
