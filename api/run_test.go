@@ -194,6 +194,21 @@ func TestServeRefusesToStart(t *testing.T) {
 	}
 }
 
+// A BOOTSTRAP_ADMIN_PASSWORD that breaks a rule stops the start before any key or database file is
+// written, and the message names the rule.
+func TestWeakBootstrapPasswordWritesNothing(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	env := testEnv(dir, map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "aaaaaaaaaaaaaaaa"})
+	err := run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "too_simple") || !strings.Contains(err.Error(), "BOOTSTRAP_ADMIN_PASSWORD") {
+		t.Fatalf("run error = %v, want one naming BOOTSTRAP_ADMIN_PASSWORD and the rule too_simple", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("DATA_DIR was created although the configuration was refused: %v", err)
+	}
+}
+
 func TestValidateCommand(t *testing.T) {
 	t.Parallel()
 	broken := copyLibrary(t)

@@ -20,7 +20,7 @@ import (
 )
 
 const usersUsage = `usage: api users COMMAND [flags]
-  create -username NAME -roles ROLE[,ROLE] [-display-name TEXT] [-org ID]   password on standard input
+  create -username NAME -roles ROLE[,ROLE] -display-name TEXT [-org ID]     password on standard input
   list [-org ID]
   reset-password -username NAME [-org ID]                                     password on standard input
   disable -username NAME [-org ID]
@@ -44,6 +44,9 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 	displayName := fs.String("display-name", "", "display name")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if missing := missingFlags(cmd, map[string]string{"username": *username, "roles": *roles, "display-name": *displayName}); len(missing) > 0 {
+		return fmt.Errorf("users %s needs %s\n%s", cmd, strings.Join(missing, ", "), usersUsage)
 	}
 	if *org == "" || *org == audit.DeploymentLog {
 		return fmt.Errorf("-org %q is not an organisation id one can use", *org)
@@ -148,6 +151,18 @@ func findUser(ctx context.Context, ids *identity.Service, operator identity.Prin
 	}
 }
 
+// missingFlags lists the required flags of command cmd that are empty.
+func missingFlags(cmd string, values map[string]string) []string {
+	required := map[string][]string{"create": {"username", "roles", "display-name"}, "reset-password": {"username"}, "disable": {"username"}}
+	var missing []string
+	for _, name := range required[cmd] {
+		if strings.TrimSpace(values[name]) == "" {
+			missing = append(missing, "-"+name)
+		}
+	}
+	return missing
+}
+
 // readPassword reads the first line of r.
 func readPassword(r io.Reader) (string, error) {
 	line, err := bufio.NewReader(r).ReadString('\n')
@@ -190,7 +205,7 @@ func describe(err error) error {
 		for k, v := range f.Data {
 			data[k] = v
 		}
-		msg += "\n  " + f.Field + ": " + cat.Message(i18n.SourceLocale, f.MessageID, data)
+		msg += "\n  " + f.Field + " (" + f.Code + "): " + cat.Message(i18n.SourceLocale, f.MessageID, data)
 	}
 	return errors.New(msg)
 }

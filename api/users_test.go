@@ -29,7 +29,9 @@ func TestUsersCommand(t *testing.T) {
 		wantOut     string
 	}{
 		{"create", "a long shell passphrase\n", []string{"create", "-username", "shelly", "-roles", "caseworker,supervisor", "-display-name", "Shelly"}, "", "created user shelly"},
-		{"weak password", "short\n", []string{"create", "-username", "weak", "-roles", "caseworker", "-display-name", "W"}, "at least 12", ""},
+		{"weak password", "short\n", []string{"create", "-username", "weak", "-roles", "caseworker", "-display-name", "W"}, "password (too_short): The password must be at least 12", ""},
+		{"common password", "password1234\n", []string{"create", "-username", "common", "-roles", "caseworker", "-display-name", "C"}, "password (too_common)", ""},
+		{"no display name", "a long shell passphrase\n", []string{"create", "-username", "nameless", "-roles", "caseworker"}, "users create needs -display-name", ""},
 		{"no password", "", []string{"create", "-username", "nopw", "-roles", "caseworker", "-display-name", "N"}, "no password", ""},
 		{"unknown role", "a long shell passphrase\n", []string{"create", "-username", "badrole", "-roles", "wizard", "-display-name", "B"}, "roles", ""},
 		{"duplicate", "a long shell passphrase\n", []string{"create", "-username", "admin", "-roles", "caseworker", "-display-name", "A"}, "already in use", ""},

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
 // Config is the service's configuration.
@@ -156,6 +158,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.BodyLimit < 1024 {
 		errs = append(errs, fmt.Errorf("BODY_LIMIT_BYTES=%d is below 1024", c.BodyLimit))
+	}
+	// Checked here, before any key or database file is written, with the rule that failed named.
+	if c.BootstrapAdminPassword != "" {
+		if broken := identity.PasswordRuleProblems(identity.CheckPasswordPolicy(identity.BootstrapAdmin, c.BootstrapAdminPassword)); len(broken) > 0 {
+			errs = append(errs, fmt.Errorf("BOOTSTRAP_ADMIN_PASSWORD breaks the password rules (%s)", strings.Join(broken, "; ")))
+		}
 	}
 	return c, errors.Join(errs...)
 }

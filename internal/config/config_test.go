@@ -37,6 +37,10 @@ func TestLoad(t *testing.T) {
 		{name: "bad database name", env: map[string]string{"MONGODB_DATABASE": "a.b"}, wantErr: "MONGODB_DATABASE"},
 		{name: "bad duration", env: map[string]string{"REQUEST_TIMEOUT": "soon"}, wantErr: "REQUEST_TIMEOUT"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected"},
+		{name: "bootstrap password too short", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "short"}, wantErr: "BOOTSTRAP_ADMIN_PASSWORD breaks the password rules (too_short: at least 12 characters)"},
+		{name: "bootstrap password common", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "password1234"}, wantErr: "too_common"},
+		{name: "bootstrap password holds the user name", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "my admin passphrase"}, wantErr: "contains_username"},
+		{name: "bootstrap password fine", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "a long bootstrap passphrase"}, check: func(t *testing.T, c Config) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -191,3 +191,28 @@ func CheckPasswordPolicy(username, pw string) error {
 	}
 	return nil
 }
+
+// PasswordRuleProblems describes in English, for start-up and command-line messages (which are not
+// localized), each rule that err, an error of CheckPasswordPolicy, says a password breaks: its code
+// and the rule, for example "too_short: at least 12 characters". It returns nil when err carries no
+// password rule.
+func PasswordRuleProblems(err error) []string {
+	e := apperr.As(err)
+	if e == nil {
+		return nil
+	}
+	rules := map[string]string{
+		"too_short":         fmt.Sprintf("at least %d characters", minPasswordLen),
+		"too_long":          fmt.Sprintf("at most %d characters", maxPasswordLen),
+		"contains_username": "must not contain the user name",
+		"too_common":        "must not be a common password",
+		"too_simple":        fmt.Sprintf("at least %d different characters", minDistinctPassword),
+	}
+	var out []string
+	for _, f := range e.Fields {
+		if rule, ok := rules[f.Code]; ok && f.Field == "password" {
+			out = append(out, f.Code+": "+rule)
+		}
+	}
+	return out
+}
