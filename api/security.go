@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -89,17 +91,35 @@ func signingKey(cfg config.Config) (ed25519.PrivateKey, string, error) {
 	return key, id, err
 }
 
+// initialPasswordFile is the file in DATA_DIR (mode 0600) holding the first admin's generated
+// password until the admin deletes it.
+const initialPasswordFile = "initial-admin-password"
+
 // bootstrap creates the first administrator when no user exists: with BOOTSTRAP_ADMIN_PASSWORD, or
-// with a random password printed once to the log.
-func (s *security) bootstrap(ctx context.Context, password string, log *slog.Logger) error {
+// with a random password shown once outside the JSON log (which may be shipped to log stores), at any
+// LOG_LEVEL: on console (standard error) and in DATA_DIR/initial-admin-password (mode 0600). The log
+// only says where to find it. It returns an error when the administrator cannot be created.
+func (s *security) bootstrap(ctx context.Context, password, dataDir string, console io.Writer, log *slog.Logger) error {
 	created, generated, err := s.identity.Bootstrap(ctx, password)
 	if err != nil {
 		return fmt.Errorf("creating the first administrator: %w", err)
 	}
 	switch {
 	case created && generated != "":
-		log.Warn("first start: created organisation \"default\" and user \"admin\"; this one-time password is shown only now, change it after signing in",
-			"username", "admin", "password", generated)
+		file := filepath.Join(dataDir, initialPasswordFile)
+		werr := os.MkdirAll(dataDir, 0o700)
+		if werr == nil {
+			werr = os.WriteFile(file, []byte(generated+"\n"), 0o600)
+		}
+		where := "and in " + file + " (delete that file once you have signed in)"
+		if werr != nil {
+			where = "only here (it could not be written to " + file + ": " + werr.Error() + ")"
+		}
+		fmt.Fprintf(console, "\n  First start: created organisation \"default\" and user \"admin\".\n"+
+			"  One-time password of admin: %s\n  It is shown only now, %s.\n"+
+			"  Sign in and change it: POST /v1/users/{id}/password, or `api users reset-password -username admin`.\n\n", generated, where)
+		log.Warn("first start: created organisation \"default\" and user \"admin\" with a one-time password, shown on standard error and in DATA_DIR, never in this log; change it after signing in",
+			"username", "admin", "password_file_written", werr == nil)
 	case created:
 		log.Info("first start: created organisation \"default\" and user \"admin\" with BOOTSTRAP_ADMIN_PASSWORD")
 	}

@@ -66,7 +66,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer sec.flush(log) // before the database closes
-	if err := sec.bootstrap(ctx, cfg.BootstrapAdminPassword, log); err != nil {
+	if err := sec.bootstrap(ctx, cfg.BootstrapAdminPassword, cfg.DataDir, stderr, log); err != nil {
 		return err
 	}
 
