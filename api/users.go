@@ -25,7 +25,8 @@ const usersUsage = `usage: api users COMMAND [flags]
   reset-password -username NAME [-org ID]                                     password on standard input
   disable -username NAME [-org ID]
 Roles: caseworker, supervisor, content_editor, admin, auditor. The database is the one the service
-uses (MONGODB_URI, or the embedded one in DATA_DIR, also while the service runs).`
+uses (MONGODB_URI, or the embedded one in DATA_DIR, also while the service runs); it must exist
+already (these commands never create one) and the one used is printed on standard error.`
 
 // usersCommand manages users from a shell, as an administrator of the organisation (-org, default
 // "default"). Passwords are read from stdin (first line), never from arguments. Each change is
@@ -56,7 +57,7 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, closeDB, err := openDatabase(ctx, cfg, true, stderr, log)
+	db, closeDB, err := openExisting(ctx, cfg, stderr, log)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,5 +76,48 @@ func TestUsersCommand(t *testing.T) {
 	}
 	if r := post(t, s.base, http.MethodPost, "/v1/auth/login", "", map[string]string{"username": "shelly", "password": "another long passphrase", "device_id": "x"}); r.status != http.StatusUnauthorized {
 		t.Errorf("disabled user signed in: %d", r.status)
+	}
+}
+
+// The users command opens only an existing database, and says which one it used: pointed at a
+// folder without one (run from another folder, say) it fails and creates nothing.
+func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("MONGODB_TEST_URI") != "" {
+		t.Skip("about the embedded database")
+	}
+	dir := t.TempDir()
+	env := testEnv(dir, nil)
+	s := startServer(t, env, nil)
+	defer s.stop()
+	tests := []struct {
+		name, dataDir, wantErr, wantStderr string
+	}{
+		{"the service's folder", dir, "", "using the embedded database " + filepath.Join(dir, "caseguide.sqlite") + " (attached to the running service)"},
+		{"another folder", filepath.Join(t.TempDir(), "data"), "no database in DATA_DIR", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			getenv := func(k string) string {
+				if k == "DATA_DIR" {
+					return tt.dataDir
+				}
+				return env[k]
+			}
+			err := usersCommand(context.Background(), []string{"list"}, getenv, strings.NewReader(""), &stdout, &stderr)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				if _, serr := os.Stat(tt.dataDir); !errors.Is(serr, os.ErrNotExist) {
+					t.Errorf("the command created %s: %v", tt.dataDir, serr)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(stderr.String(), tt.wantStderr) || !strings.Contains(stdout.String(), "admin") {
+				t.Errorf("error %v, stdout %q, stderr %q (want %q)", err, stdout.String(), stderr.String(), tt.wantStderr)
+			}
+		})
 	}
 }

@@ -95,6 +95,22 @@ func Attach(dataDir string) (uri string, ok bool) {
 	return (&url.URL{Scheme: "mongodb", Host: socket, Path: "/"}).String(), true
 }
 
+// DatabaseFile returns the SQLite file that holds database name in dataDir (FerretDB keeps one file
+// per database, named after it).
+func DatabaseFile(dataDir, name string) string {
+	return filepath.Join(dataDir, name+".sqlite")
+}
+
+// HasDatabase reports whether dataDir already holds database name, so tools that must not create a
+// database can refuse a wrong folder. It returns an error other than "does not exist" from the file system.
+func HasDatabase(dataDir, name string) (bool, error) {
+	_, err := os.Stat(DatabaseFile(dataDir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // URI returns the connection string of the running server.
 func (s *Server) URI() string { return s.uri }
 
