@@ -9,12 +9,13 @@ RUN go mod download
 COPY . .
 # The embedded database (FerretDB with SQLite) is pure Go, so the binary is fully static.
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/caseguide ./api \
- && mkdir -p /out/data
+ && mkdir -m 0700 -p /out/data
 
 # Minimal runtime: no shell, no package manager, runs as the unprivileged "nonroot" user (65532).
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/caseguide /caseguide
-COPY --from=build --chown=65532:65532 /out/data /data
+# /data is private to the service's user (0700): it refuses a DATA_DIR that group or others may open.
+COPY --from=build --chown=65532:65532 --chmod=0700 /out/data /data
 ENV DATA_DIR=/data \
     PORT=8080
 VOLUME ["/data"]

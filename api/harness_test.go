@@ -118,8 +118,9 @@ func server(t *testing.T) *testServer {
 }
 
 // testEnv is the environment of a test server: loopback, any port, dataDir, and MONGODB_TEST_URI
-// with a fresh database when set. extra entries override.
+// with a fresh database when set. extra entries override. An existing dataDir is made private.
 func testEnv(dataDir string, extra map[string]string) map[string]string {
+	_ = os.Chmod(dataDir, 0o700) // the service refuses a DATA_DIR others may open (t.TempDir's are 0755)
 	env := map[string]string{"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": dataDir, "LOG_LEVEL": "info",
 		"BOOTSTRAP_ADMIN_PASSWORD": adminPassword}
 	if uri := os.Getenv("MONGODB_TEST_URI"); uri != "" {

@@ -29,7 +29,11 @@ func URI(t testing.TB) string {
 // embedded starts an embedded server in a temporary folder, stopped when t ends.
 func embedded(t testing.TB) *ferret.Server {
 	t.Helper()
-	srv, err := ferret.Start(t.TempDir(), io.Discard)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil { // Start refuses a folder others may open
+		t.Fatal(err)
+	}
+	srv, err := ferret.Start(dir, io.Discard)
 	if err != nil {
 		t.Fatalf("starting the embedded database: %v", err)
 	}

@@ -34,16 +34,23 @@ type Server struct {
 	dir     string // the data folder, absolute
 }
 
-// Start checks that dataDir is writable, then starts FerretDB on it. Its log goes to logOut at error
+// Start checks that dataDir is writable and private (group and others have no access: it is refused
+// otherwise), makes the process create every file private to its owner (umask 077: the database
+// files, their -wal and -shm companions and the socket are created 0600), makes files an older
+// version left readable by others private, then starts FerretDB on it. Its log goes to logOut at error
 // level only: its default logger is very noisy, and at warning level it dumps the whole response of
 // every failed command (a duplicate-key error echoes the key), which must not put stored values in logs. It returns an error when dataDir is not a
-// writable folder, when another process already serves dataDir, or when FerretDB cannot start.
+// writable folder, when group or others may access it, when another process already serves dataDir, or when FerretDB cannot start.
 func Start(dataDir string, logOut io.Writer) (*Server, error) {
 	dir, err := filepath.Abs(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("DATA_DIR %q: %w", dataDir, err)
 	}
+	restrictNewFiles()
 	if err := checkWritable(dir); err != nil {
+		return nil, err
+	}
+	if err := checkPrivateDir(dir); err != nil {
 		return nil, err
 	}
 	socket := filepath.Join(dir, "ferretdb.sock")
@@ -130,6 +137,36 @@ func (s *Server) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// checkPrivateDir refuses a data folder that group or others may access (the database files and keys
+// hold child data), and makes private any file in it that is not (older versions created the database
+// files 0644).
+func checkPrivateDir(dir string) error {
+	if !checkPrivate {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("DATA_DIR %s is accessible by group or others (mode %04o): it holds child data, so only its owner may use it; run: chmod 700 %s", dir, perm, dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("DATA_DIR %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), info.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("making %s private: %w", filepath.Join(dir, e.Name()), err)
+		}
+	}
+	return nil
 }
 
 func checkWritable(dir string) error {

@@ -27,7 +27,7 @@ func closeServer(t *testing.T, s *Server) {
 // Data written before a clean stop is there after a restart on the same folder.
 func TestDataSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := privateTempDir(t)
 	ctx := context.Background()
 	for i, want := range []int64{0, 1} {
 		s, err := Start(dir, io.Discard)
@@ -58,7 +58,7 @@ func TestStartRefuses(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	busy := t.TempDir()
+	busy := privateTempDir(t)
 	ln, err := net.Listen("unix", filepath.Join(busy, "ferretdb.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestStartRefuses(t *testing.T) {
 // for a Unix socket, still works.
 func TestStartRecovers(t *testing.T) {
 	t.Parallel()
-	stale := t.TempDir()
+	stale := privateTempDir(t)
 	ln, err := net.Listen("unix", filepath.Join(stale, "ferretdb.sock"))
 	if err != nil {
 		t.Fatal(err)
@@ -97,4 +97,15 @@ func TestStartRecovers(t *testing.T) {
 		}
 		closeServer(t, s)
 	}
+}
+
+// privateTempDir is a temporary folder only its owner may use, as Start requires (t.TempDir makes
+// them 0755 under the usual umask).
+func privateTempDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -21,7 +21,7 @@ const ferretIDQuery = `SELECT _ferretdb_sjson FROM %s WHERE _ferretdb_sjson->'$.
 // startWithDocs starts a server in a fresh folder with n documents in each of the collections named.
 func startWithDocs(tb testing.TB, n int, colls ...string) (*Server, *mongo.Database) {
 	tb.Helper()
-	s, err := Start(tb.TempDir(), io.Discard)
+	s, err := Start(privateTempDir(tb), io.Discard)
 	if err != nil {
 		tb.Fatal(err)
 	}
