@@ -1,6 +1,11 @@
 # syntax=docker/dockerfile:1
-# Build: docker build -t caseguide .
-# Run:   docker run -p 8080:8080 -v caseguide-data:/data caseguide
+# Build: docker build -t caseguide .   (.dockerignore keeps ./data, keys and binaries out of the context)
+# Run:   docker run -d --name caseguide --stop-timeout 30 -p 8080:8080 -v caseguide-data:/data caseguide
+#        --stop-timeout (compose: stop_grace_period; Kubernetes: terminationGracePeriodSeconds) must be
+#        at least SHUTDOWN_TIMEOUT (20s by default) so in-flight requests finish before SIGKILL.
+# Users: docker exec -i caseguide /caseguide users list   (attaches to the running service's database)
+# The volume belongs to uid 65532 (the image's "nonroot" user) with mode 0700; a host folder mounted
+# as /data must be too: chown 65532:65532 DIR && chmod 700 DIR.
 
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
@@ -21,7 +26,9 @@ ENV DATA_DIR=/data \
 VOLUME ["/data"]
 EXPOSE 8080
 USER 65532:65532
-# The binary checks itself: no shell or curl is needed in the image.
+# The binary checks itself (GET /readyz: up and its database answering): no shell or curl needed.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["/caseguide", "healthcheck"]
+# Docker's default stop grace period is 10s, below SHUTDOWN_TIMEOUT: run with --stop-timeout 30.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/caseguide"]
 CMD ["serve"]

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// healthcheck asks the service's /healthz and returns nil when it answers 200. The URL defaults to the
-// local service on PORT. It exists so a container health check needs no shell or curl.
+// healthcheck asks the service's /readyz (up and its database answering) and returns nil when it
+// answers 200. The URL defaults to the local service on PORT. It exists so a container health check
+// needs no shell or curl.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string) error {
 	url := ""
 	if len(args) > 0 {
@@ -18,7 +19,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string)
 		if port == "" {
 			port = "8080"
 		}
-		url = "http://127.0.0.1:" + port + "/healthz"
+		url = "http://127.0.0.1:" + port + "/readyz"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

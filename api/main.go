@@ -5,7 +5,7 @@
 //
 //	api [serve] [flags]      start the service (the default)
 //	api validate [-allow-incomplete] [DIR]   check a protocol library folder
-//	api healthcheck [URL]    exit 0 when the service answers /healthz (for container health checks)
+//	api healthcheck [URL]    exit 0 when the service answers /readyz (for container health checks)
 package main
 
 import (

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,6 +255,17 @@ func TestHealthcheckCommand(t *testing.T) {
 	err := run(context.Background(), []string{"api", "healthcheck", "http://127.0.0.1:1/healthz"}, os.Getenv, io.Discard, io.Discard)
 	if err == nil {
 		t.Error("healthcheck of nothing succeeded")
+	}
+	// Without a URL it asks /readyz on PORT: a process up whose database does not answer is unhealthy.
+	notReady := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer notReady.Close()
+	port := notReady.URL[strings.LastIndex(notReady.URL, ":")+1:]
+	if err := run(context.Background(), []string{"api", "healthcheck"}, func(k string) string { return map[string]string{"PORT": port}[k] }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "/readyz answered 503") {
+		t.Errorf("healthcheck of a server whose database is down: %v", err)
 	}
 	if err := run(context.Background(), []string{"api", "frobnicate"}, os.Getenv, io.Discard, io.Discard); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command error = %v", err)
