@@ -232,7 +232,8 @@ func TestValidateCommand(t *testing.T) {
 		{"folder of the shipped library", []string{"api", "validate", copyLibrary(t)}, false, "5 protocol(s) valid"},
 		{"broken reference", []string{"api", "validate", broken}, true, `/child-interview/protocol.yaml:`},
 		{"missing translation fails by default", []string{"api", "validate", incomplete}, true, "no translation into zh"},
-		{"missing translation allowed", []string{"api", "validate", "-allow-incomplete", incomplete}, false, "no translation into zh"},
+		{"missing translation allowed", []string{"api", "validate", "-allow-incomplete", incomplete}, false, "warning: " + incomplete + "/digital-evidence/zh.yaml: file missing: no translation into zh"},
+		{"missing translation is an error by default", []string{"api", "validate", incomplete}, true, "error: " + incomplete + "/digital-evidence/zh.yaml: file missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

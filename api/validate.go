@@ -13,8 +13,8 @@ import (
 )
 
 // validate checks a protocol library folder (default: the shipped one, embedded in the binary) and
-// prints every problem as file:line: message. Missing translations count as problems unless
-// -allow-incomplete is given. It returns an error when any problem counts.
+// prints every problem as "error: file:line: message". Missing translations are errors too unless
+// -allow-incomplete is given, which prints them as "warning: file:line: message". It returns an error when any problem counts.
 func validate(args []string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fset.SetOutput(stderr)
@@ -32,20 +32,23 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	failing := 0
+	failing, warnings := 0, 0
 	for _, p := range problems {
 		if fset.NArg() > 0 {
 			p.File = dir + "/" + p.File
 		}
-		fmt.Fprintln(stdout, p.String())
-		if !p.Incomplete || !*allowIncomplete {
-			failing++
+		if p.Incomplete && *allowIncomplete {
+			warnings++
+			fmt.Fprintln(stdout, "warning: "+p.String())
+			continue
 		}
+		failing++
+		fmt.Fprintln(stdout, "error: "+p.String())
 	}
 	if failing > 0 {
-		return fmt.Errorf("validate: %d problem(s) in %s", failing, dir)
+		return fmt.Errorf("validate: %d error(s), %d warning(s) in %s", failing, warnings, dir)
 	}
-	fmt.Fprintf(stdout, "%s: %d protocol(s) valid, %d translation(s) missing\n", dir, len(docs), len(problems))
+	fmt.Fprintf(stdout, "%s: %d protocol(s) valid, %d warning(s) (missing translations)\n", dir, len(docs), warnings)
 	return nil
 }
 

@@ -33,8 +33,14 @@ type Problem struct {
 	Args map[string]any // values for the code's message (Values, Type, Min, Max)
 }
 
-// String formats the problem as file:line: message.
-func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message) }
+// String formats the problem as file:line: message, or file: message for a problem of the file as a
+// whole (Line 0: a missing file).
+func (p Problem) String() string {
+	if p.Line == 0 {
+		return fmt.Sprintf("%s: %s", p.File, p.Message)
+	}
+	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+}
 
 // Problems is a list of findings; as an error it reads as one finding per line.
 type Problems []Problem
@@ -133,11 +139,16 @@ func (v *Validator) loadProtocol(fsys fs.FS, dir string) (Document, Problems) {
 	file := path.Join(dir, "protocol.yaml")
 	var doc Document
 	node, lines, ps := v.parseFile(fsys, file, v.protocolSchema)
-	if node == nil || len(ps) > 0 {
+	if node == nil {
 		return doc, ps
 	}
+	// Schema errors do not stop the structural checks, so one pass finds every problem of the file.
+	// A value of the wrong type (already reported by the schema) is left out of the decoded document.
 	if err := node.Decode(&doc.Protocol); err != nil {
-		return doc, Problems{{File: file, Line: node.Line, Message: "cannot decode: " + err.Error()}}
+		var typeErr *yaml.TypeError
+		if !errors.As(err, &typeErr) || len(ps) == 0 {
+			return doc, append(ps, Problem{File: file, Line: node.Line, Message: "cannot decode: " + err.Error()})
+		}
 	}
 	at := func(p string, format string, args ...any) Problem {
 		return Problem{File: file, Line: lines.find(p), Message: fmt.Sprintf(format, args...)}
@@ -271,7 +282,7 @@ func (v *Validator) loadTranslations(fsys fs.FS, dir string, p *Protocol, srcLin
 		file := path.Join(dir, locale+".yaml")
 		got, ok := tr[locale]
 		if !ok {
-			ps = append(ps, Problem{File: file, Line: 1, Incomplete: true, Message: fmt.Sprintf("no translation into %s (%d strings fall back to %s)", locale, len(strs), SourceLocale)})
+			ps = append(ps, Problem{File: file, Incomplete: true, Message: fmt.Sprintf("file missing: no translation into %s (%d strings fall back to %s)", locale, len(strs), SourceLocale)})
 			continue
 		}
 		for _, s := range strs {
@@ -302,7 +313,8 @@ func (v *Validator) parseFile(fsys fs.FS, file string, schema *jsonschema.Schema
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, nil, Problems{{File: file, Line: yamlErrorLine(err), Message: "not valid YAML: " + err.Error()}}
+		_, problem := splitYAMLError(err)
+		return nil, nil, Problems{{File: file, Line: yamlErrorLine(b, err), Message: "not valid YAML: " + problem}}
 	}
 	if len(root.Content) == 0 {
 		return nil, nil, Problems{{File: file, Line: 1, Message: "the file is empty"}}
@@ -366,17 +378,40 @@ func toJSONValue(tree any) (any, error) {
 	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }
 
-func yamlErrorLine(err error) int {
+// yamlErrorLine returns the line of a YAML syntax error. The parser's message names the line where
+// the enclosing block began (a mapping at line 14 for a bad key at line 30), so the line is found as
+// the first one from there whose inclusion makes the text fail with the same problem.
+func yamlErrorLine(b []byte, err error) int {
+	reported, problem := splitYAMLError(err)
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	if reported < 1 || reported > len(lines) {
+		return max(reported, 1)
+	}
+	prefix := bytes.Join(lines[:reported-1], nil)
+	for n := reported; n <= len(lines); n++ {
+		prefix = append(prefix, lines[n-1]...)
+		var node yaml.Node
+		if err := yaml.Unmarshal(prefix, &node); err != nil {
+			if _, p := splitYAMLError(err); p == problem {
+				return n
+			}
+		}
+	}
+	return reported
+}
+
+// splitYAMLError splits "yaml: line 14: did not find expected key" into 14 and the problem.
+func splitYAMLError(err error) (int, string) {
 	msg := err.Error()
 	if _, rest, ok := strings.Cut(msg, "line "); ok {
 		end := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
 		if end > 0 {
 			if n, err := strconv.Atoi(rest[:end]); err == nil {
-				return n
+				return n, strings.TrimPrefix(rest[end:], ": ")
 			}
 		}
 	}
-	return 1
+	return 1, msg
 }
 
 // lineIndex maps a document path (/phases/0/steps/1/id) to the line it starts on.

@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -118,7 +119,7 @@ func TestValidatorFindsProblems(t *testing.T) {
 		{name: "empty translation", src: validProtocol, fr: strings.Replace(validFrench, "title: Démo", `title: ""`, 1), want: "demo/fr.yaml:1:", wantFragment: "/title"},
 		{name: "malformed translation key", src: validProtocol, fr: validFrench + "Step Three: x\n", want: "demo/fr.yaml:", wantFragment: "Step Three"},
 		{name: "missing translation key", src: validProtocol, fr: strings.Replace(validFrench, "step.second.caution.1: Ne pas se presser.\n", "", 1), want: "demo/fr.yaml:1:", wantFragment: `missing translation of "step.second.caution.1" (demo/protocol.yaml:37)`, wantIncomplete: true},
-		{name: "missing translation file", src: validProtocol, want: "demo/fr.yaml:1:", wantFragment: "no translation into fr", wantIncomplete: true},
+		{name: "missing translation file", src: validProtocol, want: "demo/fr.yaml: file missing", wantFragment: "no translation into fr", wantIncomplete: true},
 		{name: "unsupported locale file", src: validProtocol, fr: validFrench, extra: map[string]string{"demo/de.yaml": "title: Demo\n"}, want: "demo/de.yaml:1:", wantFragment: "not a translation locale"},
 	}
 	for _, tt := range tests {
@@ -143,6 +144,40 @@ func TestValidatorFindsProblems(t *testing.T) {
 			}
 			if loaded := len(docs) == 1; loaded != tt.wantIncomplete {
 				t.Errorf("document loaded = %v; only incompleteness may still load", loaded)
+			}
+		})
+	}
+}
+
+// One pass finds every problem of a file: a schema error does not hide the structural ones, and a
+// YAML syntax error is reported at its own line, not where the enclosing block began.
+func TestValidatorReportsEverythingInOnePass(t *testing.T) {
+	t.Parallel()
+	both := strings.Replace(strings.Replace(validProtocol, "kind: interview", "kind: chat", 1), "depends_on: [first]", "depends_on: [zeroth]", 1)
+	lines := strings.Split(validProtocol, "\n")
+	badIndent := -1
+	for i, l := range lines {
+		if strings.Contains(l, "depends_on: [first]") {
+			badIndent = i
+			lines[i] = l[1:] // one space short: breaks the list of steps that began many lines earlier
+		}
+	}
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"schema and structure", both, []string{"demo/protocol.yaml:3: /kind", `demo/protocol.yaml:32: step "second" depends on "zeroth"`}},
+		{"yaml error deep in a block", strings.Join(lines, "\n"), []string{fmt.Sprintf("demo/protocol.yaml:%d: not valid YAML", badIndent+1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, problems := newValidator(t).LoadDir(library(tt.src, validFrench))
+			for _, want := range tt.want {
+				if !strings.Contains(problems.Error(), want) {
+					t.Errorf("no problem %q in:\n%v", want, problems)
+				}
 			}
 		})
 	}
