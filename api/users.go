@@ -30,8 +30,9 @@ uses (MONGODB_URI, or the embedded one in DATA_DIR, also while the service runs)
 // usersCommand manages users from a shell, as an administrator of the organisation (-org, default
 // "default"). Passwords are read from stdin (first line), never from arguments. Each change is
 // recorded in the audit log with the actor "cli". It returns an error for bad usage, an invalid
-// configuration, an unreachable database or a refused change.
-func usersCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// configuration, an unreachable database or a refused change. New password hashes cost password
+// (zero: identity.DefaultPasswordParams(); tests pass cheaper ones).
+func usersCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, password identity.PasswordParams) error {
 	if len(args) == 0 {
 		return errors.New(usersUsage)
 	}
@@ -58,7 +59,7 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer closeDB()
-	sec, err := newSecurity(ctx, cfg, db)
+	sec, err := newSecurity(ctx, cfg, db, password)
 	if err != nil {
 		return err
 	}
