@@ -26,6 +26,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
 // The package's tests share one server started from serve() on the embedded database (or on
@@ -65,6 +66,12 @@ func TestMain(m *testing.M) {
 
 // adminPassword is the first administrator's password on test servers.
 const adminPassword = "bootstrap passphrase for tests"
+
+// testPasswords is the argon2id cost of the password hashes test servers and the users command make
+// (64 KiB, one pass: well under a millisecond instead of about half a second). Verification reads the
+// cost from each hash, so sign-in goes through the same code. TestProductionPasswordCost keeps the
+// production defaults.
+var testPasswords = identity.PasswordParams{Memory: 64, Time: 1, Threads: 1}
 
 // testServer is a server started with serve() in this process.
 type testServer struct {
@@ -138,6 +145,9 @@ func startServer(t testing.TB, env map[string]string, hooks *serveHooks) *testSe
 	t.Helper()
 	if hooks == nil {
 		hooks = &serveHooks{}
+	}
+	if hooks.password == (identity.PasswordParams{}) {
+		hooks.password = testPasswords
 	}
 	listening := make(chan string, 1)
 	hooks.listening = func(addr string) { listening <- addr }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,33 +143,62 @@ func TestAccessMatrix(t *testing.T) {
 	callers["tampered"] = tamper(victim.AccessToken)
 	callers["expired"] = expiredToken(t, s.dataDir, victim.User.ID)
 
-	// Logout ends the caller's session, so it goes last.
-	slices.SortStableFunc(routes, func(a, b httpapi.Route) int {
-		return boolInt(strings.HasSuffix(a.Path, "/logout")) - boolInt(strings.HasSuffix(b.Path, "/logout"))
-	})
+	// Logout ends the caller's session, so it goes last; the other calls run concurrently (t.Run may
+	// be called from several goroutines), so that the ~800 requests do not wait for each other's
+	// audit commits one by one.
+	type call struct {
+		route  httpapi.Route
+		caller string
+	}
+	var calls, logouts []call
 	for _, r := range routes {
-		want := accessMatrix[r.Method+" "+r.Path]
-		for name, token := range callers {
-			t.Run(r.Method+" "+r.Path+" as "+name, func(t *testing.T) {
-				path := routeParam.ReplaceAllStringFunc(r.Path, exampleParam)
-				var body any
-				if r.Method != http.MethodGet && r.Method != http.MethodDelete {
-					body = "{}"
-				}
-				resp := post(t, base, r.Method, path, token, body)
-				allowed := slices.Contains(want, "public") || slices.Contains(want, name) ||
-					slices.Contains(want, "signed-in") && slices.Contains(allRoles, name)
-				valid := slices.Contains(allRoles, name)
-				switch {
-				case allowed && (resp.status == 401 || resp.status == 403):
-					t.Errorf("allowed caller got %d: %s", resp.status, resp.body)
-				case !allowed && !valid && resp.status != 401:
-					t.Errorf("caller without a valid token got %d, want 401", resp.status)
-				case !allowed && valid && resp.status != 403:
-					t.Errorf("role without the right got %d, want 403", resp.status)
-				}
-			})
+		for name := range callers {
+			if strings.HasSuffix(r.Path, "/logout") {
+				logouts = append(logouts, call{r, name})
+			} else {
+				calls = append(calls, call{r, name})
+			}
 		}
+	}
+	check := func(c call) {
+		r, name, token := c.route, c.caller, callers[c.caller]
+		want := accessMatrix[r.Method+" "+r.Path]
+		t.Run(r.Method+" "+r.Path+" as "+name, func(t *testing.T) {
+			path := routeParam.ReplaceAllStringFunc(r.Path, exampleParam)
+			var body any
+			if r.Method != http.MethodGet && r.Method != http.MethodDelete {
+				body = "{}"
+			}
+			resp := post(t, base, r.Method, path, token, body)
+			allowed := slices.Contains(want, "public") || slices.Contains(want, name) ||
+				slices.Contains(want, "signed-in") && slices.Contains(allRoles, name)
+			valid := slices.Contains(allRoles, name)
+			switch {
+			case allowed && (resp.status == 401 || resp.status == 403):
+				t.Errorf("allowed caller got %d: %s", resp.status, resp.body)
+			case !allowed && !valid && resp.status != 401:
+				t.Errorf("caller without a valid token got %d, want 401", resp.status)
+			case !allowed && valid && resp.status != 403:
+				t.Errorf("role without the right got %d, want 403", resp.status)
+			}
+		})
+	}
+	work := make(chan call)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for c := range work {
+				check(c)
+			}
+		})
+	}
+	for _, c := range calls {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	for _, c := range logouts {
+		check(c)
 	}
 }
 
@@ -196,13 +226,6 @@ func policyOf(r httpapi.Route) []string {
 		out[i] = string(role)
 	}
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // tamper changes one character of the token's payload, keeping the signature.

@@ -26,7 +26,7 @@ func newOrg(t *testing.T) testOrg {
 	org, username, password := fmt.Sprintf("org-%d", n), fmt.Sprintf("admin%d", n), fmt.Sprintf("organisation admin passphrase %d", n)
 	getenv := func(k string) string { return sharedEnv[k] }
 	args := []string{"create", "-org", org, "-username", username, "-roles", "admin", "-display-name", "Admin " + org}
-	if err := usersCommand(context.Background(), args, getenv, strings.NewReader(password+"\n"), io.Discard, io.Discard); err != nil {
+	if err := usersCommand(context.Background(), args, getenv, strings.NewReader(password+"\n"), io.Discard, io.Discard, testPasswords); err != nil {
 		t.Fatalf("creating the administrator of %s: %v", org, err)
 	}
 	return testOrg{id: org, admin: login(t, s.base, username, password, "console-"+username).AccessToken}

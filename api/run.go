@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
 // errUsage is returned for a command line that names no known subcommand.
@@ -27,7 +29,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv)
 	case "users":
-		return usersCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
+		return usersCommand(ctx, rest, getenv, os.Stdin, stdout, stderr, identity.PasswordParams{})
 	default:
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}

@@ -34,8 +34,9 @@ type security struct {
 
 // newSecurity builds the token signer (key from JWT_PRIVATE_KEY_FILE or created under DATA_DIR),
 // the audit log, the identity service and the authenticator (with the OpenID Connect verifier when
-// configured). It returns an error when a key cannot be read or created or the provider cannot be reached.
-func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB) (*security, error) {
+// configured). New password hashes cost password (zero: identity.DefaultPasswordParams()). It returns
+// an error when a key cannot be read or created or the provider cannot be reached.
+func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, password identity.PasswordParams) (*security, error) {
 	key, keyID, err := signingKey(cfg)
 	if err != nil {
 		return nil, err
@@ -50,7 +51,7 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB) (*secur
 	}
 	auditLog := audit.NewService(db.Audit(), time.Now)
 	ids := identity.NewService(db.Identity(), tokenIssuer{signer}, auditEvents{auditLog},
-		identity.Config{RefreshTTL: cfg.RefreshTokenTTL}, time.Now)
+		identity.Config{RefreshTTL: cfg.RefreshTokenTTL, Password: password}, time.Now)
 	a := &authenticator{signer: signer, identity: ids}
 	if cfg.OIDCIssuerURL != "" {
 		a.oidc, err = oidc.NewVerifier(ctx, oidc.Config{IssuerURL: cfg.OIDCIssuerURL, Audience: cfg.OIDCAudience,

@@ -18,6 +18,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 	"github.com/childsafe-protocols/caseguide/locales"
@@ -29,6 +30,9 @@ type serveHooks struct {
 	listening func(addr string)     // called once the listener is open
 	routes    []func(fiber.Router)  // extra routes (benchmark baselines)
 	matrix    func([]httpapi.Route) // receives the access matrix of the API's routes
+	// password is the argon2id cost of the password hashes the server makes; zero fields take
+	// identity.DefaultPasswordParams(). Tests lower it: a production hash takes about half a second.
+	password identity.PasswordParams
 }
 
 // serve runs the service until ctx is cancelled, then shuts down gracefully: the listener closes,
@@ -61,7 +65,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer closeDB()
 
-	sec, err := newSecurity(ctx, cfg, db)
+	sec, err := newSecurity(ctx, cfg, db, hooks.password)
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,9 @@ already (these commands never create one) and the one used is printed on standar
 // usersCommand manages users from a shell, as an administrator of the organisation (-org, default
 // "default"). Passwords are read from stdin (first line), never from arguments. Each change is
 // recorded in the audit log with the actor "cli". It returns an error for bad usage, an invalid
-// configuration, an unreachable database or a refused change.
-func usersCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// configuration, an unreachable database or a refused change. New password hashes cost password
+// (zero: identity.DefaultPasswordParams(); tests pass cheaper ones).
+func usersCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, password identity.PasswordParams) error {
 	if len(args) == 0 {
 		return errors.New(usersUsage)
 	}
@@ -62,7 +63,7 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer closeDB()
-	sec, err := newSecurity(ctx, cfg, db)
+	sec, err := newSecurity(ctx, cfg, db, password)
 	if err != nil {
 		return err
 	}

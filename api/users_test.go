@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
 // The users command works on the database of a running service (the embedded one, attached through
@@ -22,7 +26,7 @@ func TestUsersCommand(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	users := func(stdin string, args ...string) (string, error) {
 		var out strings.Builder
-		err := usersCommand(context.Background(), args, getenv, strings.NewReader(stdin), &out, io.Discard)
+		err := usersCommand(context.Background(), args, getenv, strings.NewReader(stdin), &out, io.Discard, testPasswords)
 		return out.String(), err
 	}
 	tests := []struct {
@@ -105,7 +109,7 @@ func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
 				}
 				return env[k]
 			}
-			err := usersCommand(context.Background(), []string{"list"}, getenv, strings.NewReader(""), &stdout, &stderr)
+			err := usersCommand(context.Background(), []string{"list"}, getenv, strings.NewReader(""), &stdout, &stderr, testPasswords)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -119,5 +123,48 @@ func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
 				t.Errorf("error %v, stdout %q, stderr %q (want %q)", err, stdout.String(), stderr.String(), tt.wantStderr)
 			}
 		})
+	}
+}
+
+// The other tests hash passwords at a test cost (testPasswords); this one runs the service and the
+// users command with the production defaults and checks that every stored hash carries them and
+// signs in: the bootstrap administrator, a user made through the API and one made from the shell.
+func TestProductionPasswordCost(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := testEnv(dir, nil)
+	s := startServer(t, env, &serveHooks{password: identity.DefaultPasswordParams()})
+	s.dataDir = dir // for rawDatabase
+	defer s.stop()
+	admin := login(t, s.base, "admin", adminPassword, "admin-console")
+	if r := post(t, s.base, http.MethodPost, "/v1/users", admin.AccessToken, map[string]any{"username": "apiuser", "display_name": "API user", "roles": []string{"caseworker"}, "password": "an api user passphrase"}); r.status != http.StatusCreated {
+		t.Fatalf("creating a user: %d %s", r.status, r.body)
+	}
+	getenv := func(k string) string { return env[k] }
+	args := []string{"create", "-username", "shelluser", "-roles", "supervisor", "-display-name", "Shell user"}
+	if err := usersCommand(context.Background(), args, getenv, strings.NewReader("a shell user passphrase\n"), io.Discard, io.Discard, identity.PasswordParams{}); err != nil {
+		t.Fatal(err)
+	}
+	login(t, s.base, "apiuser", "an api user passphrase", "api-phone")
+	login(t, s.base, "shelluser", "a shell user passphrase", "shell-phone")
+
+	cur, err := rawDatabase(t, s).Collection("users").Find(context.Background(), bson.D{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []struct {
+		Username     string `bson:"username"`
+		PasswordHash string `bson:"password_hash"`
+	}
+	if err := cur.All(context.Background(), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 3 {
+		t.Fatalf("%d users stored, want 3", len(stored))
+	}
+	for _, u := range stored {
+		if want := "$argon2id$v=19$m=65536,t=3,p=2$"; !strings.HasPrefix(u.PasswordHash, want) {
+			t.Errorf("%s: hash %.32s…, want the production cost %s", u.Username, u.PasswordHash, want)
+		}
 	}
 }

@@ -39,7 +39,7 @@ type caseworkCaseDoc struct {
 	UpdatedAt       time.Time        `bson:"updated_at"`
 	CreatedBy       string           `bson:"created_by"`
 	Version         int64            `bson:"version"`
-	// Sync metadata (see the convention in DESIGN.md and internal/devicesync): the organisation's
+	// Sync metadata (see internal/devicesync and the README's "Offline sync"): the organisation's
 	// change sequence number of the last write, the caseworkers once assigned and no longer, and
 	// when (change sequence number) each current caseworker was assigned.
 	ChangeSeq           int64                   `bson:"change_seq"`

@@ -1,6 +1,7 @@
 // Package mongodb is the storage adapter: it wraps the MongoDB Go driver (v2) and implements the
 // domain packages' Store interfaces. It works against MongoDB and against the embedded FerretDB,
-// using only the operations DESIGN.md lists as working on both.
+// using only the operations that work on both (README, "Storage decisions and the embedded
+// database's measured limits").
 package mongodb
 
 import (
