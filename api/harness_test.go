@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -275,6 +277,9 @@ func checkContract(t *testing.T, req *http.Request, r *response) {
 		if err := contract.Components.Schemas["Problem"].Value.VisitJSON(v); err != nil {
 			t.Errorf("%s %s: body is not a Problem: %v", req.Method, req.URL, err)
 		}
+		if errors.Is(err, routers.ErrMethodNotAllowed) && r.status == http.StatusMethodNotAllowed {
+			checkAllow(t, req, r.header.Get("Allow"))
+		}
 		return
 	}
 	header := r.header.Clone()
@@ -289,6 +294,28 @@ func checkContract(t *testing.T, req *http.Request, r *response) {
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
 		t.Errorf("%s %s (%d) does not match api/openapi.yaml: %v\nbody: %.600s", req.Method, req.URL, r.status, err, r.body)
+	}
+}
+
+// checkAllow checks the Allow header of a 405 against the contract: the shape its Allow header
+// declares, listing every method the contract has an operation for at the request's path (HEAD
+// with GET). It may list more: a method of a templated path that also matches (GET
+// /v1/authoring/drafts/import is GET /v1/authoring/drafts/{id}).
+func checkAllow(t *testing.T, req *http.Request, allow string) {
+	t.Helper()
+	if err := contract.Components.Headers["Allow"].Value.Schema.Value.VisitJSON(allow); err != nil {
+		t.Errorf("%s %s: Allow %q does not match api/openapi.yaml: %v", req.Method, req.URL.Path, allow, err)
+	}
+	listed := strings.Split(allow, ", ")
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(context.Background())
+		probe.Method = m
+		if _, _, err := contractRt.FindRoute(probe); err != nil {
+			continue
+		}
+		if !slices.Contains(listed, m) || (m == http.MethodGet && !slices.Contains(listed, http.MethodHead)) {
+			t.Errorf("%s %s: Allow %q leaves out %s, which the contract declares at this path", req.Method, req.URL.Path, allow, m)
+		}
 	}
 }
 

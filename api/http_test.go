@@ -259,3 +259,33 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Error("/openapi.yaml does not serve the contract")
 	}
 }
+
+// TestMethodNotAllowedOnEveryPath sends every path of the contract a method it does not declare: the
+// answer is a 405 Problem whose Allow header lists exactly the methods the contract declares there
+// (checkContract compares them).
+func TestMethodNotAllowedOnEveryPath(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	fill := strings.NewReplacer("{", "", "}", "")
+	for _, path := range contract.Paths.InMatchingOrder() {
+		item := contract.Paths.Value(path)
+		method := ""
+		for _, m := range []string{http.MethodDelete, http.MethodPut, http.MethodPatch, http.MethodPost} {
+			if item.GetOperation(m) == nil {
+				method = m
+				break
+			}
+		}
+		if method == "" {
+			continue
+		}
+		// A path parameter becomes its own name, which every route segment accepts.
+		t.Run(method+" "+path, func(t *testing.T) {
+			t.Parallel()
+			r := do(t, base, method, fill.Replace(path), nil)
+			if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") == "" {
+				t.Errorf("status %d, Allow %q; want 405 with Allow", r.status, r.header.Get("Allow"))
+			}
+		})
+	}
+}

@@ -105,16 +105,28 @@ func principal(c *fiber.Ctx) identity.Principal {
 	return p
 }
 
-// allowedMethods lists the methods the API answers at path (for the Allow header of a 405).
-func (s *Server) allowedMethods(path string) string {
+// allowedMethods lists the methods app answers at path (for the Allow header of a 405): those of
+// the API's routes in the order they were declared, then those of the routes outside its table
+// (health, metrics, the contract), and HEAD where GET is answered.
+func (s *Server) allowedMethods(app *fiber.App, path string) string {
 	var methods []string
+	add := func(m string) {
+		if !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
 	for _, r := range s.routes {
-		if matchTemplate(r.Path, path) && !slices.Contains(methods, r.Method) {
-			methods = append(methods, r.Method)
+		if matchTemplate(r.Path, path) {
+			add(r.Method)
+		}
+	}
+	for _, r := range app.GetRoutes(true) {
+		if r.Method != fiber.MethodHead && matchTemplate(r.Path, path) {
+			add(r.Method)
 		}
 	}
 	if slices.Contains(methods, fiber.MethodGet) {
-		methods = append(methods, fiber.MethodHead)
+		add(fiber.MethodHead)
 	}
 	return strings.Join(methods, ", ")
 }

@@ -86,7 +86,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	c.Response().Header.Del(fiber.HeaderContentEncoding)
 	switch e.Kind {
 	case apperr.MethodNotAllowed:
-		c.Set(fiber.HeaderAllow, s.allowedMethods(string(c.Request().URI().Path())))
+		c.Set(fiber.HeaderAllow, s.allowedMethods(c.App(), string(c.Request().URI().Path())))
 	case apperr.Unauthorized:
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="caseguide", error="invalid_token"`)
 		p.WipeLocalData = errors.Is(err, identity.ErrDeviceRevoked)
