@@ -124,3 +124,22 @@ func (d *DB) ensureIndexes(ctx context.Context, coll string, models []mongo.Inde
 	}
 	return nil
 }
+
+// HoldsData reports whether the database holds an agency's records: any case, interview session or
+// evidence item, or users other than the first administrator. It returns the driver's error.
+func (d *DB) HoldsData(ctx context.Context) (bool, error) {
+	for _, coll := range []string{caseworkCasesCollection, interviewSessionsCollection, evidenceItemsCollection} {
+		n, err := d.db.Collection(coll).CountDocuments(ctx, bson.D{}, options.Count().SetLimit(1))
+		if err != nil {
+			return false, fmt.Errorf("counting %s: %w", coll, err)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	n, err := d.db.Collection(identityUsersCollection).CountDocuments(ctx, bson.D{}, options.Count().SetLimit(2))
+	if err != nil {
+		return false, fmt.Errorf("counting users: %w", err)
+	}
+	return n > 1, nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/seed"
+)
+
+const seedUsage = `usage: api seed [-cases N] [-seed N] [-password TEXT] [-reads N] [-workers N] [-force]
+Fills the configured database (MONGODB_URI, or the embedded one in DATA_DIR) with a fictional agency.`
+
+// seedCommand fills the database with a fictional agency (internal/seed) through the same services
+// the API uses, prints the users' sign-in names and their password, and verifies the audit logs and
+// custody chains. It refuses a database that already holds records unless -force. It returns an
+// error for bad usage, an invalid configuration, an unreachable database, a refused write or a chain
+// that does not verify.
+func seedCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cases := fs.Int("cases", 200, "cases to create; users, interviews, evidence and audit entries scale with it")
+	seedN := fs.Uint64("seed", 1, "the same seed and size give the same agency")
+	password := fs.String("password", "", "every seeded user's password (empty: generated and printed once)")
+	reads := fs.Int("reads", seed.DefaultReadsPerCase, "case reads per case (each an audit entry); 0 for none")
+	workers := fs.Int("workers", 4, "cases seeded at once")
+	force := fs.Bool("force", false, "seed even when the database already holds cases, interviews, evidence or users")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cases < 1 || fs.NArg() > 0 {
+		return errors.New(seedUsage)
+	}
+	if *reads == 0 {
+		*reads = -1
+	}
+	cfg, err := config.Load(nil, getenv, stderr)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	docs, err := readLibrary(cfg, log)
+	if err != nil {
+		return err
+	}
+	db, closeDB, err := openDatabase(ctx, cfg, true, stderr, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	suffix := ""
+	if held, err := db.HoldsData(ctx); err != nil {
+		return err
+	} else if held && !*force {
+		return errors.New("the database already holds cases, interviews, evidence or users: seed refuses to add a fictional agency to it (use -force to do it anyway, for example on a demo database)")
+	} else if held {
+		suffix = fmt.Sprintf("-s%d", *seedN)
+	}
+	sec, err := newSecurity(ctx, cfg, db, identity.PasswordParams{})
+	if err != nil {
+		return err
+	}
+	defer sec.flush(log)
+	library := protocol.NewService(db.Protocols(), log)
+	if docs, err = withoutSuperseded(ctx, db, docs, log); err != nil {
+		return err
+	}
+	if _, err := library.Publish(ctx, docs); err != nil {
+		return err
+	}
+	cs := casework.NewService(db.Casework(sec.keys), library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
+	interviews, err := newInterviews(db, sec.keys, cs, library, sec.audit, cfg.InterviewRulesFile)
+	if err != nil {
+		return err
+	}
+	ev, err := newEvidence(cfg, db, sec, cs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeding %d cases (seed %d) into %s\n", *cases, *seedN, where(cfg))
+	res, err := seed.Run(ctx, seed.Services{Identity: sec.identity, Orgs: db.Identity(), Cases: cs, Interviews: interviews, Evidence: ev, Audit: sec.audit},
+		seed.Config{Cases: *cases, Seed: *seedN, Password: *password, ReadsPerCase: *reads, Workers: *workers, Suffix: suffix, Progress: stdout})
+	if err != nil {
+		return fmt.Errorf("%w\n%w", err, describe(err))
+	}
+	printSeeded(stdout, res, *password == "")
+	return nil
+}
+
+// where names the database seeded, without credentials.
+func where(cfg config.Config) string {
+	if cfg.MongoDBURI != "" {
+		return config.MaskURI(cfg.MongoDBURI) + " database " + cfg.MongoDBDatabase
+	}
+	return "the embedded database in " + cfg.DataDir
+}
+
+// printSeeded prints the counts, the verification and the sign-in names (and the generated password).
+func printSeeded(w io.Writer, res *seed.Result, generated bool) {
+	c := &res.Counts
+	fmt.Fprintf(w, "seeded in %s: %d organisations, %d users, %d cases, %d protocol runs with %d step records, %d interviews with %d prompts, %d evidence items with %d custody events, %d case reads\n",
+		res.Duration.Round(time.Second), len(res.Orgs), len(res.Users), c.Cases.Load(), c.Runs.Load(), c.StepRecords.Load(), c.Sessions.Load(),
+		c.Prompts.Load(), c.Items.Load(), c.CustodyEvents.Load(), c.CaseReads.Load())
+	orgs := make([]string, 0, len(res.AuditLogs))
+	for o := range res.AuditLogs {
+		orgs = append(orgs, o)
+	}
+	sort.Strings(orgs)
+	for _, o := range orgs {
+		fmt.Fprintf(w, "audit log of %s: %d entries, verified\n", o, res.AuditLogs[o])
+	}
+	fmt.Fprintf(w, "custody chains: %d items with %d events, verified\n", res.Verified.Items, res.Verified.Events)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ORGANISATION\tUSERNAME\tROLES")
+	for _, u := range res.Users {
+		roles := make([]string, len(u.Roles))
+		for i, r := range u.Roles {
+			roles[i] = string(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.OrgID, u.Username, strings.Join(roles, ","))
+	}
+	tw.Flush()
+	if generated {
+		fmt.Fprintf(w, "password of every seeded user (shown only now): %s\n", res.Password)
+	} else {
+		fmt.Fprintln(w, "password of every seeded user: the one given with -password")
+	}
+}
