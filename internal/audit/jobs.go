@@ -37,6 +37,7 @@ type Job struct {
 	FinishedAt time.Time // zero while running
 	Report     *Report
 	Error      string
+	finished   chan struct{} // closed when the job ends
 }
 
 type verifyJobs struct {
@@ -61,7 +62,8 @@ func (s *Service) StartVerifyJob(orgID string) (Job, bool) {
 			return *job, false
 		}
 	}
-	job := &Job{ID: uuid.Must(uuid.NewV7()).String(), OrgID: orgID, State: JobRunning, StartedAt: s.now().UTC()}
+	job := &Job{ID: uuid.Must(uuid.NewV7()).String(), OrgID: orgID, State: JobRunning, StartedAt: s.now().UTC(),
+		finished: make(chan struct{})}
 	j.byID[job.ID] = job
 	go s.runJob(job)
 	return *job, true
@@ -85,6 +87,7 @@ func (s *Service) runJob(job *Job) {
 		job.State, job.Report = JobDone, &r
 		job.Read, job.Total = int64(r.Entries), int64(r.Entries)
 	}
+	close(job.finished)
 	j.done = append(j.done, job.ID)
 	for len(j.done) > maxFinishedJobs {
 		delete(j.byID, j.done[0])

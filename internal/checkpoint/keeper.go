@@ -130,30 +130,39 @@ func (k *Keeper) Newest(ctx context.Context, log string) (Checkpoint, bool, erro
 	return k.probe(ctx, log, hint.N)
 }
 
-// probe finds the highest n whose checkpoint exists, assuming numbers run 1, 2, 3, ... without a gap,
-// starting from hint when that one exists.
+// probeMisses is how many numbers in a row (at doubling distances) probe finds missing before it
+// stops looking further: so deleting the oldest checkpoint, or a few, does not hide the later ones.
+const probeMisses = 3
+
+// probe finds the highest n whose checkpoint exists, starting from hint when that one exists: it
+// reads hint+1, hint+2, hint+4, ... until probeMisses in a row are missing, then halves the distance
+// between the highest found and the next missing (numbers run 1, 2, 3, ... without a gap unless
+// checkpoints were deleted).
 func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint, bool, error) {
 	var found Checkpoint
-	lo := int64(0) // checkpoint lo exists (or lo is 0)
+	base := int64(0)
 	if hint > 0 {
 		cp, ok, err := k.get(ctx, log, hint)
 		if err != nil {
 			return Checkpoint{}, false, err
 		}
 		if ok {
-			lo, found = hint, cp
+			base, found = hint, cp
 		}
 	}
-	hi := int64(-1) // once hi > 0: checkpoint hi does not exist
-	for step := int64(1); hi < 0; step *= 2 {
-		cp, ok, err := k.get(ctx, log, lo+step)
+	lo, hi := base, int64(-1) // checkpoint lo exists (or lo is 0); once hi > 0, checkpoint hi does not
+	for step, misses := int64(1), 0; misses < probeMisses; step *= 2 {
+		cp, ok, err := k.get(ctx, log, base+step)
 		if err != nil {
 			return Checkpoint{}, false, err
 		}
-		if !ok {
-			hi = lo + step
+		if ok {
+			lo, found, hi, misses = base+step, cp, -1, 0
 		} else {
-			lo, found = lo+step, cp
+			if hi < 0 {
+				hi = base + step
+			}
+			misses++
 		}
 	}
 	for hi-lo > 1 {
