@@ -136,8 +136,9 @@ const probeMisses = 3
 
 // probe finds the highest n whose checkpoint exists, starting from hint when that one exists: it
 // reads hint+1, hint+2, hint+4, ... until probeMisses in a row are missing, then halves the distance
-// between the highest found and the next missing (numbers run 1, 2, 3, ... without a gap unless
-// checkpoints were deleted).
+// between the highest found and the next missing; numbers run 1, 2, 3, ... without a gap unless
+// checkpoints were deleted, so it then also reads the probeMisses numbers after the one found and
+// starts again from any it finds there.
 func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint, bool, error) {
 	var found Checkpoint
 	base := int64(0)
@@ -150,34 +151,49 @@ func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint,
 			base, found = hint, cp
 		}
 	}
-	lo, hi := base, int64(-1) // checkpoint lo exists (or lo is 0); once hi > 0, checkpoint hi does not
-	for step, misses := int64(1), 0; misses < probeMisses; step *= 2 {
-		cp, ok, err := k.get(ctx, log, base+step)
-		if err != nil {
-			return Checkpoint{}, false, err
-		}
-		if ok {
-			lo, found, hi, misses = base+step, cp, -1, 0
-		} else {
-			if hi < 0 {
-				hi = base + step
+	for {
+		lo, hi := base, int64(-1) // checkpoint lo exists (or lo is 0); once hi > 0, checkpoint hi does not
+		for step, misses := int64(1), 0; misses < probeMisses; step *= 2 {
+			cp, ok, err := k.get(ctx, log, base+step)
+			if err != nil {
+				return Checkpoint{}, false, err
 			}
-			misses++
+			if ok {
+				lo, found, hi, misses = base+step, cp, -1, 0
+			} else {
+				if hi < 0 {
+					hi = base + step
+				}
+				misses++
+			}
 		}
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			cp, ok, err := k.get(ctx, log, mid)
+			if err != nil {
+				return Checkpoint{}, false, err
+			}
+			if ok {
+				lo, found = mid, cp
+			} else {
+				hi = mid
+			}
+		}
+		next := int64(0)
+		for n := lo + 2; n <= lo+1+probeMisses && next == 0; n++ { // lo+1 is missing
+			cp, ok, err := k.get(ctx, log, n)
+			if err != nil {
+				return Checkpoint{}, false, err
+			}
+			if ok {
+				next, found = n, cp
+			}
+		}
+		if next == 0 {
+			return found, lo > 0, nil
+		}
+		base = next
 	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		cp, ok, err := k.get(ctx, log, mid)
-		if err != nil {
-			return Checkpoint{}, false, err
-		}
-		if ok {
-			lo, found = mid, cp
-		} else {
-			hi = mid
-		}
-	}
-	return found, lo > 0, nil
 }
 
 func (k *Keeper) get(ctx context.Context, log string, n int64) (Checkpoint, bool, error) {
