@@ -47,6 +47,10 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/cases/:id/runs/:run/steps":      {"caseworker", "supervisor"},
 	"GET /v1/audit":                           {"auditor", "supervisor"},
 	"GET /v1/audit/verify":                    {"auditor", "supervisor"},
+	"GET /v1/audit/checkpoints":               {"auditor", "supervisor"},
+	"POST /v1/audit/checkpoints":              {"auditor", "supervisor"},
+	"POST /v1/audit/verify-jobs":              {"auditor", "supervisor"},
+	"GET /v1/audit/verify-jobs/:id":           {"auditor", "supervisor"},
 
 	// interviews
 	"POST /v1/cases/:id/interviews":                    {"caseworker", "supervisor"},

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/checkpoint"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
@@ -30,6 +33,8 @@ type security struct {
 	auth     *authenticator
 	signer   *jwtauth.Signer
 	keys     *fieldcrypt.KeyRing // encrypts free text and identifying fields at rest
+	// checkpoints signs and finds the checkpoints of the audit logs and custody chains
+	checkpoints *checkpoint.Keeper
 }
 
 // newSecurity builds the token signer (key from JWT_PRIVATE_KEY_FILE or created under DATA_DIR),
@@ -49,7 +54,11 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 	if err != nil {
 		return nil, err
 	}
-	auditLog := audit.NewService(db.Audit(), time.Now)
+	checkpoints, err := newCheckpoints(key, db)
+	if err != nil {
+		return nil, err
+	}
+	auditLog := audit.NewService(db.Audit(), time.Now).WithCheckpoints(checkpoints, audit.DefaultCheckpointInterval)
 	ids := identity.NewService(db.Identity(), tokenIssuer{signer}, auditEvents{auditLog},
 		identity.Config{RefreshTTL: cfg.RefreshTokenTTL, Password: password}, time.Now)
 	a := &authenticator{signer: signer, identity: ids}
@@ -60,7 +69,26 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 			return nil, fmt.Errorf("OpenID Connect provider %s: %w", cfg.OIDCIssuerURL, err)
 		}
 	}
-	return &security{identity: ids, audit: auditLog, auth: a, signer: signer, keys: keys}, nil
+	return &security{identity: ids, audit: auditLog, auth: a, signer: signer, keys: keys, checkpoints: checkpoints}, nil
+}
+
+// checkpointKeyInfo names the purpose of the checkpoint key derived from the token-signing key.
+const checkpointKeyInfo = "caseguide chain checkpoints v1"
+
+// newCheckpoints builds the keeper of the signed checkpoints of the audit logs and custody chains. Its
+// Ed25519 key is derived with HKDF-SHA256 from the token-signing key's seed, like the receipt key
+// (every instance sharing the token key signs with the same key, no new secret to configure) and
+// distinct from both. It returns an error only when the derivation fails.
+func newCheckpoints(key ed25519.PrivateKey, db *mongodb.DB) (*checkpoint.Keeper, error) {
+	seed, err := hkdf.Key(sha256.New, key.Seed(), nil, checkpointKeyInfo, ed25519.SeedSize)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the checkpoint key: %w", err)
+	}
+	signer, err := checkpoint.NewSigner(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		return nil, err
+	}
+	return checkpoint.NewKeeper(db.Checkpoints(), signer, time.Now), nil
 }
 
 // fieldKeys reads the field-encryption key ring from FIELD_KEYS, or from (creating it) DATA_DIR.

@@ -111,7 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
 		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore,
-		PublicKeys:         []map[string]any{sec.signer.PublicJWK(), evidenceLog.Signer().PublicJWK()},
+		PublicKeys:         []map[string]any{sec.signer.PublicJWK(), evidenceLog.Signer().PublicJWK(), sec.checkpoints.Signer().PublicJWK()},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg,
 		Interviews:         interviews,
 		Evidence:           evidenceLog,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/checkpoint"
 )
 
 // Limits of List.
@@ -44,6 +45,10 @@ const (
 	ProblemHashMismatch = "hash_mismatch" // the entry's fields do not give its Hash: it was altered
 	ProblemBrokenLink   = "broken_link"   // the entry's PrevHash is not the previous entry's Hash
 	ProblemGap          = "gap"           // an entry is missing (deleted, or the log was truncated)
+	// ProblemCheckpointInvalid: a stored checkpoint's signature does not verify (forged or altered).
+	ProblemCheckpointInvalid = "checkpoint_invalid"
+	// ProblemCheckpointMissing: a checkpoint below the newest is missing (deleted); VerifyFull only.
+	ProblemCheckpointMissing = "checkpoint_missing"
 )
 
 // Problem is the first thing wrong with a log: the Seq where it is, its Kind (one of the Problem
@@ -54,15 +59,23 @@ type Problem struct {
 	Detail string
 }
 
-// Report is the result of Verify: the number of entries read, whether the whole chain is intact,
-// the first problem when it is not, and the Seq and Hash of the newest entry read (worth noting
-// outside the system: any later rewrite of the log up to there changes that hash).
+// Report is the result of Verify and VerifyFull: the number of entries read, whether the chain read
+// is intact, the first problem when it is not, and the Seq and Hash of the newest entry read (worth
+// noting outside the system: any later rewrite of the log up to there changes that hash). Checkpoint
+// is the signed checkpoint Verify started from (VerifyFull: the newest valid one), nil when there is
+// none; FromSeq the first entry read; AfterCheckpoint how many entries follow the checkpoint, which no
+// signature covers yet; Full whether the whole log was read.
 type Report struct {
-	Entries      int
-	OK           bool
-	FirstProblem *Problem
-	LastSeq      int64
-	LastHash     string
+	Entries         int
+	OK              bool
+	FirstProblem    *Problem
+	LastSeq         int64
+	LastHash        string
+	Checkpoint      *checkpoint.Checkpoint
+	CheckpointLost  bool // Checkpoint is one this process remembers that the store no longer has
+	FromSeq         int64
+	AfterCheckpoint int64
+	Full            bool
 }
 
 // Service records, lists and verifies audit logs. It is safe for concurrent use.
@@ -74,6 +87,11 @@ type Service struct {
 	// queued, when set (by tests), is called with Service.mu held after a caller queued its entry,
 	// with the number of entries then waiting for a leader.
 	queued func(waiting int)
+
+	cps        Checkpointer  // nil: no checkpoints (Verify reads whole logs)
+	cpInterval time.Duration // see WithCheckpoints
+	flushing   bool          // Flush is running: leaders checkpoint what they wrote before stopping
+	jobs       verifyJobs
 }
 
 // orgLog is the group-commit state of one organisation in this process. pending, leading, idle,
@@ -92,6 +110,11 @@ type orgLog struct {
 	head      Entry // the newest entry known
 	headSeq   int64 // the Seq of the stored head as this process last wrote or read it
 	unmoved   int   // group commits since the head was last moved
+
+	org   string      // the organisation's id
+	cpSeq int64       // the Seq of the newest checkpoint the leader made or saw
+	cpAt  time.Time   // when the leader made or saw it (zero: never)
+	timer *time.Timer // a checkpoint scheduled for entries left uncovered (guarded by Service.mu)
 }
 
 // request is one Record call waiting in an orgLog. Its fields except e and wake are guarded by
@@ -147,13 +170,12 @@ func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 	s.mu.Lock()
 	q := s.orgs[r.e.OrgID]
 	if q == nil {
-		q = &orgLog{}
+		q = &orgLog{org: r.e.OrgID}
 		s.orgs[r.e.OrgID] = q
 	}
 	q.pending = append(q.pending, r)
 	if !q.leading {
-		q.leading, q.idle = true, make(chan struct{})
-		go s.lead(context.WithoutCancel(ctx), q)
+		s.startLeader(context.WithoutCancel(ctx), q)
 	}
 	if s.queued != nil {
 		s.queued(len(q.pending))
@@ -175,14 +197,22 @@ func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 	return Entry{}, fmt.Errorf("waiting to record an audit entry: %w", ctx.Err())
 }
 
+// startLeader starts q's leader. The caller holds s.mu and has checked that none is running.
+func (s *Service) startLeader(ctx context.Context, q *orgLog) {
+	q.leading, q.idle = true, make(chan struct{})
+	go s.lead(ctx, q)
+}
+
 // lead writes q's queued entries, a batch of at most MaxBatch at a time, waking their callers, until
 // none is left; it moves the head every HeadEvery batches and before it stops.
 func (s *Service) lead(ctx context.Context, q *orgLog) {
 	for {
 		s.mu.Lock()
 		if len(q.pending) == 0 {
+			force := s.flushing
 			s.mu.Unlock()
 			s.moveHead(ctx, q)
+			s.checkpoint(ctx, q, true, force)
 			s.mu.Lock()
 		}
 		if len(q.pending) == 0 {
@@ -212,6 +242,7 @@ func (s *Service) lead(ctx context.Context, q *orgLog) {
 		if q.unmoved++; q.unmoved >= HeadEvery {
 			s.moveHead(ctx, q)
 		}
+		s.checkpoint(ctx, q, false, false)
 	}
 }
 
@@ -230,9 +261,27 @@ func (s *Service) moveHead(ctx context.Context, q *orgLog) {
 	}
 }
 
-// Flush waits until every organisation's queue is written and its head moved, or until ctx ends
+// Flush waits until every organisation's queue is written, its head moved and (with checkpoints) a
+// checkpoint made of the newest entry this process wrote, or until ctx ends
 // (then it returns ctx's error). Call it before closing the store, once no more entries come.
 func (s *Service) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	s.flushing = true
+	for _, q := range s.orgs {
+		if q.timer != nil {
+			q.timer.Stop()
+			q.timer = nil
+		}
+		if !q.leading && s.uncovered(q) { // a leader that finds no entry checkpoints and stops
+			s.startLeader(context.Background(), q)
+		}
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.flushing = false
+		s.mu.Unlock()
+	}()
 	for {
 		var idle []chan struct{}
 		s.mu.Lock()
@@ -390,72 +439,4 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, after int64,
 		return nil, fmt.Errorf("listing the audit log of %s: %w", orgID, err)
 	}
 	return entries, nil
-}
-
-// Verify reads the organisation's whole log in Seq order and checks that the numbers run 1, 2, 3, ...
-// without a gap, that every entry's Hash is the hash of its fields and that every PrevHash is the
-// previous entry's Hash. Then it checks the log against its head: the store's (see Store), or the
-// newest entry this process stored when that is newer (the stored head may lag, see Record). A head
-// beyond the last entry means the newest entries were deleted (a gap after the last entry), and a
-// head whose Hash differs from the entry it names means that entry was rewritten (a broken link: the
-// head is the only link to the newest entry). The report gives the first problem found. Entries
-// recorded while Verify runs may or may not be included. It returns an error only when the store
-// fails.
-func (s *Service) Verify(ctx context.Context, orgID string) (Report, error) {
-	head, hasHead, err := s.store.Last(ctx, orgID) // before the scan: every entry it names is then scanned
-	if err != nil {
-		return Report{}, fmt.Errorf("reading the head of the audit log of %s: %w", orgID, err)
-	}
-	s.mu.Lock()
-	if q := s.orgs[orgID]; q != nil && q.hasStored && (!hasHead || q.stored.Seq > head.Seq) {
-		head, hasHead = q.stored, true
-	}
-	s.mu.Unlock()
-	var r Report
-	var hashAtHead string
-	next, prevHash := int64(1), ZeroHash
-	err = s.store.Scan(ctx, orgID, func(e Entry) error {
-		r.Entries++
-		r.LastSeq, r.LastHash = e.Seq, e.Hash
-		if r.FirstProblem == nil {
-			r.FirstProblem = check(e, next, prevHash)
-		}
-		if hasHead && e.Seq == head.Seq {
-			hashAtHead = e.Hash
-		}
-		next, prevHash = e.Seq+1, e.Hash
-		return nil
-	})
-	if err != nil {
-		return Report{}, fmt.Errorf("reading the audit log of %s: %w", orgID, err)
-	}
-	if r.FirstProblem == nil && hasHead {
-		switch {
-		case head.Seq >= next:
-			r.FirstProblem = &Problem{Seq: next, Kind: ProblemGap,
-				Detail: fmt.Sprintf("the log ends at entry %d but its head records entry %d: the newest entries were deleted", next-1, head.Seq)}
-		case hashAtHead != head.Hash:
-			r.FirstProblem = &Problem{Seq: head.Seq, Kind: ProblemBrokenLink,
-				Detail: fmt.Sprintf("the head records hash %s for entry %d, the log has %s: the entry was rewritten", head.Hash, head.Seq, hashAtHead)}
-		}
-	}
-	r.OK = r.FirstProblem == nil
-	return r, nil
-}
-
-// check returns what is wrong with e when the entry expected is number next, linked to prevHash.
-func check(e Entry, next int64, prevHash string) *Problem {
-	if e.Seq != next {
-		if e.Seq < next { // cannot happen with a store that keeps one entry per number
-			return &Problem{Seq: e.Seq, Kind: ProblemGap, Detail: fmt.Sprintf("entry %d appears again after entry %d", e.Seq, next-1)}
-		}
-		return &Problem{Seq: next, Kind: ProblemGap, Detail: fmt.Sprintf("entries %d to %d are missing", next, e.Seq-1)}
-	}
-	if h := e.ComputeHash(); h != e.Hash {
-		return &Problem{Seq: e.Seq, Kind: ProblemHashMismatch, Detail: fmt.Sprintf("stored hash %s, fields hash to %s", e.Hash, h)}
-	}
-	if e.PrevHash != prevHash {
-		return &Problem{Seq: e.Seq, Kind: ProblemBrokenLink, Detail: fmt.Sprintf("prev_hash %s, previous entry's hash %s", e.PrevHash, prevHash)}
-	}
-	return nil
 }
