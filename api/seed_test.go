@@ -107,12 +107,12 @@ func TestSeedCommand(t *testing.T) {
 		t.Errorf("review queue has %d sessions, the plan left %d waiting", len(q.Items), queued)
 	}
 	var verify struct {
-		Entries int  `json:"entries"`
+		LastSeq int  `json:"last_seq"`
 		OK      bool `json:"ok"`
 	}
 	r := get(t, srv.base, "/v1/audit/verify", auth)
 	r.json(t, &verify)
-	if r.status != http.StatusOK || !verify.OK || verify.Entries < seededEntries {
+	if r.status != http.StatusOK || !verify.OK || verify.LastSeq < seededEntries {
 		t.Errorf("audit verification: %d %s (seeded %d entries)", r.status, r.body, seededEntries)
 	}
 }

@@ -129,8 +129,10 @@ func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
 // The other tests hash passwords at a test cost (testPasswords); this one runs the service and the
 // users command with the production defaults and checks that every stored hash carries them and
 // signs in: the bootstrap administrator, a user made through the API and one made from the shell.
+//
+// It is not parallel: at 64 MiB and 3 passes a hash takes about half a second of a core, and beside
+// the package's parallel tests on a loaded machine its sign-ins could outrun REQUEST_TIMEOUT.
 func TestProductionPasswordCost(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	env := testEnv(dir, nil)
 	s := startServer(t, env, &serveHooks{password: identity.DefaultPasswordParams()})
