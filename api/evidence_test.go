@@ -736,3 +736,60 @@ func TestEvidenceItemsPaged(t *testing.T) {
 		}
 	}
 }
+
+// An item whose hash check failed does not verify, though its chain is intact: ok is false, integrity
+// is failed and the first problem names the hash_verified event; the case's verification says so too.
+func TestEvidenceIntegrityFailureIsReported(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	caseID, worker := newCaseWithWorker(t, base)
+	auth := "Authorization: Bearer " + worker.AccessToken
+	items := "/v1/cases/" + caseID + "/evidence"
+	tests := []struct {
+		name, value string
+		ok          bool
+		integrity   string
+	}{
+		{"hash matches", strings.Repeat("ab", 32), true, "intact"},
+		{"hash differs", strings.Repeat("cd", 32), false, "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			itemID := uuid.Must(uuid.NewV7()).String()
+			file := newPhone(itemID)
+			file["kind"] = "digital_file"
+			file["hashes"] = []any{map[string]any{"algorithm": "sha256", "value": strings.Repeat("ab", 32)}}
+			mustStatus(t, post(t, base, http.MethodPost, items, worker.AccessToken, file), http.StatusCreated)
+			check := event("hash_verified", map[string]any{"verified_hash": map[string]any{"algorithm": "sha256", "value": tt.value}})
+			mustStatus(t, post(t, base, http.MethodPost, items+"/"+itemID+"/events", worker.AccessToken, check), http.StatusCreated)
+			var rep struct {
+				chainReport
+				Integrity string `json:"integrity"`
+			}
+			get(t, base, items+"/"+itemID+"/verify", auth).json(t, &rep)
+			if rep.OK != tt.ok || rep.Integrity != tt.integrity {
+				t.Errorf("verify: ok %v integrity %q, want %v %q", rep.OK, rep.Integrity, tt.ok, tt.integrity)
+			}
+			if !tt.ok && (rep.FirstProblem == nil || rep.FirstProblem.Kind != "integrity_failed" || rep.FirstProblem.Seq != 2) {
+				t.Errorf("first problem %+v, want integrity_failed at 2", rep.FirstProblem)
+			}
+			var caseRep struct {
+				OK    bool
+				Items []struct {
+					ItemID    string `json:"item_id"`
+					OK        bool
+					Integrity string
+				}
+			}
+			get(t, base, "/v1/cases/"+caseID+"/evidence-verification", auth).json(t, &caseRep)
+			for _, it := range caseRep.Items {
+				if it.ItemID == itemID && (it.OK != tt.ok || it.Integrity != tt.integrity) {
+					t.Errorf("case verification of the item: %+v", it)
+				}
+			}
+			if !tt.ok && caseRep.OK {
+				t.Error("the case's evidence verifies with an item that failed its hash check")
+			}
+		})
+	}
+}

@@ -56,11 +56,17 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // pull asks for one page of changes and fails the test unless it is a 200.
 func pull(t *testing.T, token, cursor string, limit int) syncPage {
 	t.Helper()
+	return pullFrom(t, server(t).base, token, cursor, limit)
+}
+
+// pullFrom is pull from the server at base.
+func pullFrom(t *testing.T, base, token, cursor string, limit int) syncPage {
+	t.Helper()
 	path := fmt.Sprintf("/v1/sync/changes?limit=%d", limit)
 	if cursor != "" {
 		path += "&cursor=" + cursor
 	}
-	r := get(t, server(t).base, path, "Authorization: Bearer "+token)
+	r := get(t, base, path, "Authorization: Bearer "+token)
 	if r.status != http.StatusOK {
 		t.Fatalf("pull: %d %s", r.status, r.body)
 	}

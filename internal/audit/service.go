@@ -425,18 +425,23 @@ func (s *Service) end(ctx context.Context, orgID string, taken int64) (Entry, bo
 }
 
 // List returns up to limit entries of the organisation with Seq > after that match f, oldest first
-// (ascending Seq). Pass the Seq of the last entry of a page as after to get the next page. A limit
-// below 1 means DefaultListLimit; above MaxListLimit it is cut to MaxListLimit; a negative after
-// means 0. It returns the store's error.
-func (s *Service) List(ctx context.Context, orgID string, f Filter, after int64, limit int) ([]Entry, error) {
+// (ascending Seq), and the after of the next page: the Seq of the page's last entry when more entries
+// match, 0 on the last page. A limit below 1 means DefaultListLimit; above MaxListLimit it is cut to
+// MaxListLimit; a negative after means 0. It returns the store's error.
+func (s *Service) List(ctx context.Context, orgID string, f Filter, after int64, limit int) ([]Entry, int64, error) {
 	if limit < 1 {
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
 	after = max(after, 0)
-	entries, err := s.store.List(ctx, orgID, f, after, limit)
+	entries, err := s.store.List(ctx, orgID, f, after, limit+1) // one more tells whether a next page exists
 	if err != nil {
-		return nil, fmt.Errorf("listing the audit log of %s: %w", orgID, err)
+		return nil, 0, fmt.Errorf("listing the audit log of %s: %w", orgID, err)
 	}
-	return entries, nil
+	var next int64
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = entries[limit-1].Seq
+	}
+	return entries, next, nil
 }

@@ -689,16 +689,19 @@ func TestListBoundsTheLimit(t *testing.T) {
 			store.mu.Lock()
 			store.limits = nil
 			store.mu.Unlock()
-			if _, err := svc.List(context.Background(), "org", Filter{}, -1, tt.limit); err != nil {
+			if _, _, err := svc.List(context.Background(), "org", Filter{}, -1, tt.limit); err != nil {
 				t.Fatal(err)
 			}
-			if store.limits[0] != tt.wantLimit {
-				t.Fatalf("store asked for %d, want %d", store.limits[0], tt.wantLimit)
+			if store.limits[0] != tt.wantLimit+1 { // one more: is there a next page?
+				t.Fatalf("store asked for %d, want %d", store.limits[0], tt.wantLimit+1)
 			}
 		})
 	}
-	page, err := svc.List(context.Background(), "org", Filter{}, 1, 1)
-	if err != nil || len(page) != 1 || page[0].Seq != 2 {
-		t.Fatalf("List after 1 = %+v, %v", page, err)
+	page, next, err := svc.List(context.Background(), "org", Filter{}, 1, 1)
+	if err != nil || len(page) != 1 || page[0].Seq != 2 || next != 2 {
+		t.Fatalf("List after 1 = %+v, next %d, %v", page, next, err)
+	}
+	if page, next, err := svc.List(context.Background(), "org", Filter{}, 2, 1); err != nil || len(page) != 1 || next != 0 {
+		t.Fatalf("List of the last page = %+v, next %d, %v; want one entry and no next page", page, next, err)
 	}
 }

@@ -16,6 +16,15 @@ const (
 	ProblemReceiptMismatch = "receipt_mismatch" // a signed receipt names a hash the chain does not have there, or the head is not the signed one
 	ProblemReceiptInvalid  = "receipt_invalid"  // a receipt is malformed, forged or for another item
 	ProblemItemMismatch    = "item_mismatch"    // the item record is not the one sealed into the first event
+	// ProblemIntegrityFailed: the chain holds, but a hash_verified event found the item's content
+	// different from the hash recorded at acquisition: the evidence itself cannot be relied on.
+	ProblemIntegrityFailed = "integrity_failed"
+)
+
+// Integrity of an item's content, as its hash checks found it.
+const (
+	IntegrityIntact = "intact" // no hash check failed (none may have been made)
+	IntegrityFailed = "failed" // a hash_verified event did not match the item's hash
 )
 
 // Problem is the first thing wrong with a chain: where (Seq), what (Kind) and a developer-facing Detail.
@@ -40,6 +49,7 @@ type Report struct {
 	ReceiptSignedAt time.Time
 	UnsignedEvents  int64 // events after the signed head (a head update that did not happen yet)
 	State           State
+	Integrity       string // IntegrityIntact or IntegrityFailed; a failed item is never OK
 }
 
 // verify recomputes item it's chain (calling each, when set, with every event read) and checks it
@@ -77,6 +87,9 @@ func (s *Service) verify(ctx context.Context, it Item, given string, each func(E
 		case e.Seq == 1 && (e.Type != EventCollected || e.ItemDigest != it.Digest()):
 			problem(1, ProblemItemMismatch, "the item record does not match the digest sealed into event 1")
 		}
+		if e.Type == EventHashVerified && e.Matches != nil && !*e.Matches {
+			problem(e.Seq, ProblemIntegrityFailed, "event %d: the item's %s hash does not match the one recorded for it", e.Seq, e.Verified.Algorithm)
+		}
 		next, prev = e.Seq+1, e.Hash
 		return nil
 	})
@@ -84,6 +97,10 @@ func (s *Service) verify(ctx context.Context, it Item, given string, each func(E
 		return Report{}, fmt.Errorf("reading the custody chain of %s: %w", it.ID, err)
 	}
 	rep.State = st
+	rep.Integrity = IntegrityIntact
+	if st.IntegrityFailed {
+		rep.Integrity = IntegrityFailed
+	}
 	if rep.Events == 0 {
 		problem(1, ProblemMissingEvent, "the item has no custody event")
 	}

@@ -69,18 +69,17 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	entries, err := s.deps.Audit.List(c.UserContext(), logID, f, after, aq.Limit+1)
+	entries, next, err := s.deps.Audit.List(c.UserContext(), logID, f, after, aq.Limit)
 	if err != nil {
 		return err
 	}
-	list := auditList{Items: make([]auditEntryView, 0, len(entries))}
+	list := auditList{Items: make([]auditEntryView, len(entries))}
 	for i, e := range entries {
-		if i == aq.Limit {
-			next := encodeCursor(strconv.FormatInt(entries[i-1].Seq, 10))
-			list.NextCursor = &next
-			break
-		}
-		list.Items = append(list.Items, toAuditEntryView(e))
+		list.Items[i] = toAuditEntryView(e)
+	}
+	if next > 0 {
+		cur := encodeCursor(strconv.FormatInt(next, 10))
+		list.NextCursor = &cur
 	}
 	return s.sendPrivate(c, list)
 }

@@ -444,11 +444,12 @@ type chainReportView struct {
 	ReceiptSeq      int64             `json:"receipt_seq"`
 	ReceiptSignedAt *time.Time        `json:"receipt_signed_at"`
 	UnsignedEvents  int64             `json:"unsigned_events"`
+	Integrity       string            `json:"integrity"`
 }
 
 func toChainReportView(r evidence.Report) chainReportView {
 	v := chainReportView{ItemID: r.ItemID, Events: r.Events, OK: r.OK, LastSeq: r.LastSeq, LastHash: r.LastHash, HeadSeq: r.HeadSeq,
-		ReceiptSeq: r.ReceiptSeq, UnsignedEvents: r.UnsignedEvents}
+		ReceiptSeq: r.ReceiptSeq, UnsignedEvents: r.UnsignedEvents, Integrity: r.Integrity}
 	if p := r.FirstProblem; p != nil {
 		v.FirstProblem = &chainProblemView{Seq: p.Seq, Kind: p.Kind, Detail: p.Detail}
 	}

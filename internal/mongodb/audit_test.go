@@ -476,7 +476,7 @@ func TestAuditListFiltersAndPages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := svc.List(ctx, "org", tt.f, tt.after, tt.limit)
+			got, _, err := svc.List(ctx, "org", tt.f, tt.after, tt.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -495,17 +495,17 @@ func TestAuditListFiltersAndPages(t *testing.T) {
 	// Walking every page with the last Seq as cursor visits everything once.
 	var walked []int64
 	for after := int64(0); ; {
-		page, err := svc.List(ctx, "org", audit.Filter{}, after, 3)
+		page, next, err := svc.List(ctx, "org", audit.Filter{}, after, 3)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			break
 		}
 		for _, e := range page {
 			walked = append(walked, e.Seq)
 		}
-		after = page[len(page)-1].Seq
+		if next == 0 {
+			break
+		}
+		after = next
 	}
 	if !slices.Equal(walked, []int64{1, 2, 3, 4, 5, 6, 7, 8}) {
 		t.Fatalf("walked %v", walked)
