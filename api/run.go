@@ -9,7 +9,7 @@ import (
 )
 
 // errUsage is returned for a command line that names no known subcommand.
-var errUsage = errors.New("usage: api [serve|validate|healthcheck|users] [flags]")
+var errUsage = errors.New("usage: api [serve|validate|healthcheck|users|backup|restore] [flags]")
 
 // run dispatches to a subcommand. args includes the program name; getenv, stdout and stderr stand for
 // the process's so tests can run the binary's whole behaviour in process. It returns when the
@@ -28,6 +28,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return healthcheck(ctx, rest, getenv)
 	case "users":
 		return usersCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restoreCommand(rest, getenv, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}
