@@ -6,6 +6,9 @@
 //	api [serve] [flags]      start the service (the default)
 //	api validate [-allow-incomplete] [DIR]   check a protocol library folder
 //	api healthcheck [URL]    exit 0 when the service answers /readyz (for container health checks)
+//	api users COMMAND …      manage users (see users.go)
+//	api backup -o FILE       back up the embedded database, also while the service runs
+//	api restore FILE         fill an empty DATA_DIR from a backup
 package main
 
 import (

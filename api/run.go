@@ -11,7 +11,7 @@ import (
 )
 
 // errUsage is returned for a command line that names no known subcommand.
-var errUsage = errors.New("usage: api [serve|validate|healthcheck|users|seed] [flags]")
+var errUsage = errors.New("usage: api [serve|validate|healthcheck|users|seed|backup|restore] [flags]")
 
 // run dispatches to a subcommand. args includes the program name; getenv, stdout and stderr stand for
 // the process's so tests can run the binary's whole behaviour in process. It returns when the
@@ -32,6 +32,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return usersCommand(ctx, rest, getenv, os.Stdin, stdout, stderr, identity.PasswordParams{})
 	case "seed":
 		return seedCommand(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restoreCommand(rest, getenv, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q: %w", cmd, errUsage)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -50,6 +51,9 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 	if err != nil {
 		return nil, err
 	}
+	if err := keysBelongToData(ctx, cfg, db); err != nil {
+		return nil, err
+	}
 	keys, err := fieldKeys(cfg)
 	if err != nil {
 		return nil, err
@@ -89,6 +93,29 @@ func newCheckpoints(key ed25519.PrivateKey, db *mongodb.DB) (*checkpoint.Keeper,
 		return nil, err
 	}
 	return checkpoint.NewKeeper(db.Checkpoints(), signer, time.Now), nil
+}
+
+// keysBelongToData refuses to create a new field-encryption key ring for a database that already holds
+// data (a restored backup, or a DATA_DIR whose key file was lost): everything encrypted under the old
+// keys would be unreadable, and new data would be encrypted under keys nobody kept. It returns that
+// refusal, or the database's error.
+func keysBelongToData(ctx context.Context, cfg config.Config, db *mongodb.DB) error {
+	if cfg.FieldKeys != "" {
+		return nil
+	}
+	file := filepath.Join(cfg.DataDir, fieldcrypt.KeyFileName)
+	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	n, err := db.Identity().CountUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("counting users: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("the database already holds data but there is no field-encryption key ring (%s is missing and FIELD_KEYS is unset): "+
+			"a new one could not read anything encrypted so far. Put this database's key file back (mode 0600) or set FIELD_KEYS; a restored backup needs the keys kept apart from it", file)
+	}
+	return nil
 }
 
 // fieldKeys reads the field-encryption key ring from FIELD_KEYS, or from (creating it) DATA_DIR.

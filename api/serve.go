@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Interviews:         interviews,
 		Evidence:           evidenceLog,
 		Authoring:          authoringService,
+		MetricsToken:       cfg.MetricsToken,
+		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
 	app, api := httpapi.New(deps, hooks.routes...)
@@ -125,11 +128,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if hooks.matrix != nil {
 		hooks.matrix(api.Routes())
 	}
+	tlsConfig, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr(), err)
 	}
-	log.Info("listening", "addr", ln.Addr().String())
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil)
 	if hooks.listening != nil {
 		hooks.listening(ln.Addr().String())
 	}
@@ -153,6 +163,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	<-served
 	log.Info("stopped")
 	return nil
+}
+
+// serverTLS returns the TLS configuration of TLS_CERT_FILE and TLS_KEY_FILE (TLS 1.2 at least), or nil
+// when they are not set. It returns an error when the pair cannot be loaded.
+func serverTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.TLSCertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS_CERT_FILE/TLS_KEY_FILE: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
 // readLibrary loads and validates the protocol library (PROTOCOLS_DIR or the shipped one). Problems

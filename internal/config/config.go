@@ -50,6 +50,10 @@ type Config struct {
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
 	SyncSeveralInstances bool          // SYNC_SEVERAL_INSTANCES: other instances write to the database too: pulls lag every change by SYNC_SETTLE
+
+	MetricsToken string // METRICS_TOKEN: bearer token /metrics requires (secret); empty: /metrics is open
+	TLSCertFile  string // TLS_CERT_FILE: PEM certificate chain; with TLS_KEY_FILE the service speaks HTTPS itself
+	TLSKeyFile   string // TLS_KEY_FILE: PEM private key of TLS_CERT_FILE
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -110,6 +114,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
 		SyncSeveralInstances: env("SYNC_SEVERAL_INSTANCES", "false") == "true",
+
+		MetricsToken: getenv("METRICS_TOKEN"),
+		TLSCertFile:  env("TLS_CERT_FILE", ""),
+		TLSKeyFile:   env("TLS_KEY_FILE", ""),
 	}
 	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
 		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
@@ -159,6 +167,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.BodyLimit < 1024 {
 		errs = append(errs, fmt.Errorf("BODY_LIMIT_BYTES=%d is below 1024", c.BodyLimit))
 	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("METRICS_TOKEN must be at least 16 characters (for example: openssl rand -hex 32)"))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither"))
+	}
 	// Checked here, before any key or database file is written, with the rule that failed named.
 	if c.BootstrapAdminPassword != "" {
 		if broken := identity.PasswordRuleProblems(identity.CheckPasswordPolicy(identity.BootstrapAdmin, c.BootstrapAdminPassword)); len(broken) > 0 {
@@ -199,6 +213,9 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),
 		slog.Bool("sync_several_instances", c.SyncSeveralInstances),
+		slog.String("metrics_token", mask(c.MetricsToken)),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
 	}
 }
 

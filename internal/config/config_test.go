@@ -40,6 +40,8 @@ func TestLoad(t *testing.T) {
 		{name: "bootstrap password too short", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "short"}, wantErr: "BOOTSTRAP_ADMIN_PASSWORD breaks the password rules (too_short: at least 12 characters)"},
 		{name: "bootstrap password common", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "password1234"}, wantErr: "too_common"},
 		{name: "bootstrap password holds the user name", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "my admin passphrase"}, wantErr: "contains_username"},
+		{name: "metrics token too short", env: map[string]string{"METRICS_TOKEN": "short"}, wantErr: "METRICS_TOKEN"},
+		{name: "TLS certificate without key", env: map[string]string{"TLS_CERT_FILE": "/c.pem"}, wantErr: "TLS_CERT_FILE and TLS_KEY_FILE"},
 		{name: "bootstrap password fine", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "a long bootstrap passphrase"}, check: func(t *testing.T, c Config) {}},
 	}
 	for _, tt := range tests {

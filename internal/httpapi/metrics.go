@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"strconv"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -58,4 +62,27 @@ func methodLabel(method string) string {
 
 func (m *metrics) handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+}
+
+// metricsGuard lets a request through to /metrics only with "Authorization: Bearer <token>" when a
+// token is configured (Deps.MetricsToken); the comparison takes the same time whatever the header.
+// It returns an Unauthorized error (metrics_token_required) otherwise.
+func metricsGuard(token string) fiber.Handler {
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return func(c *fiber.Ctx) error {
+		if token == "" {
+			return c.Next()
+		}
+		got := sha256.Sum256(c.Request().Header.Peek(fiber.HeaderAuthorization))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			return apperr.New(apperr.Unauthorized, "metrics_token_required", "ErrMetricsToken", nil)
+		}
+		return c.Next()
+	}
+}
+
+// strictTransportSecurity tells browsers to use only HTTPS for this host for two years (RFC 6797).
+func strictTransportSecurity(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderStrictTransportSecurity, "max-age=63072000; includeSubDomains")
+	return c.Next()
 }

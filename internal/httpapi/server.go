@@ -60,6 +60,10 @@ type Deps struct {
 	IdempotencyRetention time.Duration       // how long they are kept (0: idempotency.DefaultRetention)
 	// Authoring is the content editors' workflow: drafts, review, publishing (nil: no such routes).
 	Authoring *authoring.Service
+	// MetricsToken, when set, is the bearer token /metrics requires (METRICS_TOKEN).
+	MetricsToken string
+	// HSTS sends Strict-Transport-Security on every answer (the service speaks HTTPS itself).
+	HSTS bool
 }
 
 // Server holds the HTTP layer's state.
@@ -89,11 +93,14 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 * 1024,
 	})
+	if deps.HSTS {
+		app.Use(strictTransportSecurity)
+	}
 	app.Use(s.requestContext, s.accessLog, recover.New(), s.negotiateLocale)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	app.Get("/metrics", s.metrics.handler())
+	app.Get("/metrics", metricsGuard(deps.MetricsToken), s.metrics.handler())
 	app.Get("/openapi.yaml", s.staticAsset(deps.OpenAPI, "application/yaml"))
 
 	get, post := fiber.MethodGet, fiber.MethodPost
