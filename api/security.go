@@ -16,11 +16,9 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
-	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/checkpoint"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
-	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/jwtauth"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
@@ -63,7 +61,7 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 		return nil, err
 	}
 	auditLog := audit.NewService(db.Audit(), time.Now).WithCheckpoints(checkpoints, audit.DefaultCheckpointInterval)
-	ids := identity.NewService(db.Identity(), tokenIssuer{signer}, auditEvents{auditLog},
+	ids := identity.NewService(db.Identity(), tokenIssuer{signer}, auditLog,
 		identity.Config{RefreshTTL: cfg.RefreshTokenTTL, Password: password}, time.Now)
 	a := &authenticator{signer: signer, identity: ids}
 	if cfg.OIDCIssuerURL != "" {
@@ -236,29 +234,4 @@ func (a *authenticator) Authenticate(ctx context.Context, bearer string) (identi
 		}
 	}
 	return identity.Principal{}, fmt.Errorf("%w: %w", identity.ErrSessionInvalid, err)
-}
-
-// RecordCaseEvent appends a case-data access to its organisation's audit log; the caller fails when
-// it cannot.
-func (a auditEvents) RecordCaseEvent(ctx context.Context, e casework.Event) error {
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
-		RequestID: httpapi.RequestID(ctx)})
-	return err
-}
-
-// auditEvents records identity's security events in the audit log, with the request id.
-type auditEvents struct{ log *audit.Service }
-
-// RecordSecurityEvent appends e to its organisation's audit log (or the deployment's when it has no
-// organisation); the caller fails when it cannot.
-func (a auditEvents) RecordSecurityEvent(ctx context.Context, e identity.SecurityEvent) error {
-	org := e.OrgID
-	if org == "" {
-		org = audit.DeploymentLog
-	}
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: org, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
-		RequestID: httpapi.RequestID(ctx)})
-	return err
 }

@@ -79,7 +79,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if _, err := library.Publish(ctx, docs); err != nil {
 		return err
 	}
-	cs := casework.NewService(db.Casework(sec.keys), library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
+	cs := casework.NewService(db.Casework(sec.keys), library, sec.audit, time.Now).WithDirectory(sec.identity)
 	interviews, err := newInterviews(db, sec.keys, cs, library, sec.audit, cfg.InterviewRulesFile)
 	if err != nil {
 		return err

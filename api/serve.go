@@ -92,7 +92,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
 
 	caseStore := db.Casework(sec.keys)
-	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
+	cases := casework.NewService(caseStore, library, sec.audit, time.Now).WithDirectory(sec.identity)
 	interviews, err := newInterviews(db, sec.keys, cases, library, sec.audit, cfg.InterviewRulesFile)
 	if err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/config"
-	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -39,18 +38,7 @@ func newAuthoring(cfg config.Config, db *mongodb.DB, library *protocol.Service, 
 	if err != nil {
 		return nil, err
 	}
-	return authoring.NewService(db.Authoring(), library, validator, authoringEvents{auditLog}, required, time.Now), nil
-}
-
-// authoringEvents records the content editors' writes in the audit log.
-type authoringEvents struct{ log *audit.Service }
-
-// RecordAuthoringEvent appends e to its organisation's audit log; the caller fails when it cannot.
-func (a authoringEvents) RecordAuthoringEvent(ctx context.Context, e authoring.Event) error {
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
-		RequestID: httpapi.RequestID(ctx)})
-	return err
+	return authoring.NewService(db.Authoring(), library, validator, auditLog, required, time.Now), nil
 }
 
 // withoutSuperseded drops from the library folder's documents those an editor has superseded

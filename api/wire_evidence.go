@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"fmt"
 	"time"
 
-	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
-	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 )
 
@@ -37,16 +34,5 @@ func newEvidence(cfg config.Config, db *mongodb.DB, sec *security, cases *casewo
 	if err != nil {
 		return nil, err
 	}
-	return evidence.NewService(db.Evidence(sec.keys), cases, evidenceAudit{sec.audit}, signer, time.Now).WithDirectory(sec.identity), nil
-}
-
-// evidenceAudit records evidence reads and writes in the audit log, with the request id.
-type evidenceAudit struct{ log *audit.Service }
-
-// RecordEvidenceEvent appends e to its organisation's audit log; the caller fails when it cannot.
-func (a evidenceAudit) RecordEvidenceEvent(ctx context.Context, e evidence.AuditEvent) error {
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
-		RequestID: httpapi.RequestID(ctx)})
-	return err
+	return evidence.NewService(db.Evidence(sec.keys), cases, sec.audit, signer, time.Now).WithDirectory(sec.identity), nil
 }

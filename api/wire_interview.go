@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
-	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -28,7 +26,7 @@ func newInterviews(db *mongodb.DB, keys *fieldcrypt.KeyRing, cases *casework.Ser
 			return nil, fmt.Errorf("INTERVIEW_RULES_FILE: %w", err)
 		}
 	}
-	svc, err := interview.NewService(db.Interviews(keys), cases, library, auditEvents{log}, rules, time.Now)
+	svc, err := interview.NewService(db.Interviews(keys), cases, library, log, rules, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("interview quality rules: %w", err)
 	}
@@ -77,13 +75,4 @@ func readInterviewRules(path string) (interview.Rules, error) {
 		rules = append(rules, rule)
 	}
 	return rules, nil
-}
-
-// RecordInterviewEvent appends an interview-data access to its organisation's audit log; the caller
-// fails when it cannot.
-func (a auditEvents) RecordInterviewEvent(ctx context.Context, e interview.Event) error {
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
-		RequestID: httpapi.RequestID(ctx)})
-	return err
 }

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
@@ -35,7 +34,7 @@ func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *pr
 	w.service = devicesync.NewService(devicesync.Deps{
 		Cases: w.store.CaseFeed(), CaseApplier: devicesync.CaseApplier{Cases: cases},
 		Library: libraryEntries{library}, Watermarks: db, States: w.store, Results: w.store,
-		Events: auditEvents{sec.audit}, Encode: w.encode,
+		Events: sec.audit, Encode: w.encode,
 	}).Register(devicesync.Registration{Feed: w.store.RunFeed(), Applier: devicesync.RunApplier{Cases: cases}})
 	if interviews != nil {
 		w.service.Register(devicesync.Registration{Feed: db.Interviews(sec.keys).SessionFeed(), Applier: devicesync.InterviewApplier{Interviews: interviews}})
@@ -89,13 +88,4 @@ func (l libraryEntries) LatestEntries() []devicesync.LibraryEntry {
 		out[i] = devicesync.LibraryEntry{ProtocolID: v.ProtocolID, Version: v.Number, ContentHash: v.ContentHash, PublishedAt: v.PublishedAt}
 	}
 	return out
-}
-
-// RecordSyncEvent appends a sync event to its organisation's audit log; the caller fails when it
-// cannot.
-func (a auditEvents) RecordSyncEvent(ctx context.Context, e devicesync.Event) error {
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome),
-		RequestID: httpapi.RequestID(ctx)})
-	return err
 }

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -133,12 +134,12 @@ func (s *Service) ImportFiles(ctx context.Context, p identity.Principal, id, pro
 		if cur.ProtocolID != d.ProtocolID || cur.CreatedBy != d.CreatedBy || !jsonEqual(cur.Document(), d.Document()) {
 			return Draft{}, false, errDraftIDConflict(id)
 		}
-		return cur, false, s.record(ctx, p, ActionDraftImport, ResourceDraft, id, OutcomeSuccess)
+		return cur, false, s.record(ctx, p, ActionDraftImport, ResourceDraft, id, audit.OutcomeSuccess)
 	}
 	if err != nil {
 		return Draft{}, false, fmt.Errorf("creating draft %s: %w", id, err)
 	}
-	if err := s.record(ctx, p, ActionDraftImport, ResourceDraft, id, OutcomeSuccess); err != nil {
+	if err := s.record(ctx, p, ActionDraftImport, ResourceDraft, id, audit.OutcomeSuccess); err != nil {
 		return Draft{}, false, err
 	}
 	return d, true, nil
@@ -169,7 +170,7 @@ func (s *Service) Retire(ctx context.Context, p identity.Principal, protocolID, 
 		}
 		return Retirement{}, fmt.Errorf("retiring %s: %w", protocolID, err)
 	}
-	if err := s.record(ctx, p, ActionProtocolRetire, ResourceProtocol, protocolID, OutcomeSuccess); err != nil {
+	if err := s.record(ctx, p, ActionProtocolRetire, ResourceProtocol, protocolID, audit.OutcomeSuccess); err != nil {
 		return Retirement{}, err
 	}
 	if err := s.library.Refresh(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -42,7 +43,7 @@ type Service struct {
 	store     Store
 	library   Library
 	validator *protocol.Validator
-	events    Recorder
+	events    audit.Recorder
 	required  []string // locales that must be complete to publish
 	now       func() time.Time
 }
@@ -50,7 +51,7 @@ type Service struct {
 // NewService returns a Service. required lists the locales whose translations must be complete (and
 // current) before a draft is published; the source locale is always complete. now is the clock
 // (nil: time.Now).
-func NewService(store Store, library Library, validator *protocol.Validator, events Recorder, required []string, now func() time.Time) *Service {
+func NewService(store Store, library Library, validator *protocol.Validator, events audit.Recorder, required []string, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -141,12 +142,12 @@ func (s *Service) CreateDraft(ctx context.Context, p identity.Principal, nd NewD
 		if cur.ProtocolID != d.ProtocolID || cur.CreatedBy != d.CreatedBy || cur.BaseVersion != d.BaseVersion || !sameProtocol(cur.Protocol, d.Protocol) {
 			return Draft{}, false, errDraftIDConflict(d.ID)
 		}
-		return cur, false, s.record(ctx, p, ActionDraftCreate, ResourceDraft, d.ID, OutcomeSuccess)
+		return cur, false, s.record(ctx, p, ActionDraftCreate, ResourceDraft, d.ID, audit.OutcomeSuccess)
 	}
 	if err != nil {
 		return Draft{}, false, fmt.Errorf("creating draft %s: %w", d.ID, err)
 	}
-	if err := s.record(ctx, p, ActionDraftCreate, ResourceDraft, d.ID, OutcomeSuccess); err != nil {
+	if err := s.record(ctx, p, ActionDraftCreate, ResourceDraft, d.ID, audit.OutcomeSuccess); err != nil {
 		return Draft{}, false, err
 	}
 	return d, true, nil
@@ -288,23 +289,21 @@ func (s *Service) update(ctx context.Context, p identity.Principal, id string, v
 			return Draft{}, fmt.Errorf("updating draft %s: %w", id, err)
 		}
 	}
-	if err := s.record(ctx, p, action, ResourceDraft, id, OutcomeSuccess); err != nil {
+	if err := s.record(ctx, p, action, ResourceDraft, id, audit.OutcomeSuccess); err != nil {
 		return Draft{}, err
 	}
 	return next, nil
 }
 
 func (s *Service) stale(ctx context.Context, p identity.Principal, action string, cur Draft) error {
-	if err := s.record(ctx, p, action, ResourceDraft, cur.ID, OutcomeFailure); err != nil {
+	if err := s.record(ctx, p, action, ResourceDraft, cur.ID, audit.OutcomeFailure); err != nil {
 		return err
 	}
 	return errDraftStale(cur)
 }
 
-func (s *Service) record(ctx context.Context, p identity.Principal, action, resourceType, resourceID, outcome string) error {
-	e := Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: string(identity.RoleContentEditor), DeviceID: p.DeviceID,
-		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
-	if err := s.events.RecordAuthoringEvent(ctx, e); err != nil {
+func (s *Service) record(ctx context.Context, p identity.Principal, action, resourceType, resourceID string, outcome audit.Outcome) error {
+	if err := s.events.RecordEvent(ctx, p.AuditEvent(identity.RoleContentEditor, action, resourceType, resourceID, outcome)); err != nil {
 		return fmt.Errorf("recording %s: %w", action, err)
 	}
 	return nil

@@ -39,24 +39,6 @@ type Store interface {
 	OpenCases(ctx context.Context, orgID string, caseIDs []string) (map[string]bool, error)
 }
 
-// Event is one audit entry about protocol content: who did what to which draft or protocol.
-type Event struct {
-	OrgID        string
-	ActorID      string
-	ActorRole    string
-	DeviceID     string
-	Action       string
-	ResourceType string // ResourceDraft or ResourceProtocol
-	ResourceID   string
-	Outcome      string // OutcomeSuccess or OutcomeFailure
-}
-
-// Recorder stores events (the audit log).
-type Recorder interface {
-	// RecordAuthoringEvent stores e; an error when it cannot, which fails the operation that made e.
-	RecordAuthoringEvent(ctx context.Context, e Event) error
-}
-
 // Event actions.
 const (
 	ActionDraftCreate    = "draft.create"
@@ -70,10 +52,8 @@ const (
 	ActionProtocolRetire = "protocol.retire"
 )
 
-// Event outcomes and resource types.
+// Event resource types.
 const (
-	OutcomeSuccess   = "success"
-	OutcomeFailure   = "failure"
 	ResourceDraft    = "protocol_draft"
 	ResourceProtocol = "protocol"
 )

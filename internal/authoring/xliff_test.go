@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 	"github.com/childsafe-protocols/caseguide/protocols"
@@ -35,7 +36,7 @@ func (m *memStore) UpdateDraft(_ context.Context, d Draft) error {
 
 type noEvents struct{}
 
-func (noEvents) RecordAuthoringEvent(context.Context, Event) error { return nil }
+func (noEvents) RecordEvent(context.Context, audit.Event) error { return nil }
 
 // The XLIFF export is XLIFF 2.0 with source, target and state per string; sending it back after a
 // translator filled a unit translates that string, and a stale unit sent back unchanged stays stale.

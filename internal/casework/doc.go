@@ -6,7 +6,7 @@
 // get no case data (identity.ErrForbidden). A case of another organisation, or one a caseworker is
 // not assigned to, is answered as not found (never 403), so its existence does not leak.
 //
-// Every read and write of case data is recorded through the Recorder; when recording fails, the
+// Every read and write of case data is recorded through the audit.Recorder; when recording fails, the
 // operation fails. Errors for clients are *apperr.Error values: Invalid with field errors (field names
 // as the API spells them, in snake_case), NotFound (case_not_found, run_not_found), Conflict
 // (case_id_conflict, run_id_conflict, and version_conflict wrapping a *StaleError with the current case).

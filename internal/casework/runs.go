@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -61,7 +62,7 @@ func (s *Service) StartRun(ctx context.Context, p identity.Principal, caseID, ru
 	if err != nil {
 		return Run{}, fmt.Errorf("starting run %s: %w", runID, err)
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionRunStart, ResourceRun, runID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionRunStart, ResourceRun, runID, audit.OutcomeSuccess)); err != nil {
 		return Run{}, err
 	}
 	return r, nil
@@ -80,7 +81,7 @@ func (s *Service) startedAlready(ctx context.Context, p identity.Principal, role
 	if r.OrgID != c.OrgID || r.CaseID != c.ID || r.ProtocolID != protocolID {
 		return Run{}, true, errRunIDConflict(runID)
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionRunStart, ResourceRun, runID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionRunStart, ResourceRun, runID, audit.OutcomeSuccess)); err != nil {
 		return Run{}, true, err
 	}
 	return r, true, nil
@@ -103,7 +104,7 @@ func (s *Service) GetRun(ctx context.Context, p identity.Principal, caseID, runI
 	if err != nil {
 		return RunView{}, err
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionRunRead, ResourceRun, runID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionRunRead, ResourceRun, runID, audit.OutcomeSuccess)); err != nil {
 		return RunView{}, err
 	}
 	return BuildView(c, r, v, s.clock()), nil
@@ -122,7 +123,7 @@ func (s *Service) ListRuns(ctx context.Context, p identity.Principal, caseID str
 		return nil, fmt.Errorf("listing runs of case %s: %w", c.ID, err)
 	}
 	rs = slices.DeleteFunc(rs, func(r Run) bool { return r.OrgID != c.OrgID })
-	if err := s.record(ctx, eventBy(p, role, ActionRunList, ResourceCase, c.ID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionRunList, ResourceCase, c.ID, audit.OutcomeSuccess)); err != nil {
 		return nil, err
 	}
 	return rs, nil
@@ -195,7 +196,7 @@ func (s *Service) RecordStep(ctx context.Context, p identity.Principal, caseID, 
 			return RunView{}, fmt.Errorf("reading run %s: %w", runID, err)
 		}
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionRunRecord, ResourceRun, r.ID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionRunRecord, ResourceRun, r.ID, audit.OutcomeSuccess)); err != nil {
 		return RunView{}, err
 	}
 	return BuildView(c, r, v, now), nil

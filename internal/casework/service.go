@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
@@ -17,7 +18,7 @@ import (
 type Service struct {
 	store     Store
 	protocols ProtocolSource
-	events    Recorder
+	events    audit.Recorder
 	now       func() time.Time
 	users     Directory // nil: assignees are not checked
 }
@@ -64,7 +65,7 @@ func (s *Service) checkAssignees(ctx context.Context, fe *fieldErrors, orgID str
 }
 
 // NewService returns a Service over store. now is the clock (nil: time.Now).
-func NewService(store Store, protocols ProtocolSource, events Recorder, now func() time.Time) *Service {
+func NewService(store Store, protocols ProtocolSource, events audit.Recorder, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -135,7 +136,7 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, nc NewCase) 
 	if err != nil {
 		return Case{}, false, fmt.Errorf("creating case %s: %w", c.ID, err)
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCaseCreate, ResourceCase, c.ID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCaseCreate, ResourceCase, c.ID, audit.OutcomeSuccess)); err != nil {
 		return Case{}, false, err
 	}
 	return c.clone(), true, nil
@@ -195,7 +196,7 @@ func (s *Service) createAgain(ctx context.Context, p identity.Principal, role id
 	if _, err := authorize(p, &cur, accessCase); err != nil { // same content implies access; kept as a guard
 		return Case{}, false, errCaseIDConflict(c.ID)
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCaseCreate, ResourceCase, c.ID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCaseCreate, ResourceCase, c.ID, audit.OutcomeSuccess)); err != nil {
 		return Case{}, false, err
 	}
 	return cur, false, nil
@@ -209,7 +210,7 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, id string) (Cas
 	if err != nil {
 		return Case{}, err
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCaseRead, ResourceCase, id, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCaseRead, ResourceCase, id, audit.OutcomeSuccess)); err != nil {
 		return Case{}, err
 	}
 	return c, nil
@@ -281,7 +282,7 @@ func (s *Service) List(ctx context.Context, p identity.Principal, f Filter, afte
 		}
 		page.Cases = append(page.Cases, c)
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCaseList, ResourceCase, "", OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCaseList, ResourceCase, "", audit.OutcomeSuccess)); err != nil {
 		return Page{}, err
 	}
 	return page, nil
@@ -349,7 +350,7 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, u
 	}
 	if next.ReferenceNumber == cur.ReferenceNumber && next.Child == cur.Child && slices.Equal(next.CaseTypes, cur.CaseTypes) &&
 		slices.Equal(next.CaseworkerIDs, cur.CaseworkerIDs) && next.SupervisorID == cur.SupervisorID {
-		if err := s.record(ctx, eventBy(p, role, ActionCaseUpdate, ResourceCase, id, OutcomeSuccess)); err != nil {
+		if err := s.record(ctx, p.AuditEvent(role, ActionCaseUpdate, ResourceCase, id, audit.OutcomeSuccess)); err != nil {
 			return Case{}, err
 		}
 		return cur, nil
@@ -424,7 +425,7 @@ func (s *Service) save(ctx context.Context, p identity.Principal, role identity.
 			return Case{}, fmt.Errorf("updating case %s: %w", next.ID, err)
 		}
 	}
-	if err := s.record(ctx, eventBy(p, role, action, ResourceCase, next.ID, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, action, ResourceCase, next.ID, audit.OutcomeSuccess)); err != nil {
 		return Case{}, err
 	}
 	return next.clone(), nil
@@ -432,7 +433,7 @@ func (s *Service) save(ctx context.Context, p identity.Principal, role identity.
 
 // stale records that the current case is handed out with a version conflict and returns the conflict.
 func (s *Service) stale(ctx context.Context, p identity.Principal, role identity.Role, action string, cur Case) error {
-	if err := s.record(ctx, eventBy(p, role, action, ResourceCase, cur.ID, OutcomeFailure)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, action, ResourceCase, cur.ID, audit.OutcomeFailure)); err != nil {
 		return err
 	}
 	return errCaseStale(cur)
@@ -462,23 +463,17 @@ func (s *Service) caseFor(ctx context.Context, p identity.Principal, id string, 
 
 // denied records a refused access and returns cause (or the recorder's error).
 func (s *Service) denied(ctx context.Context, p identity.Principal, action, resourceType, resourceID string, cause error) error {
-	if err := s.record(ctx, eventBy(p, "", action, resourceType, auditID(resourceID), OutcomeDenied)); err != nil {
+	if err := s.record(ctx, p.AuditEvent("", action, resourceType, auditID(resourceID), audit.OutcomeDenied)); err != nil {
 		return err
 	}
 	return cause
 }
 
-func (s *Service) record(ctx context.Context, e Event) error {
-	if err := s.events.RecordCaseEvent(ctx, e); err != nil {
+func (s *Service) record(ctx context.Context, e audit.Event) error {
+	if err := s.events.RecordEvent(ctx, e); err != nil {
 		return fmt.Errorf("recording case event %s: %w", e.Action, err)
 	}
 	return nil
-}
-
-// eventBy makes an event of p acting in role (empty: p's roles, comma-separated).
-func eventBy(p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) Event {
-	return Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: p.ActorRole(role), DeviceID: p.DeviceID, Action: action,
-		ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
 }
 
 // auditID returns id when it is a well-formed UUID, "" otherwise: a caller-supplied id reaches the

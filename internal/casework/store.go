@@ -51,25 +51,6 @@ type ProtocolSource interface {
 	Version(ctx context.Context, id string, n int) (protocol.Version, error)
 }
 
-// Event is one audit entry about case data: who (actor) did what (action) to which resource, and how
-// it ended (outcome). It holds identifiers only, never case content.
-type Event struct {
-	OrgID        string
-	ActorID      string
-	ActorRole    string // the role the actor acted in ("caseworker", "supervisor"); their roles when denied
-	DeviceID     string
-	Action       string // one of the Action constants
-	ResourceType string // ResourceCase or ResourceRun
-	ResourceID   string // empty for lists
-	Outcome      string // one of the Outcome constants
-}
-
-// Recorder stores events (the audit log).
-type Recorder interface {
-	// RecordCaseEvent stores e; an error when it cannot, which fails the operation that made e.
-	RecordCaseEvent(ctx context.Context, e Event) error
-}
-
 // Event actions.
 const (
 	ActionCaseCreate = "case.create"
@@ -82,13 +63,6 @@ const (
 	ActionRunRead    = "run.read"
 	ActionRunList    = "run.list"
 	ActionRunRecord  = "run.step_record"
-)
-
-// Event outcomes (the audit package's).
-const (
-	OutcomeSuccess = "success"
-	OutcomeDenied  = "denied"  // the caller may not see or change the record
-	OutcomeFailure = "failure" // allowed but refused: a stale version (the current record is returned)
 )
 
 // Event resource types.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -73,7 +74,7 @@ func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operatio
 			results[j], done[j] = rs[k], true
 		}
 	}
-	if err := s.events.RecordSyncEvent(ctx, s.event(p, role, ActionPush, "device", p.DeviceID, OutcomeSuccess)); err != nil {
+	if err := s.events.RecordEvent(ctx, p.AuditEvent(role, ActionPush, "device", p.DeviceID, audit.OutcomeSuccess)); err != nil {
 		return nil, fmt.Errorf("recording a sync event: %w", err)
 	}
 	if err := s.states.TouchPush(ctx, p.OrgID, p.DeviceID, p.UserID, s.now().UTC()); err != nil {

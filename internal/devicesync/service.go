@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -57,33 +58,14 @@ type ResultStore interface {
 // Encoder renders a result as the bytes a replay returns (the HTTP layer's JSON).
 type Encoder func(ctx context.Context, r Result) ([]byte, error)
 
-// Event is one audit entry about synced data (identifiers only).
-type Event struct {
-	OrgID        string
-	ActorID      string
-	ActorRole    string
-	DeviceID     string
-	Action       string
-	ResourceType string
-	ResourceID   string
-	Outcome      string
-}
-
 // Audit actions and outcomes.
 const (
-	ActionPull     = "sync.pull"   // one per pull, resource the device
-	ActionRead     = "sync.read"   // one per record delivered, resource the record
-	ActionRemove   = "sync.remove" // one per removal delivered
-	ActionPush     = "sync.push"   // one per push, resource the device
-	ActionStatus   = "sync.status" // reading devices' sync state
-	OutcomeSuccess = "success"
-	OutcomeDenied  = "denied"
+	ActionPull   = "sync.pull"   // one per pull, resource the device
+	ActionRead   = "sync.read"   // one per record delivered, resource the record
+	ActionRemove = "sync.remove" // one per removal delivered
+	ActionPush   = "sync.push"   // one per push, resource the device
+	ActionStatus = "sync.status" // reading devices' sync state
 )
-
-// Recorder stores events (the audit log); an error fails the operation that made the event.
-type Recorder interface {
-	RecordSyncEvent(ctx context.Context, e Event) error
-}
 
 // Service is the sync engine.
 type Service struct {
@@ -94,7 +76,7 @@ type Service struct {
 	marks    Watermarker
 	states   StateStore
 	results  ResultStore
-	events   Recorder
+	events   audit.Recorder
 	encode   Encoder
 	now      func() time.Time
 
@@ -110,7 +92,7 @@ type Deps struct {
 	Watermarks  Watermarker
 	States      StateStore
 	Results     ResultStore
-	Events      Recorder
+	Events      audit.Recorder
 	Encode      Encoder
 	Now         func() time.Time // nil: time.Now
 	// WindowSize is how many records of each feed one read takes (0: DefaultWindowSize); Windows
@@ -438,17 +420,17 @@ func fingerprint(entries []LibraryEntry) string {
 // audit records the pull and every record and removal it hands out. The entries are recorded
 // concurrently so that the audit log's group commit writes them together.
 func (s *Service) audit(ctx context.Context, p identity.Principal, role identity.Role, page Page) error {
-	events := []Event{s.event(p, role, ActionPull, "device", p.DeviceID, OutcomeSuccess)}
+	events := []audit.Event{p.AuditEvent(role, ActionPull, "device", p.DeviceID, audit.OutcomeSuccess)}
 	for _, r := range page.Records {
-		events = append(events, s.event(p, role, ActionRead, r.Type, r.ID, OutcomeSuccess))
+		events = append(events, p.AuditEvent(role, ActionRead, r.Type, r.ID, audit.OutcomeSuccess))
 	}
 	for _, r := range page.Removals {
-		events = append(events, s.event(p, role, ActionRemove, r.Type, r.ID, OutcomeSuccess))
+		events = append(events, p.AuditEvent(role, ActionRemove, r.Type, r.ID, audit.OutcomeSuccess))
 	}
 	return s.recordAll(ctx, events)
 }
 
-func (s *Service) recordAll(ctx context.Context, events []Event) error {
+func (s *Service) recordAll(ctx context.Context, events []audit.Event) error {
 	const parallel = 256 // one page's entries at once: the audit log commits up to 256 in one write
 	errs := make(chan error, len(events))
 	sem := make(chan struct{}, parallel)
@@ -456,7 +438,7 @@ func (s *Service) recordAll(ctx context.Context, events []Event) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			errs <- s.events.RecordSyncEvent(ctx, e)
+			errs <- s.events.RecordEvent(ctx, e)
 		}()
 	}
 	var first error
@@ -468,26 +450,12 @@ func (s *Service) recordAll(ctx context.Context, events []Event) error {
 	return first
 }
 
-func (s *Service) event(p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) Event {
-	actor := string(role)
-	if role == "" {
-		for i, r := range p.Roles {
-			if i > 0 {
-				actor += ","
-			}
-			actor += string(r)
-		}
-	}
-	return Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: actor, DeviceID: p.DeviceID, Action: action,
-		ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
-}
-
 // deny records a refused sync and returns cause (or the recorder's error).
 func (s *Service) deny(ctx context.Context, p identity.Principal, action string, cause error) error {
 	if p.OrgID == "" {
 		return cause
 	}
-	if err := s.events.RecordSyncEvent(ctx, s.event(p, "", action, "device", p.DeviceID, OutcomeDenied)); err != nil {
+	if err := s.events.RecordEvent(ctx, p.AuditEvent("", action, "device", p.DeviceID, audit.OutcomeDenied)); err != nil {
 		return fmt.Errorf("recording a sync event: %w", err)
 	}
 	return cause
@@ -512,7 +480,7 @@ func (s *Service) Status(ctx context.Context, p identity.Principal, all bool) ([
 		return nil, fmt.Errorf("reading the sync state: %w", err)
 	}
 	if all {
-		if err := s.events.RecordSyncEvent(ctx, s.event(p, "", ActionStatus, "device", "", OutcomeSuccess)); err != nil {
+		if err := s.events.RecordEvent(ctx, p.AuditEvent("", ActionStatus, "device", "", audit.OutcomeSuccess)); err != nil {
 			return nil, fmt.Errorf("recording a sync event: %w", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -92,7 +93,7 @@ func (nopStates) DeviceStates(context.Context, string, string) ([]DeviceState, e
 
 type nopEvents struct{}
 
-func (nopEvents) RecordSyncEvent(context.Context, Event) error { return nil }
+func (nopEvents) RecordEvent(context.Context, audit.Event) error { return nil }
 
 func newWorld(window int) (*world, *Service) {
 	w := &world{cases: &memFeed{typ: TypeCase, recs: map[string]Record{}}, runs: &memFeed{typ: TypeRun, recs: map[string]Record{}}}

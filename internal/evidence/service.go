@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
@@ -34,7 +35,7 @@ const maxCachedChains = 4096
 type Service struct {
 	store  Store
 	cases  Cases
-	events Recorder
+	events audit.Recorder
 	signer *ReceiptSigner
 	now    func() time.Time
 	users  Directory // nil: parties named by user id are not checked
@@ -70,7 +71,7 @@ type appendRequest struct {
 }
 
 // NewService returns a Service. now is the clock (nil: time.Now).
-func NewService(store Store, cases Cases, events Recorder, signer *ReceiptSigner, now func() time.Time) *Service {
+func NewService(store Store, cases Cases, events audit.Recorder, signer *ReceiptSigner, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -108,7 +109,7 @@ func (s *Service) CreateItem(ctx context.Context, p identity.Principal, caseID s
 	if err != nil {
 		return Item{}, false, err
 	}
-	if err := s.record(ctx, p, role, ActionItemCreate, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionItemCreate, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return Item{}, false, err
 	}
 	return it, created, nil
@@ -191,7 +192,7 @@ func (s *Service) ListItems(ctx context.Context, p identity.Principal, caseID, a
 		page.Next = ItemKey{CreatedAt: last.CreatedAt, ID: last.ID}.String()
 	}
 	page.Items = slices.DeleteFunc(page.Items, func(it Item) bool { return it.OrgID != p.OrgID })
-	if err := s.record(ctx, p, role, ActionItemList, resourceCase, caseID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionItemList, resourceCase, caseID, audit.OutcomeSuccess); err != nil {
 		return ItemPage{}, err
 	}
 	return page, nil
@@ -204,7 +205,7 @@ func (s *Service) Item(ctx context.Context, p identity.Principal, caseID, itemID
 	if err != nil {
 		return Item{}, err
 	}
-	if err := s.record(ctx, p, role, ActionItemRead, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionItemRead, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return Item{}, err
 	}
 	return it, nil
@@ -326,7 +327,7 @@ func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, item
 	if r.dup {
 		return s.appendedBefore(ctx, p, role, it, r.res, e)
 	}
-	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return Appended{}, err
 	}
 	return Appended{Event: r.res, Item: r.item, Receipt: r.receipt, New: !r.dup}, nil
@@ -347,7 +348,7 @@ func (s *Service) appendedBefore(ctx context.Context, p identity.Principal, role
 			rc = Receipt{}
 		}
 	}
-	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionEventAppend, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return Appended{}, err
 	}
 	return Appended{Event: prev, Item: cur, Receipt: rc}, nil
@@ -639,7 +640,7 @@ func (s *Service) Events(ctx context.Context, p identity.Principal, caseID, item
 		events = events[:limit]
 		next = events[limit-1].Seq
 	}
-	if err := s.record(ctx, p, role, ActionEventsRead, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionEventsRead, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return nil, 0, err
 	}
 	return events, next, nil
@@ -657,7 +658,7 @@ func (s *Service) Chain(ctx context.Context, p identity.Principal, caseID, itemI
 	if err != nil {
 		return Item{}, nil, Report{}, err
 	}
-	if err := s.record(ctx, p, role, ActionExport, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionExport, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return Item{}, nil, Report{}, err
 	}
 	return it, events, rep, nil
@@ -675,7 +676,7 @@ func (s *Service) VerifyItem(ctx context.Context, p identity.Principal, caseID, 
 	if err != nil {
 		return Report{}, err
 	}
-	if err := s.record(ctx, p, role, ActionVerify, resourceItem, it.ID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionVerify, resourceItem, it.ID, audit.OutcomeSuccess); err != nil {
 		return Report{}, err
 	}
 	return rep, nil
@@ -710,15 +711,14 @@ func (s *Service) VerifyCase(ctx context.Context, p identity.Principal, caseID s
 		out.OK = out.OK && rep.OK
 		out.Items = append(out.Items, rep)
 	}
-	if err := s.record(ctx, p, role, ActionCaseVerify, resourceCase, caseID, outcomeSuccess); err != nil {
+	if err := s.record(ctx, p, role, ActionCaseVerify, resourceCase, caseID, audit.OutcomeSuccess); err != nil {
 		return CaseReport{}, err
 	}
 	return out, nil
 }
 
-func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) error {
-	if err := s.events.RecordEvidenceEvent(ctx, AuditEvent{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: p.ActorRole(role), DeviceID: p.DeviceID,
-		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}); err != nil {
+func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, resourceType, resourceID string, outcome audit.Outcome) error {
+	if err := s.events.RecordEvent(ctx, p.AuditEvent(role, action, resourceType, resourceID, outcome)); err != nil {
 		return fmt.Errorf("recording evidence event %s: %w", action, err)
 	}
 	return nil
@@ -727,9 +727,9 @@ func (s *Service) record(ctx context.Context, p identity.Principal, role identit
 // failed records a refused operation (denied for not found or forbidden, failure otherwise) and
 // returns cause, or the recorder's error.
 func (s *Service) failed(ctx context.Context, p identity.Principal, role identity.Role, action, itemID string, cause error) error {
-	outcome := outcomeFailure
+	outcome := audit.OutcomeFailure
 	if errors.Is(cause, ErrNotFound) || errors.Is(cause, identity.ErrForbidden) {
-		outcome = "denied"
+		outcome = audit.OutcomeDenied
 	}
 	if !validUUID(itemID) {
 		itemID = ""

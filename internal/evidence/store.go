@@ -42,24 +42,6 @@ type Cases interface {
 	CaseAccess(ctx context.Context, p identity.Principal, caseID, action string) (casework.Case, identity.Role, error)
 }
 
-// AuditEvent is one audit entry about evidence: identifiers only, never content.
-type AuditEvent struct {
-	OrgID        string
-	ActorID      string
-	ActorRole    string
-	DeviceID     string
-	Action       string // one of the Action constants
-	ResourceType string // "evidence_item" or "case"
-	ResourceID   string
-	Outcome      string // "success", "denied" or "failure"
-}
-
-// Recorder stores audit events; an error fails the operation that made the event.
-type Recorder interface {
-	// RecordEvidenceEvent stores e; an error when it cannot.
-	RecordEvidenceEvent(ctx context.Context, e AuditEvent) error
-}
-
 // Audit actions.
 const (
 	ActionItemCreate   = "evidence.create"
@@ -72,8 +54,6 @@ const (
 	ActionExport       = "evidence.export"
 	resourceItem       = "evidence_item"
 	resourceCase       = "case"
-	outcomeSuccess     = "success"
-	outcomeFailure     = "failure"
 	maxEventsPerItem   = 100000
 	defaultEventsLimit = 50
 	maxEventsLimit     = 200

@@ -95,7 +95,7 @@ func (s *Server) refresh(c *fiber.Ctx) error {
 	if err := s.decodeBody(c, &req); err != nil {
 		return err
 	}
-	t, p, err := s.deps.Identity.Refresh(c.UserContext(), req.RefreshToken, c.IP())
+	t, p, err := s.deps.Identity.Refresh(c.UserContext(), req.RefreshToken)
 	return s.sendTokens(c, t, p, err)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 )
 
@@ -24,15 +25,8 @@ const (
 type ctxKey int
 
 const (
-	ctxRequestID ctxKey = iota
-	ctxLocale
+	ctxLocale ctxKey = iota
 )
-
-// RequestID returns the request id stored in ctx by the HTTP layer, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
-}
 
 // Locale returns the locale code negotiated for the request whose context ctx is, or "".
 func Locale(ctx context.Context) string {
@@ -41,10 +35,11 @@ func Locale(ctx context.Context) string {
 }
 
 // requestContext accepts or generates the request id, echoes it, and sets the request's
-// UserContext with a timeout and the request id.
+// UserContext with a timeout and the request id (audit.WithRequestID: the audit entries of the
+// request carry it).
 func (s *Server) requestContext(c *fiber.Ctx) error {
 	id := assignRequestID(c)
-	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), ctxRequestID, id), s.deps.RequestTimeout)
+	ctx, cancel := context.WithTimeout(audit.WithRequestID(context.Background(), id), s.deps.RequestTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()

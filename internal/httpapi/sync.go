@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
@@ -286,7 +287,7 @@ func (s *Server) problemOf(ctx context.Context, err error) problem {
 	}
 	loc, cat := Locale(ctx), s.deps.Catalog
 	p := problem{Type: "urn:caseguide:problem:" + e.Code, Title: cat.Message(loc, "problem."+e.Kind.String(), nil),
-		Status: statusOfKind[e.Kind], Detail: cat.Message(loc, e.MessageID, e.Data), Instance: "/v1/sync/push", Code: e.Code, RequestID: RequestID(ctx)}
+		Status: statusOfKind[e.Kind], Detail: cat.Message(loc, e.MessageID, e.Data), Instance: "/v1/sync/push", Code: e.Code, RequestID: audit.RequestID(ctx)}
 	p.Errors = s.problemFields(loc, e.Fields)
 	var stale *casework.StaleError
 	if errors.As(err, &stale) {

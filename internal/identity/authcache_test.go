@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 )
 
 // fakeStore is an in-memory Store with the methods Authenticate and the revoking operations use
@@ -183,7 +185,7 @@ func (nopIssuer) Issue(Principal) (string, time.Time, error) {
 
 type nopEvents struct{}
 
-func (nopEvents) RecordSecurityEvent(context.Context, SecurityEvent) error { return nil }
+func (nopEvents) RecordEvent(context.Context, audit.Event) error { return nil }
 
 // authFixture is a Service over a fakeStore holding organisation "o1" with admin alice (session
 // s-alice on device d-alice) and caseworker bob (sessions s-bob1 on d-bob1 and s-bob2 on d-bob2).
@@ -376,7 +378,7 @@ func TestAuthenticateCacheInvalidation(t *testing.T) {
 			return err
 		}, wantRoles: []Role{RoleSupervisor, RoleAuditor}},
 		{name: "refresh token reused", op: func(f *authFixture) error {
-			_, _, err := f.svc.Refresh(f.ctx, f.oldBobToken, "192.0.2.1")
+			_, _, err := f.svc.Refresh(f.ctx, f.oldBobToken)
 			if !errors.Is(err, ErrSessionInvalid) {
 				return fmt.Errorf("refresh with a rotated token: %v", err)
 			}

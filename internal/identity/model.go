@@ -3,6 +3,8 @@ package identity
 import (
 	"slices"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 )
 
 // Role is what a user may do.
@@ -98,6 +100,13 @@ func (p Principal) ActorRole(role Role) string {
 		return string(role)
 	}
 	return roleList(p.Roles)
+}
+
+// AuditEvent is the audit event of p acting in role (empty: p's roles, comma-separated): action on
+// the resource of resourceType and resourceID, ending with outcome.
+func (p Principal) AuditEvent(role Role, action, resourceType, resourceID string, outcome audit.Outcome) audit.Event {
+	return audit.Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: p.ActorRole(role), DeviceID: p.DeviceID,
+		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
 }
 
 // HasAnyRole reports whether the principal has at least one of roles.

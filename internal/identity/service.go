@@ -13,33 +13,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 )
 
 // TokenIssuer makes access tokens (the jwtauth adapter).
 type TokenIssuer interface {
 	// Issue returns a signed access token for p and when it expires; an error when signing fails.
 	Issue(p Principal) (token string, expiresAt time.Time, err error)
-}
-
-// SecurityEvent is one entry for the audit log: who (actor) did what (action) to which resource,
-// and how it ended (outcome). Actor fields are empty when the actor is unknown (a failed sign-in
-// with an unknown username); ActorRole is "system" for Bootstrap.
-type SecurityEvent struct {
-	OrgID        string
-	ActorID      string
-	ActorRole    string // the actor's roles, comma-separated
-	DeviceID     string
-	Action       string // one of the Action constants
-	ResourceType string // "user", "device" or "session"
-	ResourceID   string
-	Outcome      string // one of the Outcome constants
-	ClientAddr   string // the client's address, for sign-in and refresh events
-}
-
-// EventRecorder stores security events (the audit log).
-type EventRecorder interface {
-	// RecordSecurityEvent stores e; an error when it cannot, which fails the operation that made e.
-	RecordSecurityEvent(ctx context.Context, e SecurityEvent) error
 }
 
 // Security event actions.
@@ -56,13 +37,6 @@ const (
 	ActionUserDisabled  = "user.disabled"
 	ActionPasswordReset = "user.password_reset"
 	ActionRoleChanged   = "user.role_changed"
-)
-
-// Security event outcomes.
-const (
-	OutcomeSuccess = "success"
-	OutcomeFailure = "failure" // wrong credentials
-	OutcomeDenied  = "denied"  // refused for another reason: revoked device, lock, reused token
 )
 
 // Resource types of security events.
@@ -111,7 +85,7 @@ const (
 type Service struct {
 	store    Store
 	issuer   TokenIssuer
-	events   EventRecorder
+	events   audit.Recorder
 	cfg      Config
 	now      func() time.Time
 	throttle *Throttle
@@ -121,7 +95,7 @@ type Service struct {
 }
 
 // NewService returns a Service over store. now is the clock (nil: time.Now).
-func NewService(store Store, issuer TokenIssuer, events EventRecorder, cfg Config, now func() time.Time) *Service {
+func NewService(store Store, issuer TokenIssuer, events audit.Recorder, cfg Config, now func() time.Time) *Service {
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = DefaultRefreshTTL
 	}
@@ -177,8 +151,8 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	if err := s.throttle.Check(ctx, now, keys...); err != nil {
 		var locked *LockedError
 		if errors.As(err, &locked) {
-			if rerr := s.record(ctx, SecurityEvent{DeviceID: req.DeviceID, Action: ActionLoginFailed,
-				ResourceType: ResourceUser, Outcome: OutcomeDenied, ClientAddr: req.ClientAddr}); rerr != nil {
+			if rerr := s.record(ctx, audit.Event{DeviceID: req.DeviceID, Action: ActionLoginFailed,
+				ResourceType: ResourceUser, Outcome: audit.OutcomeDenied}); rerr != nil {
 				return Tokens{}, Principal{}, rerr
 			}
 		}
@@ -230,8 +204,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	if err != nil {
 		return Tokens{}, Principal{}, err
 	}
-	e := eventBy(p, ActionLogin, ResourceSession, p.SessionID, OutcomeSuccess)
-	e.ClientAddr = req.ClientAddr
+	e := eventBy(p, ActionLogin, ResourceSession, p.SessionID, audit.OutcomeSuccess)
 	if err := s.record(ctx, e); err != nil {
 		_ = s.store.RevokeSession(ctx, p.SessionID, now) // best effort: the tokens are never handed out
 		return Tokens{}, Principal{}, err
@@ -244,13 +217,13 @@ func (s *Service) loginFailed(ctx context.Context, now time.Time, keys []string,
 	if err != nil {
 		return err
 	}
-	e := SecurityEvent{OrgID: u.OrgID, ActorID: u.ID, ActorRole: roleList(u.Roles), DeviceID: req.DeviceID,
-		Action: ActionLoginFailed, ResourceType: ResourceUser, ResourceID: u.ID, Outcome: OutcomeFailure, ClientAddr: req.ClientAddr}
+	e := audit.Event{OrgID: u.OrgID, ActorID: u.ID, ActorRole: roleList(u.Roles), DeviceID: req.DeviceID,
+		Action: ActionLoginFailed, ResourceType: ResourceUser, ResourceID: u.ID, Outcome: audit.OutcomeFailure}
 	if err := s.record(ctx, e); err != nil {
 		return err
 	}
 	if locked {
-		e.Action, e.Outcome = ActionLocked, OutcomeDenied
+		e.Action, e.Outcome = ActionLocked, audit.OutcomeDenied
 		if err := s.record(ctx, e); err != nil {
 			return err
 		}
@@ -259,8 +232,8 @@ func (s *Service) loginFailed(ctx context.Context, now time.Time, keys []string,
 }
 
 func (s *Service) loginOnRevokedDevice(ctx context.Context, u User, req LoginRequest) error {
-	e := SecurityEvent{OrgID: u.OrgID, ActorID: u.ID, ActorRole: roleList(u.Roles), DeviceID: req.DeviceID,
-		Action: ActionLoginFailed, ResourceType: ResourceDevice, ResourceID: req.DeviceID, Outcome: OutcomeDenied, ClientAddr: req.ClientAddr}
+	e := audit.Event{OrgID: u.OrgID, ActorID: u.ID, ActorRole: roleList(u.Roles), DeviceID: req.DeviceID,
+		Action: ActionLoginFailed, ResourceType: ResourceDevice, ResourceID: req.DeviceID, Outcome: audit.OutcomeDenied}
 	if err := s.record(ctx, e); err != nil {
 		return err
 	}
@@ -313,8 +286,8 @@ func (s *Service) issue(p Principal, refresh string, refreshExpires time.Time) (
 // ErrSessionInvalid for a malformed, unknown, expired or revoked token, a disabled user, or a token
 // that was already rotated (which also revokes its session, so the newer token stops working too,
 // and records auth.token_reuse); ErrDeviceRevoked when the session's device was revoked;
-// or the store's, issuer's or recorder's error. clientAddr goes into the security events.
-func (s *Service) Refresh(ctx context.Context, refreshToken, clientAddr string) (Tokens, Principal, error) {
+// or the store's, issuer's or recorder's error.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, Principal, error) {
 	now := s.clock()
 	id, ok := parseRefreshToken(refreshToken)
 	if !ok {
@@ -358,13 +331,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, clientAddr string) 
 	}
 	p := principalOf(u, sess.DeviceID, sess.ID)
 	if !current {
-		return Tokens{}, Principal{}, s.tokenReused(ctx, p, clientAddr, now)
+		return Tokens{}, Principal{}, s.tokenReused(ctx, p, now)
 	}
 	next := newRefreshToken(sess.ID)
 	err = s.store.RotateSession(ctx, sess.ID, sess.TokenHash, hashToken(next), now)
 	if errors.Is(err, ErrStale) || errors.Is(err, ErrNotFound) {
 		// Another request rotated this very token first: it was used twice.
-		return Tokens{}, Principal{}, s.tokenReused(ctx, p, clientAddr, now)
+		return Tokens{}, Principal{}, s.tokenReused(ctx, p, now)
 	}
 	if err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("rotating the session: %w", err)
@@ -376,21 +349,19 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, clientAddr string) 
 	if err != nil {
 		return Tokens{}, Principal{}, err
 	}
-	e := eventBy(p, ActionRefresh, ResourceSession, sess.ID, OutcomeSuccess)
-	e.ClientAddr = clientAddr
+	e := eventBy(p, ActionRefresh, ResourceSession, sess.ID, audit.OutcomeSuccess)
 	if err := s.record(ctx, e); err != nil {
 		return Tokens{}, Principal{}, err
 	}
 	return tokens, p, nil
 }
 
-func (s *Service) tokenReused(ctx context.Context, p Principal, clientAddr string, now time.Time) error {
+func (s *Service) tokenReused(ctx context.Context, p Principal, now time.Time) error {
 	defer s.auth.dropSession(p.SessionID)
 	if err := s.store.RevokeSession(ctx, p.SessionID, now); err != nil {
 		return fmt.Errorf("revoking a session whose token was reused: %w", err)
 	}
-	e := eventBy(p, ActionTokenReuse, ResourceSession, p.SessionID, OutcomeDenied)
-	e.ClientAddr = clientAddr
+	e := eventBy(p, ActionTokenReuse, ResourceSession, p.SessionID, audit.OutcomeDenied)
 	if err := s.record(ctx, e); err != nil {
 		return err
 	}
@@ -407,7 +378,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if err := s.store.RevokeSession(ctx, p.SessionID, s.clock()); err != nil {
 		return fmt.Errorf("revoking the session: %w", err)
 	}
-	return s.record(ctx, eventBy(p, ActionLogout, ResourceSession, p.SessionID, OutcomeSuccess))
+	return s.record(ctx, eventBy(p, ActionLogout, ResourceSession, p.SessionID, audit.OutcomeSuccess))
 }
 
 // Authenticate checks, on every request, the principal taken from a verified access token: its
@@ -512,7 +483,7 @@ func (s *Service) RevokeDevice(ctx context.Context, p Principal, deviceID string
 		return Device{}, fmt.Errorf("revoking the device's sessions: %w", err)
 	}
 	if !wasRevoked {
-		if err := s.record(ctx, eventBy(p, ActionDeviceRevoked, ResourceDevice, deviceID, OutcomeSuccess)); err != nil {
+		if err := s.record(ctx, eventBy(p, ActionDeviceRevoked, ResourceDevice, deviceID, audit.OutcomeSuccess)); err != nil {
 			return Device{}, err
 		}
 	}
@@ -539,10 +510,10 @@ func (s *Service) CreateUser(ctx context.Context, p Principal, nu NewUser) (User
 	if !p.HasRole(RoleAdmin) {
 		return User{}, ErrForbidden
 	}
-	return s.createUser(ctx, p.OrgID, nu, eventBy(p, ActionUserCreated, ResourceUser, "", OutcomeSuccess))
+	return s.createUser(ctx, p.OrgID, nu, eventBy(p, ActionUserCreated, ResourceUser, "", audit.OutcomeSuccess))
 }
 
-func (s *Service) createUser(ctx context.Context, orgID string, nu NewUser, e SecurityEvent) (User, error) {
+func (s *Service) createUser(ctx context.Context, orgID string, nu NewUser, e audit.Event) (User, error) {
 	now := s.clock()
 	username := NormalizeUsername(nu.Username)
 	displayName := strings.TrimSpace(nu.DisplayName)
@@ -682,7 +653,7 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, id string, upd Us
 		if !ev.happened {
 			continue
 		}
-		if err := s.record(ctx, eventBy(p, ev.action, ResourceUser, id, OutcomeSuccess)); err != nil {
+		if err := s.record(ctx, eventBy(p, ev.action, ResourceUser, id, audit.OutcomeSuccess)); err != nil {
 			return User{}, err
 		}
 	}
@@ -748,7 +719,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 	if err := s.throttle.Succeed(ctx, AccountKey(cur.Username)); err != nil {
 		return User{}, err
 	}
-	if err := s.record(ctx, eventBy(p, ActionPasswordReset, ResourceUser, id, OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, eventBy(p, ActionPasswordReset, ResourceUser, id, audit.OutcomeSuccess)); err != nil {
 		return User{}, err
 	}
 	return cur.public(), nil
@@ -779,7 +750,7 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 	if err != nil && !errors.Is(err, ErrExists) {
 		return false, "", fmt.Errorf("creating the default organisation: %w", err)
 	}
-	e := SecurityEvent{ActorRole: systemActorRoles, Action: ActionUserCreated, ResourceType: ResourceUser, Outcome: OutcomeSuccess}
+	e := audit.Event{ActorRole: systemActorRoles, Action: ActionUserCreated, ResourceType: ResourceUser, Outcome: audit.OutcomeSuccess}
 	_, err = s.createUser(ctx, DefaultOrgID, NewUser{Username: BootstrapAdmin, DisplayName: "Administrator", Roles: []Role{RoleAdmin}, Password: password}, e)
 	if errors.Is(err, ErrUsernameTaken) { // another instance bootstrapped at the same time
 		return false, "", nil
@@ -802,8 +773,13 @@ func (s *Service) userOf(ctx context.Context, orgID, id string) (User, error) {
 	return u, nil
 }
 
-func (s *Service) record(ctx context.Context, e SecurityEvent) error {
-	if err := s.events.RecordSecurityEvent(ctx, e); err != nil {
+// record stores e in its organisation's audit log, or in the deployment's when it belongs to no
+// organisation (a failed sign-in with an unknown user name, a lock of a client address).
+func (s *Service) record(ctx context.Context, e audit.Event) error {
+	if e.OrgID == "" {
+		e.OrgID = audit.DeploymentLog
+	}
+	if err := s.events.RecordEvent(ctx, e); err != nil {
 		return fmt.Errorf("recording security event %s: %w", e.Action, err)
 	}
 	return nil
@@ -843,9 +819,8 @@ func principalOf(u User, deviceID, sessionID string) Principal {
 	return Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, Roles: u.Roles, DeviceID: deviceID, SessionID: sessionID}
 }
 
-func eventBy(p Principal, action, resourceType, resourceID, outcome string) SecurityEvent {
-	return SecurityEvent{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: roleList(p.Roles), DeviceID: p.DeviceID,
-		Action: action, ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
+func eventBy(p Principal, action, resourceType, resourceID string, outcome audit.Outcome) audit.Event {
+	return p.AuditEvent("", action, resourceType, resourceID, outcome)
 }
 
 // roleList names roles comma-separated.

@@ -10,6 +10,6 @@
 // Access to the case is checked by the case service (CaseAccess): caseworkers assigned to the case
 // and the organisation's supervisors see its sessions; only the session's interviewer changes a draft
 // or a returned session; only a supervisor of the organisation who is not the interviewer reviews.
-// Every read and write of session data is recorded through the Recorder; when recording fails, the
+// Every read and write of session data is recorded through the audit.Recorder; when recording fails, the
 // operation fails. Errors for clients are *apperr.Error values (see errors.go).
 package interview

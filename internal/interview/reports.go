@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
-	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -63,7 +63,7 @@ func (s *Service) ReviewQueue(ctx context.Context, p identity.Principal, after s
 		last := page.Sessions[limit-1]
 		page.Next = strconv.FormatInt(last.SubmittedAt.UnixNano(), 10) + "_" + last.ID
 	}
-	if err := s.record(ctx, eventBy(p, identity.RoleSupervisor, ActionReviewQueue, ResourceInterview, "", casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(identity.RoleSupervisor, ActionReviewQueue, ResourceInterview, "", audit.OutcomeSuccess)); err != nil {
 		return QueuePage{}, err
 	}
 	return page, nil
@@ -177,7 +177,7 @@ func (s *Service) Coaching(ctx context.Context, p identity.Principal, interviewe
 			rep.Total.Interviewer.add(*x.Quality)
 		}
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCoaching, ResourceUser, interviewerID, casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCoaching, ResourceUser, interviewerID, audit.OutcomeSuccess)); err != nil {
 		return Report{}, err
 	}
 	return rep, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -22,14 +23,14 @@ type Service struct {
 	store     Store
 	cases     Cases
 	protocols ProtocolSource
-	events    Recorder
+	events    audit.Recorder
 	rules     Rules
 	now       func() time.Time
 }
 
 // NewService returns a Service over store. rules are the quality rules (nil: DefaultRules); now is
 // the clock (nil: time.Now). It returns an error when a rule is not valid.
-func NewService(store Store, cases Cases, protocols ProtocolSource, events Recorder, rules Rules, now func() time.Time) (*Service, error) {
+func NewService(store Store, cases Cases, protocols ProtocolSource, events audit.Recorder, rules Rules, now func() time.Time) (*Service, error) {
 	if rules == nil {
 		rules = DefaultRules()
 	}
@@ -112,7 +113,7 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, caseID strin
 	if err != nil {
 		return View{}, false, err
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCreate, ResourceInterview, sess.ID, casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCreate, ResourceInterview, sess.ID, audit.OutcomeSuccess)); err != nil {
 		return View{}, false, err
 	}
 	return view, true, nil
@@ -128,7 +129,7 @@ func (s *Service) createAgain(ctx context.Context, p identity.Principal, role id
 	if err != nil {
 		return View{}, false, err
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionCreate, ResourceInterview, cur.ID, casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionCreate, ResourceInterview, cur.ID, audit.OutcomeSuccess)); err != nil {
 		return View{}, false, err
 	}
 	return view, false, nil
@@ -147,7 +148,7 @@ func (s *Service) Get(ctx context.Context, p identity.Principal, caseID, id stri
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.record(ctx, eventBy(p, role, ActionRead, ResourceInterview, id, casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionRead, ResourceInterview, id, audit.OutcomeSuccess)); err != nil {
 		return View{}, err
 	}
 	return view, nil
@@ -166,7 +167,7 @@ func (s *Service) List(ctx context.Context, p identity.Principal, caseID string)
 		return nil, fmt.Errorf("listing the interviews of case %s: %w", c.ID, err)
 	}
 	list = slices.DeleteFunc(list, func(x Session) bool { return x.OrgID != c.OrgID })
-	if err := s.record(ctx, eventBy(p, role, ActionList, ResourceCase, c.ID, casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, ActionList, ResourceCase, c.ID, audit.OutcomeSuccess)); err != nil {
 		return nil, err
 	}
 	return list, nil
@@ -565,7 +566,7 @@ func (s *Service) answer(ctx context.Context, p identity.Principal, role identit
 	if err != nil {
 		return View{}, err
 	}
-	if err := s.record(ctx, eventBy(p, role, action, ResourceInterview, sess.ID, casework.OutcomeSuccess)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, action, ResourceInterview, sess.ID, audit.OutcomeSuccess)); err != nil {
 		return View{}, err
 	}
 	return view, nil
@@ -578,7 +579,7 @@ func (s *Service) stale(ctx context.Context, p identity.Principal, role identity
 	if err != nil {
 		return err
 	}
-	if err := s.record(ctx, eventBy(p, role, action, ResourceInterview, cur.ID, casework.OutcomeFailure)); err != nil {
+	if err := s.record(ctx, p.AuditEvent(role, action, ResourceInterview, cur.ID, audit.OutcomeFailure)); err != nil {
 		return err
 	}
 	return errSessionStale(view)
@@ -656,23 +657,17 @@ func (s *Service) denied(ctx context.Context, p identity.Principal, action, reso
 	if !validUUID(resourceID) {
 		resourceID = ""
 	}
-	if err := s.record(ctx, eventBy(p, "", action, ResourceInterview, resourceID, casework.OutcomeDenied)); err != nil {
+	if err := s.record(ctx, p.AuditEvent("", action, ResourceInterview, resourceID, audit.OutcomeDenied)); err != nil {
 		return err
 	}
 	return cause
 }
 
-func (s *Service) record(ctx context.Context, e Event) error {
-	if err := s.events.RecordInterviewEvent(ctx, e); err != nil {
+func (s *Service) record(ctx context.Context, e audit.Event) error {
+	if err := s.events.RecordEvent(ctx, e); err != nil {
 		return fmt.Errorf("recording interview event %s: %w", e.Action, err)
 	}
 	return nil
-}
-
-// eventBy makes an event of p acting in role (empty: p's roles, comma-separated).
-func eventBy(p identity.Principal, role identity.Role, action, resourceType, resourceID, outcome string) Event {
-	return Event{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: p.ActorRole(role), DeviceID: p.DeviceID, Action: action,
-		ResourceType: resourceType, ResourceID: resourceID, Outcome: outcome}
 }
 
 func validUUID(id string) bool {

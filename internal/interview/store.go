@@ -59,25 +59,6 @@ type Cases interface {
 	CaseAccess(ctx context.Context, p identity.Principal, caseID, action string) (casework.Case, identity.Role, error)
 }
 
-// Event is one audit entry about interview data: who (actor) did what (action) to which session, and
-// how it ended. It holds identifiers only, never content.
-type Event struct {
-	OrgID        string
-	ActorID      string
-	ActorRole    string
-	DeviceID     string
-	Action       string // one of the Action constants
-	ResourceType string // ResourceInterview, or ResourceCase for lists of a case
-	ResourceID   string
-	Outcome      string // casework.OutcomeSuccess, OutcomeDenied or OutcomeFailure
-}
-
-// Recorder stores events (the audit log).
-type Recorder interface {
-	// RecordInterviewEvent stores e; an error when it cannot, which fails the operation that made e.
-	RecordInterviewEvent(ctx context.Context, e Event) error
-}
-
 // Event actions.
 const (
 	ActionCreate      = "interview.create"

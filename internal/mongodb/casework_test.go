@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
@@ -39,15 +40,13 @@ func caseworkRing(t testing.TB, spec string) *fieldcrypt.KeyRing {
 }
 
 // caseworkEvents is an in-memory Recorder.
-type caseworkEvents struct{ eventLog[casework.Event] }
-
-func (r *caseworkEvents) RecordCaseEvent(_ context.Context, e casework.Event) error { return r.add(e) }
+type caseworkEvents struct{ eventLog }
 
 // last returns the last recorded event.
-func (r *caseworkEvents) last() casework.Event {
+func (r *caseworkEvents) last() audit.Event {
 	events := r.all()
 	if len(events) == 0 {
-		return casework.Event{}
+		return audit.Event{}
 	}
 	return events[len(events)-1]
 }
@@ -238,7 +237,7 @@ func TestCaseworkCreate(t *testing.T) {
 	if c.Child.PreferredLanguage != "pt-BR" {
 		t.Fatalf("language not canonical: %q", c.Child.PreferredLanguage)
 	}
-	if e := f.events.last(); e.Action != casework.ActionCaseCreate || e.ResourceID != c.ID || e.ActorRole != "caseworker" || e.Outcome != casework.OutcomeSuccess || e.DeviceID != "d-alice" {
+	if e := f.events.last(); e.Action != casework.ActionCaseCreate || e.ResourceID != c.ID || e.ActorRole != "caseworker" || e.Outcome != audit.OutcomeSuccess || e.DeviceID != "d-alice" {
 		t.Fatalf("create event: %+v", e)
 	}
 	got, err := f.svc.Get(f.ctx, cwAlice, c.ID)
@@ -365,7 +364,7 @@ func TestCaseworkAccessMatrix(t *testing.T) {
 			_, err := f.svc.Get(f.ctx, p, c.ID)
 			wantOutcome(t, "get", err, pc.want)
 			if e := f.events.last(); f.events.count() != before+1 || e.ActorID != p.UserID || e.Action != casework.ActionCaseRead ||
-				(pc.want == cwAllowed) != (e.Outcome == casework.OutcomeSuccess) {
+				(pc.want == cwAllowed) != (e.Outcome == audit.OutcomeSuccess) {
 				t.Fatalf("get event: %+v", e)
 			}
 			ref := "REF-" + p.UserID
@@ -419,7 +418,7 @@ func TestCaseworkAccessMatrix(t *testing.T) {
 		wantAppErr(t, "malformed run id", err, apperr.NotFound, "run_not_found")
 		_, err = f.svc.Get(f.ctx, cwAlice, "not-a-uuid")
 		wantAppErr(t, "malformed case id", err, apperr.NotFound, "case_not_found")
-		if e := f.events.last(); e.ResourceID != "" || e.Outcome != casework.OutcomeDenied {
+		if e := f.events.last(); e.ResourceID != "" || e.Outcome != audit.OutcomeDenied {
 			t.Fatalf("a malformed id reached the audit log: %+v", e)
 		}
 	})
@@ -565,7 +564,7 @@ func TestCaseworkListFiltersAndPages(t *testing.T) {
 		if _, err := f.svc.List(f.ctx, cwSup, casework.Filter{}, "", 0); err != nil {
 			t.Fatal(err)
 		}
-		if e := f.events.last(); e.Action != casework.ActionCaseList || e.ActorRole != "supervisor" || e.Outcome != casework.OutcomeSuccess {
+		if e := f.events.last(); e.Action != casework.ActionCaseList || e.ActorRole != "supervisor" || e.Outcome != audit.OutcomeSuccess {
 			t.Fatalf("list event: %+v", e)
 		}
 	})
@@ -598,7 +597,7 @@ func TestCaseworkUpdate(t *testing.T) {
 		if !errors.As(err, &stale) || stale.Current.Version != 2 || stale.Current.ReferenceNumber != ref || !errors.Is(err, casework.ErrStale) {
 			t.Fatalf("stale error: %v", err)
 		}
-		if e := f.events.last(); e.Action != casework.ActionCaseUpdate || e.Outcome != casework.OutcomeFailure {
+		if e := f.events.last(); e.Action != casework.ActionCaseUpdate || e.Outcome != audit.OutcomeFailure {
 			t.Fatalf("stale update event: %+v", e)
 		}
 	})
@@ -655,7 +654,7 @@ func TestCaseworkCloseReopen(t *testing.T) {
 		closed.Version != 2 || closed.StatusReason != "Referred to the child advocacy centre" {
 		t.Fatalf("close: %+v, %v", closed, err)
 	}
-	if e := f.events.last(); e.Action != casework.ActionCaseClose || e.Outcome != casework.OutcomeSuccess {
+	if e := f.events.last(); e.Action != casework.ActionCaseClose || e.Outcome != audit.OutcomeSuccess {
 		t.Fatalf("close event: %+v", e)
 	}
 	ref := "X"

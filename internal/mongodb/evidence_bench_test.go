@@ -45,20 +45,11 @@ func BenchmarkEvidenceAppend(b *testing.B) {
 	}
 }
 
-// auditRecorder records evidence events in the real audit log (as the API does).
-type auditRecorder struct{ log *audit.Service }
-
-func (a auditRecorder) RecordEvidenceEvent(ctx context.Context, e evidence.AuditEvent) error {
-	_, err := a.log.Record(ctx, audit.Entry{OrgID: e.OrgID, ActorID: e.ActorID, ActorRole: e.ActorRole, DeviceID: e.DeviceID,
-		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: audit.Outcome(e.Outcome)})
-	return err
-}
-
 func benchmarkAppend(b *testing.B, writers, perRound, rounds int, withAudit bool) {
 	for range b.N {
 		f := newEvidenceFixture(b)
 		if withAudit {
-			f.svc = evidence.NewService(f.store, evidenceCases{caseID: f.caseID}, auditRecorder{audit.NewService(f.db.Audit(), time.Now)}, f.signer, nil)
+			f.svc = evidence.NewService(f.store, evidenceCases{caseID: f.caseID}, audit.NewService(f.db.Audit(), time.Now), f.signer, nil)
 		}
 		it := f.phone(b)
 		plain := f.store.RawEventsCollection().Database().Collection("bench_plain_inserts")

@@ -41,11 +41,7 @@ func (c evidenceCases) CaseAccess(_ context.Context, p identity.Principal, caseI
 	return casework.Case{ID: caseID, OrgID: "org-1", Status: casework.StatusOpen}, role, nil
 }
 
-type evidenceAudit struct{ eventLog[evidence.AuditEvent] }
-
-func (r *evidenceAudit) RecordEvidenceEvent(_ context.Context, e evidence.AuditEvent) error {
-	return r.add(e)
-}
+type evidenceAudit struct{ eventLog }
 
 var (
 	evWorker     = identity.Principal{UserID: "cw-1", OrgID: "org-1", Roles: []identity.Role{identity.RoleCaseworker}, DeviceID: "phone-1"}

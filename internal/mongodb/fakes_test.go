@@ -1,9 +1,12 @@
 package mongodb_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 )
 
 // testClock is the injected clock of a service test.
@@ -24,14 +27,15 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// eventLog is an in-memory audit recorder of events of type E; setFail makes it refuse.
-type eventLog[E any] struct {
+// eventLog is an in-memory audit.Recorder; setFail makes it refuse.
+type eventLog struct {
 	mu     sync.Mutex
-	events []E
+	events []audit.Event
 	fail   bool
 }
 
-func (r *eventLog[E]) add(e E) error {
+// RecordEvent implements audit.Recorder.
+func (r *eventLog) RecordEvent(_ context.Context, e audit.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail {
@@ -41,15 +45,15 @@ func (r *eventLog[E]) add(e E) error {
 	return nil
 }
 
-func (r *eventLog[E]) setFail(fail bool) {
+func (r *eventLog) setFail(fail bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.fail = fail
 }
 
 // all returns a copy of the recorded events, oldest first.
-func (r *eventLog[E]) all() []E {
+func (r *eventLog) all() []audit.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]E(nil), r.events...)
+	return append([]audit.Event(nil), r.events...)
 }

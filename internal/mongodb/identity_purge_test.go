@@ -43,7 +43,7 @@ func TestIdentityPurge(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := f.svc.Refresh(f.ctx, recent.RefreshToken, ""); err != nil {
+	if _, _, err := f.svc.Refresh(f.ctx, recent.RefreshToken); err != nil {
 		t.Errorf("refreshing the unexpired session after the purge: %v", err)
 	}
 	if _, err := f.store.Session(f.ctx, admin.SessionID); !errors.Is(err, identity.ErrNotFound) {

@@ -149,11 +149,7 @@ func TestInterviewStoreSessionsAndLog(t *testing.T) {
 }
 
 // interviewEvents is an in-memory interview.Recorder.
-type interviewEvents struct{ eventLog[interview.Event] }
-
-func (r *interviewEvents) RecordInterviewEvent(_ context.Context, e interview.Event) error {
-	return r.add(e)
-}
+type interviewEvents struct{ eventLog }
 
 // interviewDoc is a small interview protocol: rapport and closing, one required step each.
 func interviewDoc() protocol.Document {
