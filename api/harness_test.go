@@ -229,6 +229,14 @@ var client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 // headers are "Name: value" strings.
 func do(t *testing.T, base, method, path string, body io.Reader, headers ...string) *response {
 	t.Helper()
+	var pushed []byte // a sync push's body, to check its operations against the contract
+	if method == http.MethodPost && strings.HasPrefix(path, "/v1/sync/push") && body != nil {
+		var err error
+		if pushed, err = io.ReadAll(body); err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(pushed)
+	}
 	req, err := http.NewRequest(method, base+path, body)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +265,38 @@ func do(t *testing.T, base, method, path string, body io.Reader, headers ...stri
 		}
 	}
 	checkContract(t, req, r)
+	if pushed != nil {
+		checkPushedOperations(t, pushed, r)
+	}
 	return r
+}
+
+// checkPushedOperations validates each operation of a sync push that the service took (applied,
+// merged, already applied or in conflict) against the contract's SyncOperation: the contract must
+// describe every operation the service accepts.
+func checkPushedOperations(t *testing.T, body []byte, r *response) {
+	t.Helper()
+	var req struct {
+		Operations []any `json:"operations"`
+	}
+	var res struct {
+		Results []struct {
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(body, &req) != nil || json.Unmarshal(r.body, &res) != nil ||
+		len(req.Operations) != len(res.Results) {
+		return
+	}
+	schema := contract.Components.Schemas["SyncOperation"].Value
+	for i, op := range req.Operations {
+		switch res.Results[i].Status {
+		case "applied", "merged", "already_applied", "conflict":
+			if err := schema.VisitJSON(op); err != nil {
+				t.Errorf("operations[%d] was %s but does not match SyncOperation in api/openapi.yaml: %v", i, res.Results[i].Status, err)
+			}
+		}
+	}
 }
 
 // checkContract validates a response against the OpenAPI document. Requests the contract has no
@@ -297,13 +336,13 @@ func checkContract(t *testing.T, req *http.Request, r *response) {
 	}
 }
 
-// checkAllow checks the Allow header of a 405 against the contract: the shape its Allow header
-// declares, listing every method the contract has an operation for at the request's path (HEAD
+// checkAllow checks the Allow header of a 405 against the contract: the shape the MethodNotAllowed
+// response declares, listing every method the contract has an operation for at the request's path (HEAD
 // with GET). It may list more: a method of a templated path that also matches (GET
 // /v1/authoring/drafts/import is GET /v1/authoring/drafts/{id}).
 func checkAllow(t *testing.T, req *http.Request, allow string) {
 	t.Helper()
-	if err := contract.Components.Headers["Allow"].Value.Schema.Value.VisitJSON(allow); err != nil {
+	if err := contract.Components.Responses["MethodNotAllowed"].Value.Headers["Allow"].Value.Schema.Value.VisitJSON(allow); err != nil {
 		t.Errorf("%s %s: Allow %q does not match api/openapi.yaml: %v", req.Method, req.URL.Path, allow, err)
 	}
 	listed := strings.Split(allow, ", ")
