@@ -231,17 +231,20 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		closeEmbedded()
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
-	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes,
-		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes, db.EnsureSyncIndexes, db.EnsureAuthoringIndexes} {
-		if err := ensure(ctx); err != nil {
-			closeEmbedded()
-			return nil, nil, err
-		}
+	if err := db.EnsureAllIndexes(ctx); err != nil {
+		closeEmbedded()
+		return nil, nil, err
 	}
 	if embedded != nil { // lookups by _id scan every collection of FerretDB 1.24 without this
 		err := db.CreateCollections(ctx)
 		if err == nil {
 			err = embedded.IndexIDs(ctx)
+		}
+		if err == nil { // lists read FerretDB's SQLite tables with their own indexes (internal/mongodb/embedded.go)
+			var tables *ferret.Tables
+			if tables, err = embedded.Tables(cfg.MongoDBDatabase); err == nil {
+				err = db.UseTables(ctx, tables)
+			}
 		}
 		if err != nil {
 			closeEmbedded()

@@ -68,7 +68,7 @@ func Open(t testing.TB) *mongodb.DB {
 		t.Fatalf("connecting: %v", err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	if err := db.EnsureIndexes(ctx); err != nil {
+	if err := db.EnsureAllIndexes(ctx); err != nil {
 		t.Fatalf("creating indexes: %v", err)
 	}
 	if srv != nil {
@@ -76,6 +76,14 @@ func Open(t testing.TB) *mongodb.DB {
 			t.Fatal(err)
 		}
 		if err := srv.IndexIDs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tables, err := srv.Tables(db.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tables.Close() })
+		if err := db.UseTables(ctx, tables); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -148,7 +148,7 @@ func (s *AuthoringStore) ListDrafts(ctx context.Context, protocolID, afterID str
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.drafts().Find(ctx, filter, opts)
+	cur, err := s.db.find(ctx, s.drafts(), filter, opts)
 	if err != nil {
 		return nil, unavailable("listing drafts: %w", err)
 	}
@@ -224,7 +224,7 @@ func (s *AuthoringStore) Retirement(ctx context.Context, protocolID string) (aut
 // records, nothing encrypted). It returns the driver's error.
 func (s *AuthoringStore) CountRuns(ctx context.Context, orgID, protocolID string) ([]authoring.RunCount, error) {
 	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 0}, {Key: "protocol_version", Value: 1}, {Key: "case_id", Value: 1}})
-	cur, err := s.db.db.Collection(caseworkRunsCollection).Find(ctx,
+	cur, err := s.db.find(ctx, s.db.db.Collection(caseworkRunsCollection),
 		bson.D{{Key: "org_id", Value: orgID}, {Key: "protocol_id", Value: protocolID}}, opts)
 	if err != nil {
 		return nil, unavailable("counting runs of %s: %w", protocolID, err)
@@ -266,7 +266,7 @@ func (s *AuthoringStore) OpenCases(ctx context.Context, orgID string, caseIDs []
 		return open, nil
 	}
 	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}})
-	cur, err := s.db.db.Collection(caseworkCasesCollection).Find(ctx, bson.D{
+	cur, err := s.db.find(ctx, s.db.db.Collection(caseworkCasesCollection), bson.D{
 		{Key: "_id", Value: bson.D{{Key: "$in", Value: caseIDs}}}, {Key: "org_id", Value: orgID}, {Key: "status", Value: "open"}}, opts)
 	if err != nil {
 		return nil, unavailable("finding open cases: %w", err)

@@ -329,7 +329,7 @@ func (s *CaseworkStore) ListCases(ctx context.Context, f casework.StoreFilter, a
 		filter = append(filter, bson.E{Key: "$and", Value: all})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.cases().Find(ctx, filter, opts)
+	cur, err := s.db.find(ctx, s.cases(), filter, opts)
 	if err != nil {
 		return nil, unavailable("listing cases: %w", err)
 	}
@@ -433,7 +433,7 @@ func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error
 // be decrypted, or the driver's error.
 func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework.Run, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
-	cur, err := s.runs().Find(ctx, bson.D{{Key: "case_id", Value: caseID}}, opts)
+	cur, err := s.db.find(ctx, s.runs(), bson.D{{Key: "case_id", Value: caseID}}, opts)
 	if err != nil {
 		return nil, unavailable("listing runs of case %s: %w", caseID, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -16,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/ferret"
 )
 
 // unavailable wraps a failed database operation: the client sees a 503 (try again), never internals.
@@ -29,6 +31,11 @@ type DB struct {
 	db     *mongo.Database
 	locks  *writeLocks // serializes read-modify-write commands (see writeLocks)
 	ferret bool        // the server is FerretDB, whose queries use no index but the one on _id
+	// The embedded database's tables, read directly for queries (see embedded.go), and the indexes
+	// created there.
+	tables     *ferret.Tables
+	sqlIndexMu sync.Mutex
+	sqlIndexes []sqlIndex
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -79,6 +86,21 @@ func (d *DB) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
+// EnsureAllIndexes creates the indexes of every store (EnsureIndexes and each store's Ensure…Indexes).
+// It is idempotent and returns the first error the server gives.
+func (d *DB) EnsureAllIndexes(ctx context.Context) error {
+	for _, ensure := range []func(context.Context) error{d.EnsureIndexes, d.EnsureIdentityIndexes, d.EnsureAuditIndexes, d.EnsureCaseworkIndexes,
+		d.EnsureInterviewIndexes, d.EnsureEvidenceIndexes, d.EnsureSyncIndexes, d.EnsureAuthoringIndexes} {
+		if err := ensure(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Name returns the database's name.
+func (d *DB) Name() string { return d.db.Name() }
+
 // collections lists every collection the stores use (TestCollectionsListsEveryCollection checks it
 // against the package's *Collection constants).
 var collections = []string{
@@ -119,6 +141,7 @@ const codeNamespaceExists = 48
 // handler) when one createIndexes command names several indexes that already exist.
 func (d *DB) ensureIndexes(ctx context.Context, coll string, models []mongo.IndexModel) error {
 	for _, m := range models {
+		d.registerSQLIndex(coll, m)
 		if _, err := d.db.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
 			return fmt.Errorf("creating indexes on %s: %w", coll, err)
 		}

@@ -360,7 +360,7 @@ func (s *EvidenceStore) ListItems(ctx context.Context, caseID string, after evid
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
-	cur, err := s.items().Find(ctx, filter, opts)
+	cur, err := s.db.find(ctx, s.items(), filter, opts)
 	if err != nil {
 		return nil, unavailable("listing evidence of case %s: %w", caseID, err)
 	}
@@ -466,7 +466,7 @@ func (s *EvidenceStore) Event(ctx context.Context, itemID string, seq int64) (ev
 // by each process, which then keeps the set up to date). It returns an Unavailable *apperr.Error
 // when the database fails.
 func (s *EvidenceStore) EventIDs(ctx context.Context, itemID string) (map[string]int64, error) {
-	cur, err := s.events().Find(ctx, bson.D{{Key: "item_id", Value: itemID}},
+	cur, err := s.db.find(ctx, s.events(), bson.D{{Key: "item_id", Value: itemID}},
 		options.Find().SetProjection(bson.D{{Key: "event_id", Value: 1}, {Key: "seq", Value: 1}}))
 	if err != nil {
 		return nil, unavailable("reading the event ids of %s: %w", itemID, err)
@@ -489,7 +489,7 @@ func (s *EvidenceStore) EventIDs(ctx context.Context, itemID string) (map[string
 // Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) Events(ctx context.Context, itemID string, after int64, limit int) ([]evidence.Event, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.events().Find(ctx, bson.D{{Key: "item_id", Value: itemID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}}, opts)
+	cur, err := s.db.find(ctx, s.events(), bson.D{{Key: "item_id", Value: itemID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}}, opts)
 	if err != nil {
 		return nil, unavailable("reading the custody chain of %s: %w", itemID, err)
 	}
@@ -509,7 +509,7 @@ func (s *EvidenceStore) Events(ctx context.Context, itemID string, after int64, 
 // database fails.
 func (s *EvidenceStore) ScanEvents(ctx context.Context, itemID string, fn func(evidence.Event) error) error {
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}})
-	cur, err := s.events().Find(ctx, bson.D{{Key: "item_id", Value: itemID}}, opts)
+	cur, err := s.db.find(ctx, s.events(), bson.D{{Key: "item_id", Value: itemID}}, opts)
 	if err != nil {
 		return unavailable("scanning the custody chain of %s: %w", itemID, err)
 	}
@@ -543,7 +543,7 @@ func (evidenceItemFeed) Type() string { return devicesync.TypeEvidenceItem }
 // the driver's error.
 func (f evidenceItemFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync.Record, error) {
 	var docs []evidenceItemDoc
-	if err := findChanges(ctx, f.s.items(), q, &docs); err != nil {
+	if err := findChanges(ctx, f.s.db, f.s.items(), q, &docs); err != nil {
 		return nil, err
 	}
 	out := make([]devicesync.Record, 0, len(docs))
@@ -567,7 +567,7 @@ func (custodyEventFeed) Type() string { return devicesync.TypeCustodyEvent }
 // comes with them empty; verification reports it). It returns the driver's error.
 func (f custodyEventFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync.Record, error) {
 	var docs []evidenceEventDoc
-	if err := findChanges(ctx, f.s.events(), q, &docs); err != nil {
+	if err := findChanges(ctx, f.s.db, f.s.events(), q, &docs); err != nil {
 		return nil, err
 	}
 	out := make([]devicesync.Record, 0, len(docs))
@@ -580,12 +580,12 @@ func (f custodyEventFeed) Changes(ctx context.Context, q devicesync.Query) ([]de
 }
 
 // findChanges reads the documents of coll in q's range (and cases), by change_seq, into dst.
-func findChanges(ctx context.Context, coll *mongo.Collection, q devicesync.Query, dst any) error {
+func findChanges(ctx context.Context, d *DB, coll *mongo.Collection, q devicesync.Query, dst any) error {
 	filter := seqFilter(q)
 	if q.CaseIDs != nil {
 		filter = append(filter, bson.E{Key: "case_id", Value: bson.D{{Key: "$in", Value: q.CaseIDs}}})
 	}
-	cur, err := coll.Find(ctx, filter, seqOptions(q))
+	cur, err := d.find(ctx, coll, filter, seqOptions(q))
 	if err != nil {
 		return unavailable("reading %s changes: %w", coll.Name(), err)
 	}

@@ -228,7 +228,7 @@ func (s *IdentityStore) ListUsers(ctx context.Context, orgID, afterID string, li
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.coll(identityUsersCollection).Find(ctx, filter, opts)
+	cur, err := s.db.find(ctx, s.coll(identityUsersCollection), filter, opts)
 	if err != nil {
 		return nil, unavailable("listing users of %s: %w", orgID, err)
 	}
@@ -323,7 +323,7 @@ func (s *IdentityStore) ListDevices(ctx context.Context, orgID, userID string) (
 	if userID != "" {
 		filter = append(filter, bson.E{Key: "user_id", Value: userID})
 	}
-	cur, err := s.coll(identityDevicesCollection).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.db.find(ctx, s.coll(identityDevicesCollection), filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, unavailable("listing devices of %s: %w", orgID, err)
 	}

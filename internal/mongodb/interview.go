@@ -525,7 +525,7 @@ func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter)
 }
 
 func (s *InterviewStore) find(ctx context.Context, filter, sort bson.D) ([]interview.Session, error) {
-	cur, err := s.sessions().Find(ctx, filter, options.Find().SetSort(sort))
+	cur, err := s.db.find(ctx, s.sessions(), filter, options.Find().SetSort(sort))
 	if err != nil {
 		return nil, unavailable("listing interviews: %w", err)
 	}
@@ -741,7 +741,7 @@ func (f interviewFeed) changes(ctx context.Context, q devicesync.Query) (recs []
 		coll *mongo.Collection
 		dst  any
 	}{{f.s.sessions(), &sessions}, {f.s.logs(), &logs}} {
-		cur, err := read.coll.Find(ctx, filter, seqOptions(q))
+		cur, err := f.s.db.find(ctx, read.coll, filter, seqOptions(q))
 		if err != nil {
 			return nil, 0, unavailable("reading interview changes: %w", err)
 		}
@@ -829,7 +829,7 @@ func (f interviewFeed) changes(ctx context.Context, q devicesync.Query) (recs []
 
 // findByIDs reads the documents of coll with the given ids into dst.
 func (s *InterviewStore) findByIDs(ctx context.Context, coll *mongo.Collection, ids []string, dst any) error {
-	cur, err := coll.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	cur, err := s.db.find(ctx, coll, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
 	if err != nil {
 		return unavailable("reading interviews: %w", err)
 	}

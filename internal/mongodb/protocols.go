@@ -122,7 +122,7 @@ func (s *ProtocolStore) LatestVersions(ctx context.Context) ([]protocol.Version,
 // It returns the driver's error when the read fails.
 func (s *ProtocolStore) Versions(ctx context.Context, protocolID string) ([]protocol.Version, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "version", Value: 1}}).SetProjection(bson.D{{Key: "content", Value: 0}})
-	cur, err := s.db.db.Collection(versionsCollection).Find(ctx, bson.D{{Key: "protocol_id", Value: protocolID}}, opts)
+	cur, err := s.db.find(ctx, s.db.db.Collection(versionsCollection), bson.D{{Key: "protocol_id", Value: protocolID}}, opts)
 	if err != nil {
 		return nil, unavailable("listing versions of %s: %w", protocolID, err)
 	}

@@ -119,7 +119,7 @@ func (f caseFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync
 	if q.CaseIDs != nil {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$in", Value: q.CaseIDs}}})
 	}
-	cur, err := f.s.cases.cases().Find(ctx, filter, seqOptions(q))
+	cur, err := f.s.db.find(ctx, f.s.cases.cases(), filter, seqOptions(q))
 	if err != nil {
 		return nil, unavailable("reading case changes: %w", err)
 	}
@@ -146,7 +146,7 @@ func (f caseFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync
 // AssignedCaseIDs returns the ids of the cases of orgID userID is assigned to. It returns the
 // driver's error.
 func (f caseFeed) AssignedCaseIDs(ctx context.Context, orgID, userID string) ([]string, error) {
-	cur, err := f.s.cases.cases().Find(ctx, bson.D{{Key: "org_id", Value: orgID}, {Key: "caseworker_ids", Value: userID}},
+	cur, err := f.s.db.find(ctx, f.s.cases.cases(), bson.D{{Key: "org_id", Value: orgID}, {Key: "caseworker_ids", Value: userID}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, unavailable("reading assigned cases: %w", err)
@@ -175,7 +175,7 @@ func (f runFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync.
 	if q.CaseIDs != nil {
 		filter = append(filter, bson.E{Key: "case_id", Value: bson.D{{Key: "$in", Value: q.CaseIDs}}})
 	}
-	cur, err := f.s.cases.runs().Find(ctx, filter, seqOptions(q))
+	cur, err := f.s.db.find(ctx, f.s.cases.runs(), filter, seqOptions(q))
 	if err != nil {
 		return nil, unavailable("reading run changes: %w", err)
 	}
@@ -246,7 +246,7 @@ func (s *SyncStore) DeviceStates(ctx context.Context, orgID, deviceID string) ([
 	if deviceID != "" {
 		filter = bson.D{{Key: "_id", Value: orgID + ":" + deviceID}}
 	}
-	cur, err := s.devices().Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "device_id", Value: 1}}))
+	cur, err := s.db.find(ctx, s.devices(), filter, options.Find().SetSort(bson.D{{Key: "device_id", Value: 1}}))
 	if err != nil {
 		return nil, unavailable("reading sync states: %w", err)
 	}
@@ -305,7 +305,7 @@ func (s *SyncStore) Results(ctx context.Context, orgID, userID string, opIDs []s
 		ids[i] = resultID(orgID, userID, op)
 		byID[ids[i]] = op
 	}
-	cur, err := s.results().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	cur, err := s.db.find(ctx, s.results(), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
 	if err != nil {
 		return nil, unavailable("reading operation results: %w", err)
 	}
