@@ -37,7 +37,7 @@ func newEvidence(cfg config.Config, db *mongodb.DB, sec *security, cases *casewo
 	if err != nil {
 		return nil, err
 	}
-	return evidence.NewService(db.Evidence(sec.keys), cases, evidenceAudit{sec.audit}, signer, time.Now).WithDirectory(sec.identity), nil
+	return evidence.NewService(db.Evidence(sec.keys), cases, evidenceAudit{sec.audit}, signer, time.Now).WithDirectory(sec.identity).WithCheckpoints(sec.checkpoints), nil
 }
 
 // evidenceAudit records evidence reads and writes in the audit log, with the request id.

@@ -444,6 +444,7 @@ type chainReportView struct {
 	ReceiptSeq      int64             `json:"receipt_seq"`
 	ReceiptSignedAt *time.Time        `json:"receipt_signed_at"`
 	UnsignedEvents  int64             `json:"unsigned_events"`
+	Checkpoint      *checkpointView   `json:"checkpoint"`
 }
 
 func toChainReportView(r evidence.Report) chainReportView {
@@ -455,6 +456,10 @@ func toChainReportView(r evidence.Report) chainReportView {
 	if !r.ReceiptSignedAt.IsZero() {
 		t := r.ReceiptSignedAt
 		v.ReceiptSignedAt = &t
+	}
+	if r.Checkpoint != nil {
+		cv := toCheckpointView(*r.Checkpoint, !r.CheckpointLost)
+		v.Checkpoint = &cv
 	}
 	return v
 }
