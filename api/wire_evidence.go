@@ -34,5 +34,5 @@ func newEvidence(cfg config.Config, db *mongodb.DB, sec *security, cases *casewo
 	if err != nil {
 		return nil, err
 	}
-	return evidence.NewService(db.Evidence(sec.keys), cases, sec.audit, signer, time.Now).WithDirectory(sec.identity), nil
+	return evidence.NewService(db.Evidence(sec.keys), cases, sec.audit, signer, time.Now).WithDirectory(sec.identity).WithCheckpoints(sec.checkpoints), nil
 }

@@ -95,13 +95,7 @@ func (k *Keeper) remember(cp Checkpoint) {
 // instances took maxInsertAttempts numbers first.
 func (k *Keeper) Make(ctx context.Context, log string, seq int64, hash string) (Checkpoint, error) {
 	defer k.lock(log)()
-	newest, ok := k.Remembered(log)
-	if !ok {
-		var err error
-		if newest, ok, err = k.probe(ctx, log, 0); err != nil {
-			return Checkpoint{}, err
-		}
-	}
+	newest, ok := k.Remembered(log) // when unknown, checkpoint 1 is tried first (a new chain's)
 	for range maxInsertAttempts {
 		if ok && newest.Seq >= seq {
 			return newest, nil
@@ -132,7 +126,7 @@ func (k *Keeper) Newest(ctx context.Context, log string) (Checkpoint, bool, erro
 
 // probeMisses is how many numbers in a row (at doubling distances) probe finds missing before it
 // stops looking further: so deleting the oldest checkpoint, or a few, does not hide the later ones.
-const probeMisses = 3
+const probeMisses = 2
 
 // probe finds the highest n whose checkpoint exists, starting from hint when that one exists: it
 // reads hint+1, hint+2, hint+4, ... until probeMisses in a row are missing, then halves the distance
@@ -140,10 +134,25 @@ const probeMisses = 3
 // checkpoints were deleted, so it then also reads the probeMisses numbers after the one found and
 // starts again from any it finds there.
 func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint, bool, error) {
+	type result struct {
+		cp Checkpoint
+		ok bool
+	}
+	seen := map[int64]result{}
+	get := func(ctx context.Context, log string, n int64) (Checkpoint, bool, error) {
+		if r, ok := seen[n]; ok {
+			return r.cp, r.ok, nil
+		}
+		cp, ok, err := k.get(ctx, log, n)
+		if err == nil {
+			seen[n] = result{cp, ok}
+		}
+		return cp, ok, err
+	}
 	var found Checkpoint
 	base := int64(0)
 	if hint > 0 {
-		cp, ok, err := k.get(ctx, log, hint)
+		cp, ok, err := get(ctx, log, hint)
 		if err != nil {
 			return Checkpoint{}, false, err
 		}
@@ -154,7 +163,7 @@ func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint,
 	for {
 		lo, hi := base, int64(-1) // checkpoint lo exists (or lo is 0); once hi > 0, checkpoint hi does not
 		for step, misses := int64(1), 0; misses < probeMisses; step *= 2 {
-			cp, ok, err := k.get(ctx, log, base+step)
+			cp, ok, err := get(ctx, log, base+step)
 			if err != nil {
 				return Checkpoint{}, false, err
 			}
@@ -169,7 +178,7 @@ func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint,
 		}
 		for hi-lo > 1 {
 			mid := lo + (hi-lo)/2
-			cp, ok, err := k.get(ctx, log, mid)
+			cp, ok, err := get(ctx, log, mid)
 			if err != nil {
 				return Checkpoint{}, false, err
 			}
@@ -181,7 +190,7 @@ func (k *Keeper) probe(ctx context.Context, log string, hint int64) (Checkpoint,
 		}
 		next := int64(0)
 		for n := lo + 2; n <= lo+1+probeMisses && next == 0; n++ { // lo+1 is missing
-			cp, ok, err := k.get(ctx, log, n)
+			cp, ok, err := get(ctx, log, n)
 			if err != nil {
 				return Checkpoint{}, false, err
 			}

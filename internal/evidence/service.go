@@ -38,7 +38,8 @@ type Service struct {
 	events audit.Recorder
 	signer *ReceiptSigner
 	now    func() time.Time
-	users  Directory // nil: parties named by user id are not checked
+	users  Directory    // nil: parties named by user id are not checked
+	cps    Checkpointer // nil: no checkpoints (see WithCheckpoints)
 
 	mu     sync.Mutex
 	chains map[string]*chainLog // by item id
@@ -608,6 +609,7 @@ func (s *Service) commit(ctx context.Context, q *chainLog, itemID string, batch 
 	}
 	q.item.Head = head
 	q.item.UpdatedAt = s.clock()
+	s.checkpointHead(ctx, itemID, head)
 	s.deliver(batch, q.item, rc)
 }
 

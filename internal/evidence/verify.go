@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/checkpoint"
 )
 
 // Problem kinds reported by verification.
@@ -19,6 +21,10 @@ const (
 	// ProblemIntegrityFailed: the chain holds, but a hash_verified event found the item's content
 	// different from the hash recorded at acquisition: the evidence itself cannot be relied on.
 	ProblemIntegrityFailed = "integrity_failed"
+	// ProblemCheckpointMismatch: the newest signed checkpoint names a hash the chain does not have there.
+	ProblemCheckpointMismatch = "checkpoint_mismatch"
+	// ProblemCheckpointInvalid: a stored checkpoint's signature does not verify (forged or altered).
+	ProblemCheckpointInvalid = "checkpoint_invalid"
 )
 
 // Integrity of an item's content, as its hash checks found it.
@@ -50,10 +56,16 @@ type Report struct {
 	UnsignedEvents  int64 // events after the signed head (a head update that did not happen yet)
 	State           State
 	Integrity       string // IntegrityIntact or IntegrityFailed; a failed item is never OK
+	// Checkpoint is the chain's newest checkpoint whose signature verifies (nil: none), which the
+	// chain was checked against; CheckpointLost says this process knows it from memory only.
+	Checkpoint     *checkpoint.Checkpoint
+	CheckpointLost bool
 }
 
 // verify recomputes item it's chain (calling each, when set, with every event read) and checks it
-// against the item's head, its stored receipt and the given receipt. It returns an error only when
+// against the item's head, its newest signed checkpoint, its stored receipt and the given receipt.
+// The whole chain is read (chains are short, and the item's state comes from all its events); the
+// checkpoint adds what the item's head cannot prove once it is cleared: how long the chain was. It returns an error only when
 // the store fails.
 func (s *Service) verify(ctx context.Context, it Item, given string, each func(Event)) (Report, error) {
 	rep := Report{ItemID: it.ID, HeadSeq: it.Head.Seq}
@@ -110,6 +122,9 @@ func (s *Service) verify(ctx context.Context, it Item, given string, each func(E
 		problem(it.Head.Seq, ProblemHeadMismatch, "the item's head records hash %s for event %d, the chain has %s", it.Head.Hash, it.Head.Seq, hashes[it.Head.Seq])
 	}
 	rep.UnsignedEvents = max(rep.LastSeq-it.Head.Seq, 0)
+	if rep.Checkpoint, rep.CheckpointLost, err = s.checkChain(ctx, it.ID, rep.LastSeq, hashes, problem); err != nil {
+		return Report{}, fmt.Errorf("reading the checkpoints of the custody chain of %s: %w", it.ID, err)
+	}
 	check := func(token, which string, stored bool) {
 		rc, err := s.signer.Verify(token)
 		if err != nil || rc.ItemID != it.ID || rc.CaseID != it.CaseID || rc.OrgID != it.OrgID {

@@ -445,6 +445,7 @@ type chainReportView struct {
 	ReceiptSignedAt *time.Time        `json:"receipt_signed_at"`
 	UnsignedEvents  int64             `json:"unsigned_events"`
 	Integrity       string            `json:"integrity"`
+	Checkpoint      *checkpointView   `json:"checkpoint"`
 }
 
 func toChainReportView(r evidence.Report) chainReportView {
@@ -456,6 +457,10 @@ func toChainReportView(r evidence.Report) chainReportView {
 	if !r.ReceiptSignedAt.IsZero() {
 		t := r.ReceiptSignedAt
 		v.ReceiptSignedAt = &t
+	}
+	if r.Checkpoint != nil {
+		cv := toCheckpointView(*r.Checkpoint, !r.CheckpointLost)
+		v.Checkpoint = &cv
 	}
 	return v
 }

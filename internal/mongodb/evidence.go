@@ -508,6 +508,11 @@ func (s *EvidenceStore) Events(ctx context.Context, itemID string, after int64, 
 // error as is, an error when a document cannot be decoded, or an Unavailable *apperr.Error when the
 // database fails.
 func (s *EvidenceStore) ScanEvents(ctx context.Context, itemID string, fn func(evidence.Event) error) error {
+	if s.db.ferret { // only _id lookups use an index there: read the events by number
+		return walkByID(ctx, func(ctx context.Context, seq int64) (evidence.Event, bool, error) {
+			return s.Event(ctx, itemID, seq)
+		}, fn)
+	}
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}})
 	cur, err := s.db.find(ctx, s.events(), bson.D{{Key: "item_id", Value: itemID}}, opts)
 	if err != nil {
