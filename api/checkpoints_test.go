@@ -220,7 +220,7 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 		password := "restart tamper passphrase " + org
 		users[org] = password
 		if err := usersCommand(context.Background(), []string{"create", "-org", org, "-username", "a-" + org, "-roles", "admin", "-display-name", "Admin"},
-			getenv, strings.NewReader(password+"\n"), io.Discard, io.Discard); err != nil {
+			getenv, strings.NewReader(password+"\n"), io.Discard, io.Discard, testPasswords); err != nil {
 			t.Fatal(err)
 		}
 		admin := login(t, base, "a-"+org, password, "console")
