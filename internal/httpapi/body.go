@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,7 +16,8 @@ import (
 )
 
 // decodeBody reads a JSON request body into dst strictly: the content type must be JSON, the body one
-// JSON object, no unknown field, no key that starts with "$" or contains "." anywhere (operator
+// JSON object, every string valid UTF-8 (the decoder would turn other bytes into U+FFFD), no unknown
+// field, no key that starts with "$" or contains "." anywhere (operator
 // injection), values of the right types; then dst is validated. Every problem is a field error.
 func (s *Server) decodeBody(c *fiber.Ctx, dst any) error {
 	if mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); err != nil || mt != fiber.MIMEApplicationJSON {
@@ -33,6 +35,9 @@ func (s *Server) decodeBody(c *fiber.Ctx, dst any) error {
 	}
 	if _, ok := tree.(map[string]any); !ok {
 		return apperr.Validation(apperr.FieldError{Field: "body", Code: "not_object", MessageID: "field.not_object"})
+	}
+	if path, ok := invalidUTF8(raw); ok {
+		return errInvalidUTF8(path)
 	}
 	if path, ok := forbiddenKey(tree, ""); ok {
 		return apperr.Validation(apperr.FieldError{Field: path, Code: "forbidden_key", MessageID: "field.forbidden_key"})
@@ -93,4 +98,91 @@ func malformed(err error) error {
 		return apperr.Validation(apperr.FieldError{Field: strings.Trim(name, `"`), Code: "unknown", MessageID: "field.unknown_field"})
 	}
 	return apperr.Validation(apperr.FieldError{Field: "body", Code: "malformed", MessageID: "field.malformed"})
+}
+
+// errInvalidUTF8 is the field error of a string, or of a body, that is not valid UTF-8 text.
+func errInvalidUTF8(field string) error {
+	return apperr.Validation(apperr.FieldError{Field: field, Code: "utf8", MessageID: "field.utf8"})
+}
+
+// invalidUTF8 finds the first string of a well-formed JSON document that holds bytes which are not
+// UTF-8 and returns its path as field errors name it (child.needs.disability_notes, prompts[1].words;
+// an object key that is not UTF-8 is named by its own path). It reads the tokens again only when the
+// document is not valid UTF-8 as a whole.
+func invalidUTF8(raw []byte) (string, bool) {
+	if utf8.Valid(raw) {
+		return "", false
+	}
+	type frame struct {
+		object  bool
+		key     string
+		index   int
+		wantKey bool // in an object, the next string is a key
+	}
+	var stack []*frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case f.object && f.key != "":
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			case !f.object:
+				fmt.Fprintf(&b, "[%d]", f.index)
+			}
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := stack[len(stack)-1]; top.object {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return "body", true // not reached for a document that decoded
+		}
+		end := dec.InputOffset()
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				stack = append(stack, &frame{object: v == '{', wantKey: v == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+			continue
+		case string:
+			isKey := top != nil && top.object && top.wantKey
+			if isKey {
+				top.key, top.wantKey = v, false
+			}
+			if !utf8.Valid(raw[start:end]) {
+				return path(), true
+			}
+			if !isKey {
+				valueDone()
+			}
+			continue
+		}
+		valueDone()
+	}
 }
