@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -45,7 +47,7 @@ func (s *Server) decodeBody(c *fiber.Ctx, dst any) error {
 	strict := json.NewDecoder(bytes.NewReader(raw))
 	strict.DisallowUnknownFields()
 	if err := strict.Decode(dst); err != nil {
-		return malformed(err)
+		return malformedIn(err, tree, dst)
 	}
 	if errs := s.validate.check(dst); len(errs) > 0 {
 		return apperr.Validation(errs...)
@@ -185,4 +187,88 @@ func invalidUTF8(raw []byte) (string, bool) {
 		}
 		valueDone()
 	}
+}
+
+// malformedIn is malformed for a document (decoded as tree) that failed to decode into dst: a value
+// that a field's own decoder refused (a time that is not RFC 3339, which encoding/json reports with no
+// field) is named by its path, with the form expected.
+func malformedIn(err error, tree, dst any) error {
+	var perr *time.ParseError
+	if errors.As(err, &perr) {
+		if path, ok := badTime(reflect.TypeOf(dst), tree, ""); ok {
+			return apperr.Validation(apperr.FieldError{Field: path, Code: "datetime", MessageID: "field.datetime"})
+		}
+	}
+	return malformed(err)
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// badTime finds, in tree (a decoded JSON value) read as type t, the first string meant for a
+// time.Time that is not an RFC 3339 time, and returns its path.
+func badTime(t reflect.Type, tree any, path string) (string, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	join := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	switch {
+	case t == timeType:
+		if s, ok := tree.(string); ok {
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				return path, true
+			}
+		}
+	case t.Kind() == reflect.Struct:
+		obj, ok := tree.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if f.Anonymous && name == "" {
+				if p, ok := badTime(f.Type, tree, path); ok {
+					return p, true
+				}
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if v, ok := obj[name]; ok {
+				if p, ok := badTime(f.Type, v, join(name)); ok {
+					return p, true
+				}
+			}
+		}
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		list, ok := tree.([]any)
+		if !ok {
+			return "", false
+		}
+		for i, v := range list {
+			if p, ok := badTime(t.Elem(), v, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case t.Kind() == reflect.Map:
+		obj, ok := tree.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		for k, v := range obj {
+			if p, ok := badTime(t.Elem(), v, join(k)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
