@@ -20,52 +20,52 @@ import (
 var openingAnchors = []string{"first_contact", "case_opened", "disclosure"}
 
 // StartRun starts protocol protocolID on a case, pinned to the protocol's latest published version;
-// runID is chosen by the client (a UUID). Starting again with the same runID, case and protocol
-// returns the existing run. It returns identity.ErrForbidden, or an *apperr.Error NotFound
+// runID is chosen by the client (a UUID). It reports whether the run was created: starting again
+// with the same runID, case and protocol returns the existing run and false. It returns identity.ErrForbidden, or an *apperr.Error NotFound
 // (case_not_found), as Get does; an *apperr.Error Invalid for a bad id or protocol id, or
 // (case_closed) when the case is closed; the protocol source's NotFound error for an unknown
 // protocol; an *apperr.Error Conflict (run_id_conflict) when runID is taken by another run; or the
 // store's or recorder's error.
-func (s *Service) StartRun(ctx context.Context, p identity.Principal, caseID, runID, protocolID string) (Run, error) {
+func (s *Service) StartRun(ctx context.Context, p identity.Principal, caseID, runID, protocolID string) (Run, bool, error) {
 	c, role, err := s.caseFor(ctx, p, caseID, accessCase, ActionRunStart)
 	if err != nil {
-		return Run{}, err
+		return Run{}, false, err
 	}
 	var fe fieldErrors
 	fe.UUID(fieldID, runID)
 	fe.token("protocol_id", protocolID, MaxProtocolIDLen)
 	if err := fe.Err(); err != nil {
-		return Run{}, err
+		return Run{}, false, err
 	}
 	if r, done, err := s.startedAlready(ctx, p, role, c, runID, protocolID); done || err != nil {
-		return r, err
+		return r, false, err
 	}
 	if c.Status == StatusClosed {
-		return Run{}, errCaseClosed(c.ID)
+		return Run{}, false, errCaseClosed(c.ID)
 	}
 	v, err := s.protocols.Latest(protocolID)
 	if err != nil {
-		return Run{}, fmt.Errorf("finding protocol %s: %w", protocolID, err)
+		return Run{}, false, fmt.Errorf("finding protocol %s: %w", protocolID, err)
 	}
 	if v.Retired {
-		return Run{}, apperr.New(apperr.Conflict, "protocol_retired", "ErrProtocolRetired", map[string]any{"ID": protocolID})
+		return Run{}, false, apperr.New(apperr.Conflict, "protocol_retired", "ErrProtocolRetired", map[string]any{"ID": protocolID})
 	}
 	r := Run{ID: runID, OrgID: c.OrgID, CaseID: c.ID, ProtocolID: protocolID, ProtocolVersion: v.Number,
 		StartedAt: s.clock(), StartedBy: p.UserID, Records: []StepRecord{}}
 	err = s.store.CreateRun(ctx, r)
 	if errors.Is(err, ErrExists) { // a concurrent start with the same id
 		if r, done, err := s.startedAlready(ctx, p, role, c, runID, protocolID); done || err != nil {
-			return r, err
+			return r, false, err
 		}
-		return Run{}, fmt.Errorf("run %s exists but cannot be read", runID)
+		return Run{}, false, fmt.Errorf("run %s exists but cannot be read", runID)
 	}
 	if err != nil {
-		return Run{}, fmt.Errorf("starting run %s: %w", runID, err)
+		return Run{}, false, fmt.Errorf("starting run %s: %w", runID, err)
 	}
 	if err := s.record(ctx, p.AuditEvent(role, ActionRunStart, ResourceRun, runID, audit.OutcomeSuccess)); err != nil {
-		return Run{}, err
+		return Run{}, false, err
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // startedAlready answers a start whose run id exists: done with the run when it is the same start

@@ -316,7 +316,7 @@ func (a RunApplier) Apply(ctx context.Context, p identity.Principal, op Operatio
 		if !ok {
 			return Result{}, badPayload("data")
 		}
-		r, err := a.Cases.StartRun(ctx, p, op.CaseID, op.ID, rs.ProtocolID)
+		r, _, err := a.Cases.StartRun(ctx, p, op.CaseID, op.ID, rs.ProtocolID)
 		if err != nil {
 			return Result{}, err
 		}

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -423,6 +424,9 @@ func (s *Server) importXLIFF(c *fiber.Ctx) error {
 	mt, _, _ := mime.ParseMediaType(string(c.Request().Header.ContentType()))
 	if mt != xliffMIME && mt != fiber.MIMEApplicationXML && mt != fiber.MIMETextXML {
 		return apperr.Validation(apperr.FieldError{Field: "body", Code: "content_type", MessageID: "authoring.field.xliff_content_type"})
+	}
+	if !utf8.Valid(c.Body()) {
+		return errInvalidUTF8("body")
 	}
 	d, err := s.deps.Authoring.ImportXLIFF(c.UserContext(), principal(c), c.Params("id"), int64(vq.Version), c.Params("locale"), c.Body())
 	if err != nil {

@@ -117,7 +117,8 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 
 // problemFields localizes field errors: each message names its field by the label of its path with
 // list positions left out (child.needs.interpreter_language, or for prompts[3].type prompts.type),
-// else of its last name (kind), else of the nearest enclosing field that has one, else as sent.
+// else of its last name (kind), else of the nearest enclosing field that has one followed by the rest
+// of the path as sent (“protocol › step.greet.title”), else as sent.
 func (s *Server) problemFields(locale string, fields []apperr.FieldError) []problemField {
 	cat := s.deps.Catalog
 	out := make([]problemField, 0, len(fields))
@@ -129,9 +130,12 @@ func (s *Server) problemFields(locale string, fields []apperr.FieldError) []prob
 			keys = append(keys, p)
 		}
 		name := f.Field
-		for _, key := range keys {
+		for i, key := range keys {
 			if label := cat.Message(locale, "fieldname."+key, nil); label != "fieldname."+key {
 				name = label
+				if i >= 2 { // an enclosing field's label: say which part of it too (protocol › step.greet.title)
+					name += " › " + strings.Join(strings.Split(f.Field, ".")[strings.Count(key, ".")+1:], ".")
+				}
 				break
 			}
 		}

@@ -91,13 +91,14 @@ func toRunDetailView(v casework.RunView) runDetailView {
 }
 
 // startRun answers POST /v1/cases/{id}/runs: starts a protocol on the case, pinned to the version
-// published now; 201 with the run, also when the same run id was already started (a retry).
+// published now; 201 with the run, or 200 with it when the same run id was already started (a retry),
+// as a repeated case create answers.
 func (s *Server) startRun(c *fiber.Ctx) error {
 	var req startRunRequest
 	if err := s.decodeBody(c, &req); err != nil {
 		return err
 	}
-	r, err := s.deps.Cases.StartRun(c.UserContext(), principal(c), c.Params("id"), req.ID, req.ProtocolID)
+	r, created, err := s.deps.Cases.StartRun(c.UserContext(), principal(c), c.Params("id"), req.ID, req.ProtocolID)
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,9 @@ func (s *Server) startRun(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Status(fiber.StatusCreated)
+	if created {
+		c.Status(fiber.StatusCreated)
+	}
 	return s.sendPrivate(c, toRunDetailView(v))
 }
 

@@ -308,7 +308,9 @@ func (s *Server) decodeRaw(field string, raw json.RawMessage, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return malformed(err)
+		var tree any
+		_ = json.Unmarshal(raw, &tree)
+		return malformedIn(err, tree, dst)
 	}
 	if errs := s.validate.check(dst); len(errs) > 0 {
 		return apperr.Validation(errs...)

@@ -179,7 +179,7 @@ func (f *caseworkFixture) create(p identity.Principal, nc casework.NewCase) case
 
 func (f *caseworkFixture) startRun(p identity.Principal, caseID string) casework.Run {
 	f.t.Helper()
-	r, err := f.svc.StartRun(f.ctx, p, caseID, uuid.NewString(), caseworkProtocolID)
+	r, _, err := f.svc.StartRun(f.ctx, p, caseID, uuid.NewString(), caseworkProtocolID)
 	if err != nil {
 		f.t.Fatalf("starting a run: %v", err)
 	}
@@ -375,7 +375,7 @@ func TestCaseworkAccessMatrix(t *testing.T) {
 			wantOutcome(t, "list runs", err, pc.want)
 			_, err = f.svc.GetRun(f.ctx, p, c.ID, run.ID)
 			wantOutcome(t, "get run", err, pc.want)
-			_, err = f.svc.StartRun(f.ctx, p, c.ID, uuid.NewString(), caseworkProtocolID)
+			_, _, err = f.svc.StartRun(f.ctx, p, c.ID, uuid.NewString(), caseworkProtocolID)
 			wantOutcome(t, "start run", err, pc.want)
 			_, err = f.svc.RecordStep(f.ctx, p, c.ID, run.ID, casework.NewStepRecord{StepID: "safety", Status: casework.StepDone,
 				RecordedAt: f.clock.Now(), ClientID: "rec-" + p.UserID + "-" + p.OrgID})
@@ -664,7 +664,7 @@ func TestCaseworkCloseReopen(t *testing.T) {
 	wantAppErr(t, "close a closed case", err, apperr.Invalid, "case_closed")
 	_, err = f.svc.RecordStep(f.ctx, cwAlice, c.ID, run.ID, casework.NewStepRecord{StepID: "safety", Status: casework.StepDone, RecordedAt: f.clock.Now(), ClientID: "c1"})
 	wantAppErr(t, "record on a closed case", err, apperr.Invalid, "case_closed")
-	_, err = f.svc.StartRun(f.ctx, cwAlice, c.ID, uuid.NewString(), caseworkProtocolID)
+	_, _, err = f.svc.StartRun(f.ctx, cwAlice, c.ID, uuid.NewString(), caseworkProtocolID)
 	wantAppErr(t, "start a run on a closed case", err, apperr.Invalid, "case_closed")
 	if _, err := f.svc.GetRun(f.ctx, cwAlice, c.ID, run.ID); err != nil {
 		t.Fatalf("reading a run of a closed case: %v", err)
@@ -695,15 +695,15 @@ func TestCaseworkRunPinnedToItsVersion(t *testing.T) {
 	f := newCaseworkFixture(t)
 	c := f.create(cwAlice, newCase())
 	runID := uuid.NewString()
-	r1, err := f.svc.StartRun(f.ctx, cwAlice, c.ID, runID, caseworkProtocolID)
-	if err != nil || r1.ProtocolVersion != 1 || r1.CaseID != c.ID || r1.OrgID != "org-a" || r1.StartedBy != "u-alice" {
-		t.Fatalf("start: %+v, %v", r1, err)
+	r1, created, err := f.svc.StartRun(f.ctx, cwAlice, c.ID, runID, caseworkProtocolID)
+	if err != nil || !created || r1.ProtocolVersion != 1 || r1.CaseID != c.ID || r1.OrgID != "org-a" || r1.StartedBy != "u-alice" {
+		t.Fatalf("start: %+v, created %v, %v", r1, created, err)
 	}
 	f.protocols.publish(caseworkDoc("new-in-v2"))
 
-	again, err := f.svc.StartRun(f.ctx, cwAlice, c.ID, runID, caseworkProtocolID)
-	if err != nil || again.ProtocolVersion != 1 || !again.StartedAt.Equal(r1.StartedAt) {
-		t.Fatalf("repeated start: %+v, %v", again, err)
+	again, created, err := f.svc.StartRun(f.ctx, cwAlice, c.ID, runID, caseworkProtocolID)
+	if err != nil || created || again.ProtocolVersion != 1 || !again.StartedAt.Equal(r1.StartedAt) {
+		t.Fatalf("repeated start: %+v, created %v, %v", again, created, err)
 	}
 	view, err := f.svc.GetRun(f.ctx, cwAlice, c.ID, runID)
 	if err != nil || view.Run.ProtocolVersion != 1 || slices.Contains(stepIDs(view), "new-in-v2") {
@@ -726,11 +726,11 @@ func TestCaseworkRunPinnedToItsVersion(t *testing.T) {
 	}
 
 	other := f.create(cwAlice, newCase())
-	_, err = f.svc.StartRun(f.ctx, cwAlice, other.ID, runID, caseworkProtocolID)
+	_, _, err = f.svc.StartRun(f.ctx, cwAlice, other.ID, runID, caseworkProtocolID)
 	wantAppErr(t, "run id of another case", err, apperr.Conflict, "run_id_conflict")
-	_, err = f.svc.StartRun(f.ctx, cwAlice, c.ID, uuid.NewString(), "no-such-protocol")
+	_, _, err = f.svc.StartRun(f.ctx, cwAlice, c.ID, uuid.NewString(), "no-such-protocol")
 	wantAppErr(t, "unknown protocol", err, apperr.NotFound, "protocol_not_found")
-	_, err = f.svc.StartRun(f.ctx, cwAlice, c.ID, "run-1", "")
+	_, _, err = f.svc.StartRun(f.ctx, cwAlice, c.ID, "run-1", "")
 	wantFields(t, "bad ids", err, "id", "protocol_id")
 }
 

@@ -82,7 +82,7 @@ func (s *seeder) oneCase(ctx context.Context, i int) error {
 // run starts a protocol run on the case and records most of its applicable steps.
 func (s *seeder) run(ctx context.Context, worker identity.Principal, c CasePlan, protocolID string, r *rand.Rand, clock *deviceClock) error {
 	runID := s.plan.ID(r, clock.next(r, time.Hour))
-	if _, err := s.svc.Cases.StartRun(ctx, worker, c.ID, runID, protocolID); err != nil {
+	if _, _, err := s.svc.Cases.StartRun(ctx, worker, c.ID, runID, protocolID); err != nil {
 		return fmt.Errorf("starting run %s: %w", protocolID, err)
 	}
 	s.res.Counts.Runs.Add(1)
