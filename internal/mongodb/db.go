@@ -86,6 +86,7 @@ var collections = []string{
 	evidenceItemsCollection, evidenceEventsCollection, idempotencyCollection, identityOrgsCollection,
 	identityUsersCollection, identityDevicesCollection, identitySessionsCollection, identityThrottleCollection,
 	interviewSessionsCollection, interviewLogsCollection, syncDevicesCollection, syncResultsCollection,
+	schemaCollection,
 }
 
 // CreateCollections creates the collections that do not exist yet (a collection otherwise appears
