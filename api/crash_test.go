@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,10 +24,7 @@ func TestCrashUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Skip("kills the process that runs the embedded database")
 	}
 	began := time.Now()
-	bin := filepath.Join(t.TempDir(), "caseguide")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	dir := t.TempDir()
 	env := testEnv(dir, nil)
 	built := time.Now()
@@ -54,6 +53,34 @@ func TestCrashUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	t.Logf("%d writes acknowledged before SIGKILL; build %v, start and load %v, restart %v, checks %v",
 		acked.count(), built.Sub(began).Round(time.Millisecond), killed.Sub(built).Round(time.Millisecond),
 		restarted.Sub(killed).Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildBinary builds the service with go build, once for the tests of this process, into a
+// temporary folder removed after them (see TestMain), and returns its path.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "caseguide-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtDir = dir
+		builtBin = filepath.Join(dir, "caseguide")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
 }
 
 // binary is the service running as a child process.

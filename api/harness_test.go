@@ -34,6 +34,7 @@ import (
 // The package's tests share one server started from serve() on the embedded database (or on
 // MONGODB_TEST_URI), and validate every response they get against api/openapi.yaml.
 var (
+	builtDir   string // the folder of buildBinary's binary, removed at the end
 	shared     *testServer
 	contract   *openapi3.T
 	contractRt routers.Router
@@ -62,6 +63,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared != nil {
 		shared.stop()
+	}
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
 	}
 	os.Exit(code)
 }

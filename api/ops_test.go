@@ -18,6 +18,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/ferret"
+	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 )
 
 // selfSignedCert writes a certificate for 127.0.0.1 and its key (mode 0600) into dir and returns
@@ -117,5 +124,49 @@ func TestTLSAndMetricsToken(t *testing.T) {
 		if tt.want == http.StatusUnauthorized && !strings.Contains(string(body), "metrics_token_required") {
 			t.Errorf("%s: %s", tt.name, body)
 		}
+	}
+}
+
+// The service stores its data's schema version and refuses to start on data a newer version wrote.
+func TestRefusesDataOfANewerVersion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := testEnv(dir, nil)
+	s := startServer(t, env, nil)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	uri, name := env["MONGODB_URI"], env["MONGODB_DATABASE"]
+	var srv *ferret.Server
+	if uri == "" {
+		var err error
+		if srv, err = ferret.Start(dir, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		uri, name = srv.URI(), "caseguide"
+	}
+	c, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll := c.Database(name).Collection("schema_version")
+	var doc struct{ Version int }
+	if err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: "schema"}}).Decode(&doc); err != nil || doc.Version != mongodb.SchemaVersion {
+		t.Errorf("stored schema version %d, %v; want %d", doc.Version, err, mongodb.SchemaVersion)
+	}
+	_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "schema"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "version", Value: 99}}}})
+	c.Disconnect(ctx)
+	if srv != nil {
+		if cerr := srv.Close(ctx); cerr != nil {
+			t.Fatal(cerr)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = run(ctx, []string{"api"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "schema version 99") {
+		t.Fatalf("start on newer data: %v", err)
 	}
 }

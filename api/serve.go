@@ -235,6 +235,14 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		closeEmbedded()
 		return nil, nil, err
 	}
+	found, err := db.MigrateSchema(ctx)
+	if err != nil {
+		closeEmbedded()
+		return nil, nil, err
+	}
+	if found != mongodb.SchemaVersion {
+		log.Info("data migrated", "from_schema_version", found, "to_schema_version", mongodb.SchemaVersion)
+	}
 	if embedded != nil { // lookups by _id scan every collection of FerretDB 1.24 without this
 		err := db.CreateCollections(ctx)
 		if err == nil {

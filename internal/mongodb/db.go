@@ -109,7 +109,7 @@ var collections = []string{
 	evidenceItemsCollection, evidenceEventsCollection, idempotencyCollection, identityOrgsCollection,
 	identityUsersCollection, identityDevicesCollection, identitySessionsCollection, identityThrottleCollection,
 	interviewSessionsCollection, interviewLogsCollection, syncDevicesCollection, syncResultsCollection,
-	checkpointsCollection,
+	checkpointsCollection, schemaCollection,
 }
 
 // CreateCollections creates the collections that do not exist yet (a collection otherwise appears
