@@ -25,6 +25,7 @@ type security struct {
 	audit    *audit.Service
 	auth     *authenticator
 	signer   *jwtauth.Signer
+	tokenKey ed25519.PrivateKey  // the access-token signing key, read once (custody receipts derive theirs from it)
 	keys     *fieldcrypt.KeyRing // encrypts free text and identifying fields at rest
 }
 
@@ -56,7 +57,7 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 			return nil, fmt.Errorf("OpenID Connect provider %s: %w", cfg.OIDCIssuerURL, err)
 		}
 	}
-	return &security{identity: ids, audit: auditLog, auth: a, signer: signer, keys: keys}, nil
+	return &security{identity: ids, audit: auditLog, auth: a, signer: signer, tokenKey: key, keys: keys}, nil
 }
 
 // fieldKeys reads the field-encryption key ring from FIELD_KEYS, or from (creating it) DATA_DIR.
@@ -75,6 +76,8 @@ func fieldKeys(cfg config.Config) (*fieldcrypt.KeyRing, error) {
 	return keys, nil
 }
 
+// signingKey reads the access-token signing key from JWT_PRIVATE_KEY_FILE, or from (creating it)
+// DATA_DIR, with its key id.
 func signingKey(cfg config.Config) (ed25519.PrivateKey, string, error) {
 	if cfg.JWTKeyFile != "" {
 		pem, err := os.ReadFile(cfg.JWTKeyFile)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
@@ -75,8 +76,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	library := protocol.NewService(db.Protocols(), log)
-	if docs, err = withoutSuperseded(ctx, db, docs, log); err != nil {
+	docs, dropped, err := authoring.WithoutSuperseded(ctx, db.Authoring(), db.Protocols(), docs)
+	if err != nil {
 		return err
+	}
+	for _, id := range dropped {
+		log.Info("protocol files older than the version published by editors: not published", "protocol", id)
 	}
 	results, err := library.Publish(ctx, docs)
 	if err != nil {
@@ -96,7 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	evidenceLog, err := newEvidence(cfg, db, sec, cases)
+	evidenceLog, err := newEvidence(db, sec, cases)
 	if err != nil {
 		return err
 	}
@@ -208,12 +213,9 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		closeEmbedded()
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
-	for _, ensure := range []func(context.Context) error{db.EnsureIndexes, db.EnsureIdentityIndexes, db.EnsureAuditIndexes, db.EnsureCaseworkIndexes,
-		db.EnsureInterviewIndexes, db.EnsureEvidenceIndexes, db.EnsureSyncIndexes, db.EnsureAuthoringIndexes} {
-		if err := ensure(ctx); err != nil {
-			closeEmbedded()
-			return nil, nil, err
-		}
+	if err := db.EnsureIndexes(ctx); err != nil {
+		closeEmbedded()
+		return nil, nil, err
 	}
 	if embedded != nil { // lookups by _id scan every collection of FerretDB 1.24 without this
 		err := db.CreateCollections(ctx)

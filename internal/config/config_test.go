@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,6 +38,17 @@ func TestLoad(t *testing.T) {
 		{name: "bad database name", env: map[string]string{"MONGODB_DATABASE": "a.b"}, wantErr: "MONGODB_DATABASE"},
 		{name: "bad duration", env: map[string]string{"REQUEST_TIMEOUT": "soon"}, wantErr: "REQUEST_TIMEOUT"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected"},
+		{name: "required locales", env: map[string]string{"AUTHORING_REQUIRED_LOCALES": " fr, en,fr "}, check: func(t *testing.T, c Config) {
+			if !slices.Equal(c.RequiredLocales, []string{"fr", "en"}) {
+				t.Errorf("RequiredLocales = %v", c.RequiredLocales)
+			}
+		}},
+		{name: "every locale by default", check: func(t *testing.T, c Config) {
+			if len(c.RequiredLocales) != 6 {
+				t.Errorf("RequiredLocales = %v, want the six supported", c.RequiredLocales)
+			}
+		}},
+		{name: "unsupported required locale", env: map[string]string{"AUTHORING_REQUIRED_LOCALES": "en,xx"}, wantErr: `"xx" is not a supported locale`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

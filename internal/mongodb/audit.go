@@ -41,7 +41,7 @@ import (
 // decoded to be filtered): BenchmarkAuditList measured 120-160 ms per page at 1,000 entries and
 // 0.9-1.9 s at 10,000 over two runs on this shared, noisy machine. So the embedded default suits logs
 // of a few thousand entries; beyond that use MongoDB, where List and Scan use the indexes
-// EnsureAuditIndexes creates.
+// ensureAuditIndexes creates.
 const (
 	auditCollection      = "audit_log"
 	auditHeadsCollection = "audit_heads"
@@ -95,11 +95,11 @@ type AuditStore struct{ db *DB }
 // Audit returns the audit log store.
 func (d *DB) Audit() *AuditStore { return &AuditStore{db: d} }
 
-// EnsureAuditIndexes creates the indexes of the audit collections on MongoDB. It is idempotent. On
+// ensureAuditIndexes creates the indexes of the audit collections on MongoDB. It is idempotent. On
 // FerretDB it creates none: its queries use no index but the one on _id (which already makes org and
 // seq unique), and every request writes an audit entry, so secondary indexes would only slow every
 // request down. It returns the first error the server gives.
-func (d *DB) EnsureAuditIndexes(ctx context.Context) error {
+func (d *DB) ensureAuditIndexes(ctx context.Context) error {
 	if d.ferret {
 		return nil
 	}
