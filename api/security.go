@@ -31,6 +31,7 @@ type security struct {
 	audit    *audit.Service
 	auth     *authenticator
 	signer   *jwtauth.Signer
+	tokenKey ed25519.PrivateKey  // the access-token signing key, read once (custody receipts derive theirs from it)
 	keys     *fieldcrypt.KeyRing // encrypts free text and identifying fields at rest
 	// checkpoints signs and finds the checkpoints of the audit logs and custody chains
 	checkpoints *checkpoint.Keeper
@@ -71,7 +72,7 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 			return nil, fmt.Errorf("OpenID Connect provider %s: %w", cfg.OIDCIssuerURL, err)
 		}
 	}
-	return &security{identity: ids, audit: auditLog, auth: a, signer: signer, keys: keys, checkpoints: checkpoints}, nil
+	return &security{identity: ids, audit: auditLog, auth: a, signer: signer, tokenKey: key, keys: keys, checkpoints: checkpoints}, nil
 }
 
 // checkpointKeyInfo names the purpose of the checkpoint key derived from the token-signing key.
@@ -132,6 +133,8 @@ func fieldKeys(cfg config.Config) (*fieldcrypt.KeyRing, error) {
 	return keys, nil
 }
 
+// signingKey reads the access-token signing key from JWT_PRIVATE_KEY_FILE, or from (creating it)
+// DATA_DIR, with its key id.
 func signingKey(cfg config.Config) (ed25519.PrivateKey, string, error) {
 	if cfg.JWTKeyFile != "" {
 		pem, err := os.ReadFile(cfg.JWTKeyFile)

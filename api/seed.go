@@ -73,10 +73,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer sec.flush(log)
 	library := protocol.NewService(db.Protocols(), log)
-	if docs, err = withoutSuperseded(ctx, db, docs, log); err != nil {
-		return err
-	}
-	if _, err := library.Publish(ctx, docs); err != nil {
+	if err := publishLibrary(ctx, db, library, docs, log); err != nil {
 		return err
 	}
 	cs := casework.NewService(db.Casework(sec.keys), library, sec.audit, time.Now).WithDirectory(sec.identity)
@@ -84,7 +81,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	ev, err := newEvidence(cfg, db, sec, cs)
+	ev, err := newEvidence(db, sec, cs)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
@@ -76,20 +77,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	library := protocol.NewService(db.Protocols(), log)
-	if docs, err = withoutSuperseded(ctx, db, docs, log); err != nil {
+	if err := publishLibrary(ctx, db, library, docs, log); err != nil {
 		return err
 	}
-	results, err := library.Publish(ctx, docs)
-	if err != nil {
-		return err
-	}
-	created := 0
-	for _, r := range results {
-		if r.Created {
-			created++
-		}
-	}
-	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
 
 	caseStore := db.Casework(sec.keys)
 	cases := casework.NewService(caseStore, library, sec.audit, time.Now).WithDirectory(sec.identity)
@@ -97,7 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	evidenceLog, err := newEvidence(cfg, db, sec, cases)
+	evidenceLog, err := newEvidence(db, sec, cases)
 	if err != nil {
 		return err
 	}
@@ -178,6 +168,30 @@ func serverTLS(cfg config.Config) (*tls.Config, error) {
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
+// publishLibrary publishes the library folder's documents, less those editors have superseded
+// through authoring, as new versions where their content changed. It returns the database's errors.
+func publishLibrary(ctx context.Context, db *mongodb.DB, library *protocol.Service, docs []protocol.Document, log *slog.Logger) error {
+	docs, dropped, err := authoring.WithoutSuperseded(ctx, db.Authoring(), db.Protocols(), docs)
+	if err != nil {
+		return err
+	}
+	for _, id := range dropped {
+		log.Info("protocol files older than the version published by editors: not published", "protocol", id)
+	}
+	results, err := library.Publish(ctx, docs)
+	if err != nil {
+		return err
+	}
+	created := 0
+	for _, r := range results {
+		if r.Created {
+			created++
+		}
+	}
+	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
+	return nil
+}
+
 // readLibrary loads and validates the protocol library (PROTOCOLS_DIR or the shipped one). Problems
 // that are not just missing translations stop the start with the validator's messages.
 func readLibrary(cfg config.Config, log *slog.Logger) ([]protocol.Document, error) {
@@ -231,7 +245,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		closeEmbedded()
 		return nil, nil, fmt.Errorf("database at %s: %w", config.MaskURI(cfg.MongoDBURI), err)
 	}
-	if err := db.EnsureAllIndexes(ctx); err != nil {
+	if err := db.EnsureIndexes(ctx); err != nil {
 		closeEmbedded()
 		return nil, nil, err
 	}

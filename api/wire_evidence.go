@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/casework"
-	"github.com/childsafe-protocols/caseguide/internal/config"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 )
@@ -20,13 +19,9 @@ const receiptKeyInfo = "caseguide custody receipts v1"
 // access check, the audit adapter, and the receipt signer. The receipt key is an Ed25519 key derived
 // with HKDF-SHA256 from the token-signing key's seed (so every instance sharing that key signs
 // receipts with the same key and no new secret needs configuring), distinct from it: a receipt is
-// never a valid access token and the reverse. It returns an error when the signing key cannot be read.
-func newEvidence(cfg config.Config, db *mongodb.DB, sec *security, cases *casework.Service) (*evidence.Service, error) {
-	key, _, err := signingKey(cfg)
-	if err != nil {
-		return nil, err
-	}
-	seed, err := hkdf.Key(sha256.New, key.Seed(), nil, receiptKeyInfo, ed25519.SeedSize)
+// never a valid access token and the reverse. It returns an error when the key cannot be derived.
+func newEvidence(db *mongodb.DB, sec *security, cases *casework.Service) (*evidence.Service, error) {
+	seed, err := hkdf.Key(sha256.New, sec.tokenKey.Seed(), nil, receiptKeyInfo, ed25519.SeedSize)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the receipt key: %w", err)
 	}

@@ -9,10 +9,12 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -45,7 +47,7 @@ type Config struct {
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
 	DeploymentAuditOrg     string        // DEPLOYMENT_AUDIT_ORG: organisation whose auditors read the deployment's audit log
 	InterviewRulesFile     string        // INTERVIEW_RULES_FILE: JSON file of interview quality rules replacing the shipped ones
-	RequiredLocales        string        // AUTHORING_REQUIRED_LOCALES: comma-separated locales a draft must be complete in to publish (empty: all)
+	RequiredLocales        []string      // AUTHORING_REQUIRED_LOCALES: comma-separated locales a draft must be complete in to publish (empty: all supported), parsed, without repeats
 
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
@@ -109,7 +111,6 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
 		DeploymentAuditOrg:     env("DEPLOYMENT_AUDIT_ORG", "default"),
 		InterviewRulesFile:     env("INTERVIEW_RULES_FILE", ""),
-		RequiredLocales:        env("AUTHORING_REQUIRED_LOCALES", ""),
 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
@@ -118,6 +119,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		MetricsToken: getenv("METRICS_TOKEN"),
 		TLSCertFile:  env("TLS_CERT_FILE", ""),
 		TLSKeyFile:   env("TLS_KEY_FILE", ""),
+	}
+	var err error
+	if c.RequiredLocales, err = parseLocales("AUTHORING_REQUIRED_LOCALES", env("AUTHORING_REQUIRED_LOCALES", "")); err != nil {
+		errs = append(errs, err)
 	}
 	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
 		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
@@ -183,6 +188,25 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 }
 
 // Addr returns the listen address.
+// parseLocales reads a comma-separated list of supported locale codes (empty: every supported
+// locale), without repeats; an error names the variable and the first unsupported code.
+func parseLocales(name, v string) ([]string, error) {
+	if strings.TrimSpace(v) == "" {
+		return i18n.Codes(), nil
+	}
+	var out []string
+	for _, l := range strings.Split(v, ",") {
+		l = strings.TrimSpace(l)
+		if !slices.Contains(i18n.Codes(), l) {
+			return nil, fmt.Errorf("%s: %q is not a supported locale (%s)", name, l, strings.Join(i18n.Codes(), ", "))
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
 func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
 
 // LogAttrs describes the configuration for the start-up log, with credentials in MONGODB_URI masked.
@@ -209,7 +233,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 		slog.String("deployment_audit_org", c.DeploymentAuditOrg),
 		slog.String("interview_rules_file", c.InterviewRulesFile),
-		slog.String("authoring_required_locales", c.RequiredLocales),
+		slog.String("authoring_required_locales", strings.Join(c.RequiredLocales, ",")),
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),
 		slog.Bool("sync_several_instances", c.SyncSeveralInstances),

@@ -2,6 +2,7 @@ package config
 
 import (
 	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,17 @@ func TestLoad(t *testing.T) {
 		{name: "metrics token too short", env: map[string]string{"METRICS_TOKEN": "short"}, wantErr: "METRICS_TOKEN"},
 		{name: "TLS certificate without key", env: map[string]string{"TLS_CERT_FILE": "/c.pem"}, wantErr: "TLS_CERT_FILE and TLS_KEY_FILE"},
 		{name: "bootstrap password fine", env: map[string]string{"BOOTSTRAP_ADMIN_PASSWORD": "a long bootstrap passphrase"}, check: func(t *testing.T, c Config) {}},
+		{name: "required locales", env: map[string]string{"AUTHORING_REQUIRED_LOCALES": " fr, en,fr "}, check: func(t *testing.T, c Config) {
+			if !slices.Equal(c.RequiredLocales, []string{"fr", "en"}) {
+				t.Errorf("RequiredLocales = %v", c.RequiredLocales)
+			}
+		}},
+		{name: "every locale by default", check: func(t *testing.T, c Config) {
+			if len(c.RequiredLocales) != 6 {
+				t.Errorf("RequiredLocales = %v, want the six supported", c.RequiredLocales)
+			}
+		}},
+		{name: "unsupported required locale", env: map[string]string{"AUTHORING_REQUIRED_LOCALES": "en,xx"}, wantErr: `"xx" is not a supported locale`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,7 +68,7 @@ func Open(t testing.TB) *mongodb.DB {
 		t.Fatalf("connecting: %v", err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	if err := db.EnsureAllIndexes(ctx); err != nil {
+	if err := db.EnsureIndexes(ctx); err != nil {
 		t.Fatalf("creating indexes: %v", err)
 	}
 	if srv != nil {

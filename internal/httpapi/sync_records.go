@@ -7,7 +7,6 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
-	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 )
 
@@ -198,22 +197,4 @@ func decodeCustodyEventOp(s *Server, op pushOperation) (any, any, error) {
 		return nil, nil, errIDMismatch()
 	}
 	return devicesync.CustodyAppend{ItemID: item.ItemID, Event: toNewEvent(req)}, nil, nil
-}
-
-// toNewEvent converts a custody event body.
-func toNewEvent(req newEventBody) evidence.NewEvent {
-	ne := evidence.NewEvent{ID: req.ID, Type: evidence.EventType(req.Type), PerformedBy: toParty(req.PerformedBy),
-		From: toParty(req.From), To: toParty(req.To), Place: req.Place, Purpose: req.Purpose, Note: req.Note, SealNumber: req.SealNumber,
-		SealIntact: req.SealIntact, CorrectsSeq: req.CorrectsSeq, Hold: req.LegalHold}
-	if req.RecordedAt != nil {
-		ne.RecordedAt = *req.RecordedAt
-	}
-	if req.VerifiedHash != nil {
-		ne.Verified = &evidence.Hash{Algorithm: req.VerifiedHash.Algorithm, Value: req.VerifiedHash.Value}
-	}
-	if req.DerivedItem != nil {
-		d := toNewItem(*req.DerivedItem)
-		ne.DerivedItem = &d
-	}
-	return ne
 }

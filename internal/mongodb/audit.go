@@ -36,7 +36,7 @@ import (
 // with 32 goroutines recording for one organisation: about 4.1 ms per entry with one entry per
 // Record (three operations each, serialised), 0.36 ms with group commit.
 //
-// Sizes: List and Scan (Verify) use the indexes EnsureAuditIndexes defines, on MongoDB and on the
+// Sizes: List and Scan (Verify) use the indexes ensureAuditIndexes defines, on MongoDB and on the
 // embedded database (where they are answered from its SQLite tables, see embedded.go; before, they
 // scanned the whole audit_log collection at 100-200 µs per entry: 0.9-1.9 s per page at 10,000).
 const (
@@ -92,12 +92,12 @@ type AuditStore struct{ db *DB }
 // Audit returns the audit log store.
 func (d *DB) Audit() *AuditStore { return &AuditStore{db: d} }
 
-// EnsureAuditIndexes creates the indexes of the audit collections: organisation and sequence, and
+// ensureAuditIndexes creates the indexes of the audit collections: organisation and sequence, and
 // the list's filters (actor, resource). It is idempotent. On FerretDB it creates none through the
 // server (its query engine uses no index but the one on _id, and FerretDB's index upkeep would slow
 // every request's audit insert); it registers them for the embedded tables instead (UseTables),
 // where SQLite keeps them at little cost. It returns the first error the server gives.
-func (d *DB) EnsureAuditIndexes(ctx context.Context) error {
+func (d *DB) ensureAuditIndexes(ctx context.Context) error {
 	models := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("org_seq").SetUnique(true)},
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "actor_id", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("org_actor_seq")},

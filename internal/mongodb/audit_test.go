@@ -23,9 +23,6 @@ import (
 func openAudit(t testing.TB) *mongodb.AuditStore {
 	t.Helper()
 	db := dbtest.Open(t)
-	if err := db.EnsureAuditIndexes(context.Background()); err != nil {
-		t.Fatalf("creating audit indexes: %v", err)
-	}
 	return db.Audit()
 }
 

@@ -67,9 +67,9 @@ type AuthoringStore struct{ db *DB }
 // Authoring returns the authoring store.
 func (d *DB) Authoring() *AuthoringStore { return &AuthoringStore{db: d} }
 
-// EnsureAuthoringIndexes creates the index of drafts by protocol. It is idempotent and returns the
+// ensureAuthoringIndexes creates the index of drafts by protocol. It is idempotent and returns the
 // server's error.
-func (d *DB) EnsureAuthoringIndexes(ctx context.Context) error {
+func (d *DB) ensureAuthoringIndexes(ctx context.Context) error {
 	return d.ensureIndexes(ctx, authoringDraftsCollection, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "protocol_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("protocol_id")},
 	})

@@ -110,10 +110,10 @@ func (d *DB) Casework(keys *fieldcrypt.KeyRing) *CaseworkStore {
 	return &CaseworkStore{db: d, keys: keys}
 }
 
-// EnsureCaseworkIndexes creates the indexes of the cases and runs collections: organisation-led
+// ensureCaseworkIndexes creates the indexes of the cases and runs collections: organisation-led
 // indexes for case lists (by id, by assignee, by update time) and the runs of a case. It is idempotent
 // and returns the first error the server gives.
-func (d *DB) EnsureCaseworkIndexes(ctx context.Context) error {
+func (d *DB) ensureCaseworkIndexes(ctx context.Context) error {
 	indexes := map[string][]mongo.IndexModel{
 		caseworkCasesCollection: {
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_id")},

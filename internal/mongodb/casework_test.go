@@ -147,9 +147,6 @@ func newCaseworkFixture(t *testing.T) *caseworkFixture {
 	t.Helper()
 	ctx := context.Background()
 	db := dbtest.Open(t)
-	if err := db.EnsureCaseworkIndexes(ctx); err != nil {
-		t.Fatalf("creating casework indexes: %v", err)
-	}
 	store := db.Casework(caseworkRing(t, caseworkKey("k1", 1)))
 	f := &caseworkFixture{t: t, ctx: ctx, db: db, store: store, clock: &testClock{now: caseworkStart},
 		events: &caseworkEvents{}, protocols: &caseworkProtocols{}}

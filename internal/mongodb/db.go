@@ -69,9 +69,22 @@ func (d *DB) Ping(ctx context.Context) error {
 // Close disconnects, waiting for in-use connections until ctx ends.
 func (d *DB) Close(ctx context.Context) error { return d.client.Disconnect(ctx) }
 
-// EnsureIndexes creates the indexes every collection needs. It is idempotent.
-// It returns the first error the server gives.
+// EnsureIndexes creates every index the stores need: those of protocol versions, identity, the
+// audit log, casework, interviews, evidence, sync and authoring, one at a time (FerretDB's
+// createIndexes fails when given several that exist). It is idempotent. It returns the first error
+// the server gives.
 func (d *DB) EnsureIndexes(ctx context.Context) error {
+	for _, ensure := range []func(context.Context) error{d.ensureProtocolIndexes, d.ensureIdentityIndexes, d.ensureAuditIndexes,
+		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes} {
+		if err := ensure(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureProtocolIndexes creates the index of protocol versions by protocol and number.
+func (d *DB) ensureProtocolIndexes(ctx context.Context) error {
 	indexes := map[string][]mongo.IndexModel{
 		versionsCollection: {{
 			Keys:    bson.D{{Key: "protocol_id", Value: 1}, {Key: "version", Value: -1}},
@@ -80,18 +93,6 @@ func (d *DB) EnsureIndexes(ctx context.Context) error {
 	}
 	for coll, models := range indexes {
 		if err := d.ensureIndexes(ctx, coll, models); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// EnsureAllIndexes creates the indexes of every store (EnsureIndexes and each store's Ensure…Indexes).
-// It is idempotent and returns the first error the server gives.
-func (d *DB) EnsureAllIndexes(ctx context.Context) error {
-	for _, ensure := range []func(context.Context) error{d.EnsureIndexes, d.EnsureIdentityIndexes, d.EnsureAuditIndexes, d.EnsureCaseworkIndexes,
-		d.EnsureInterviewIndexes, d.EnsureEvidenceIndexes, d.EnsureSyncIndexes, d.EnsureAuthoringIndexes} {
-		if err := ensure(ctx); err != nil {
 			return err
 		}
 	}

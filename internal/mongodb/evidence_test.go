@@ -62,9 +62,6 @@ func newEvidenceFixture(t testing.TB) *evidenceFixture {
 	t.Helper()
 	db := dbtest.Open(t)
 	ctx := context.Background()
-	if err := db.EnsureEvidenceIndexes(ctx); err != nil {
-		t.Fatal(err)
-	}
 	signer, err := evidence.NewReceiptSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)))
 	if err != nil {
 		t.Fatal(err)

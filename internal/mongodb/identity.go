@@ -82,10 +82,10 @@ type IdentityStore struct{ db *DB }
 // Identity returns the identity store.
 func (d *DB) Identity() *IdentityStore { return &IdentityStore{db: d} }
 
-// EnsureIdentityIndexes creates the identity collections' indexes: the unique username, and the
+// ensureIdentityIndexes creates the identity collections' indexes: the unique username, and the
 // organisation-led indexes of user, device and session lists. It is idempotent and returns the first
 // error the server gives.
-func (d *DB) EnsureIdentityIndexes(ctx context.Context) error {
+func (d *DB) ensureIdentityIndexes(ctx context.Context) error {
 	indexes := map[string][]mongo.IndexModel{
 		identityUsersCollection: {
 			{Keys: bson.D{{Key: "username", Value: 1}}, Options: options.Index().SetName("username").SetUnique(true)},

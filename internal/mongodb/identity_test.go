@@ -74,9 +74,6 @@ func newIdentityFixture(t *testing.T) *identityFixture {
 	t.Helper()
 	ctx := context.Background()
 	db := dbtest.Open(t)
-	if err := db.EnsureIdentityIndexes(ctx); err != nil {
-		t.Fatalf("creating identity indexes: %v", err)
-	}
 	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	events := &identityEvents{}
 	svc := identity.NewService(db.Identity(), identityIssuer{clock}, events, identity.Config{Password: testPasswordParams()}, clock.Now)

@@ -23,9 +23,6 @@ import (
 func newInterviewStore(t *testing.T) (*mongodb.DB, *mongodb.InterviewStore) {
 	t.Helper()
 	db := dbtest.Open(t)
-	if err := db.EnsureInterviewIndexes(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return db, db.Interviews(caseworkRing(t, caseworkKey("k1", 7)))
 }
 
@@ -167,9 +164,6 @@ func TestInterviewServiceAccessAndAudit(t *testing.T) {
 	t.Parallel()
 	f := newCaseworkFixture(t)
 	f.protocols.publish(interviewDoc())
-	if err := f.db.EnsureInterviewIndexes(f.ctx); err != nil {
-		t.Fatal(err)
-	}
 	events := &interviewEvents{}
 	svc, err := interview.NewService(f.db.Interviews(caseworkRing(t, caseworkKey("k1", 1))), f.svc, f.protocols, events, nil, f.clock.Now)
 	if err != nil {

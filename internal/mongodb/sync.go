@@ -32,10 +32,10 @@ func (d *DB) Sync(keys *fieldcrypt.KeyRing) *SyncStore {
 	return &SyncStore{db: d, keys: keys, cases: d.Casework(keys)}
 }
 
-// EnsureSyncIndexes creates the indexes the feeds use (organisation and change sequence) and
+// ensureSyncIndexes creates the indexes the feeds use (organisation and change sequence) and
 // stamps a change sequence number on cases and runs stored before the sync existed. It is
 // idempotent and returns the first error the server gives.
-func (d *DB) EnsureSyncIndexes(ctx context.Context) error {
+func (d *DB) ensureSyncIndexes(ctx context.Context) error {
 	for _, coll := range []string{caseworkCasesCollection, caseworkRunsCollection} {
 		if err := d.ensureIndexes(ctx, coll, []mongo.IndexModel{{
 			Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")}}); err != nil {
