@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 		loadClientMain()
 		return
 	}
+	if args := os.Getenv(runAsBinaryEnv); args != "" {
+		os.Exit(runAsBinary(args))
+	}
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("application/schema+json", openapi3filter.JSONBodyDecoder)
 	var err error

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// runAsBinaryEnv, set in the environment of this test binary, makes it behave as the service binary
+// with the arguments it holds (separated by argSep), so benchmarks can run the service (or a
+// subcommand) in a process of its own without a separate build.
+const runAsBinaryEnv = "CASEGUIDE_TEST_RUN_AS_BINARY"
+
+// argSep separates the arguments in runAsBinaryEnv (they may hold spaces).
+const argSep = "\x1f"
+
+// runAsBinary runs the command line args as main would and returns its exit code.
+func runAsBinary(args string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, append([]string{"api"}, strings.Split(args, argSep)...), os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
