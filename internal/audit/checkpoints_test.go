@@ -88,13 +88,14 @@ func TestVerifyStartsFromTheNewestCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := int64(2*CheckpointEntries + 1)
-	if !r.OK || r.Full || r.Checkpoint == nil || r.Checkpoint.Seq != want || r.Checkpoint.N != 3 || r.FromSeq != want ||
+	wantN := int64(n-1)/CheckpointEntries + 1 // at 1 (the first idle moment), then every CheckpointEntries
+	want := 1 + (wantN-1)*CheckpointEntries
+	if !r.OK || r.Full || r.Checkpoint == nil || r.Checkpoint.Seq != want || r.Checkpoint.N != wantN || r.FromSeq != want ||
 		r.Entries != n-int(want)+1 || r.AfterCheckpoint != int64(n)-want || r.LastSeq != int64(n) {
 		t.Fatalf("Verify = %+v, checkpoint %+v", r, r.Checkpoint)
 	}
 	full, err := svc.VerifyFull(ctx, "org", nil)
-	if err != nil || !full.OK || !full.Full || full.Entries != n || full.Checkpoint == nil || full.Checkpoint.N != 3 {
+	if err != nil || !full.OK || !full.Full || full.Entries != n || full.Checkpoint == nil || full.Checkpoint.N != wantN {
 		t.Fatalf("VerifyFull = %+v %v", full, err)
 	}
 }
@@ -103,7 +104,7 @@ func TestVerifyStartsFromTheNewestCheckpoint(t *testing.T) {
 // them (a restart): by Verify from the checkpoint on, by VerifyFull before it.
 func TestCheckpointsFindTampering(t *testing.T) {
 	t.Parallel()
-	const n = CheckpointEntries + 20 // checkpoints at 1 and 1001
+	const n = CheckpointEntries + 20 // checkpoints at 1 and CheckpointEntries+1
 	cpLog := checkpoint.AuditLog("org")
 	tests := []struct {
 		name     string
