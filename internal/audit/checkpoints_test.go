@@ -190,14 +190,14 @@ func TestIdleLogIsCheckpointedAfterTheInterval(t *testing.T) {
 	if cp := <-cps.made; cp.Seq != 1 { // the first idle moment
 		t.Fatalf("first checkpoint %+v", cp)
 	}
-	record(t, svc, "org", 3) // within the interval: left for the timer
-	select {
-	case cp := <-cps.made:
-		if cp.Seq != 4 {
-			t.Errorf("timer's checkpoint %+v, want seq 4", cp)
+	record(t, svc, "org", 3) // within the interval (on a slow machine, partly after it): left for the timer
+	for covered := false; !covered; {
+		select {
+		case cp := <-cps.made:
+			covered = cp.Seq == 4
+		case <-time.After(10 * time.Second):
+			t.Fatal("no checkpoint of the newest entry after the interval")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no checkpoint after the interval")
 	}
 	svc2 := NewService(newMemStore(), time.Now).WithCheckpoints(signalling{Keeper: cps.Keeper, made: make(chan checkpoint.Checkpoint, 16)}, time.Hour)
 	record(t, svc2, "other", 2)
