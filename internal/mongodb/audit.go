@@ -37,12 +37,14 @@ import (
 // with 32 goroutines recording for one organisation: about 4.1 ms per entry with one entry per
 // Record (three operations each, serialised), 0.36 ms with group commit.
 //
-// Sizes: List and Scan (Verify) filter on org_id and scan the whole audit_log collection on the
+// Sizes: List and Scan (VerifyFull) filter on org_id and scan the whole audit_log collection on the
 // embedded database, all organisations together, at roughly 100-200 µs per entry document (it is
 // decoded to be filtered): BenchmarkAuditList measured 120-160 ms per page at 1,000 entries and
 // 0.9-1.9 s at 10,000 over two runs on this shared, noisy machine. So the embedded default suits logs
 // of a few thousand entries; beyond that use MongoDB, where List and Scan use the indexes
-// EnsureAuditIndexes creates.
+// EnsureAuditIndexes creates. Routine verification (audit.Service.Verify) reads only the entries after
+// the newest signed checkpoint, through ScanFrom: by _id on the embedded database, so its cost does
+// not grow with the collection (BenchmarkAuditVerify).
 const (
 	auditCollection      = "audit_log"
 	auditHeadsCollection = "audit_heads"
