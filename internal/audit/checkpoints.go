@@ -10,7 +10,7 @@ import (
 
 // CheckpointEntries is the most entries a leader writes before it checkpoints its organisation's log
 // (see WithCheckpoints).
-const CheckpointEntries = 1000
+const CheckpointEntries = 256
 
 // DefaultCheckpointInterval is the checkpoint interval of WithCheckpoints when given 0.
 const DefaultCheckpointInterval = 10 * time.Second

@@ -88,13 +88,14 @@ func TestVerifyStartsFromTheNewestCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := int64(2*CheckpointEntries + 1)
-	if !r.OK || r.Full || r.Checkpoint == nil || r.Checkpoint.Seq != want || r.Checkpoint.N != 3 || r.FromSeq != want ||
+	wantN := int64(n-1)/CheckpointEntries + 1 // at 1 (the first idle moment), then every CheckpointEntries
+	want := 1 + (wantN-1)*CheckpointEntries
+	if !r.OK || r.Full || r.Checkpoint == nil || r.Checkpoint.Seq != want || r.Checkpoint.N != wantN || r.FromSeq != want ||
 		r.Entries != n-int(want)+1 || r.AfterCheckpoint != int64(n)-want || r.LastSeq != int64(n) {
 		t.Fatalf("Verify = %+v, checkpoint %+v", r, r.Checkpoint)
 	}
 	full, err := svc.VerifyFull(ctx, "org", nil)
-	if err != nil || !full.OK || !full.Full || full.Entries != n || full.Checkpoint == nil || full.Checkpoint.N != 3 {
+	if err != nil || !full.OK || !full.Full || full.Entries != n || full.Checkpoint == nil || full.Checkpoint.N != wantN {
 		t.Fatalf("VerifyFull = %+v %v", full, err)
 	}
 }
@@ -103,7 +104,7 @@ func TestVerifyStartsFromTheNewestCheckpoint(t *testing.T) {
 // them (a restart): by Verify from the checkpoint on, by VerifyFull before it.
 func TestCheckpointsFindTampering(t *testing.T) {
 	t.Parallel()
-	const n = CheckpointEntries + 20 // checkpoints at 1 and 1001
+	const n = CheckpointEntries + 20 // checkpoints at 1 and CheckpointEntries+1
 	cpLog := checkpoint.AuditLog("org")
 	tests := []struct {
 		name     string
@@ -189,14 +190,14 @@ func TestIdleLogIsCheckpointedAfterTheInterval(t *testing.T) {
 	if cp := <-cps.made; cp.Seq != 1 { // the first idle moment
 		t.Fatalf("first checkpoint %+v", cp)
 	}
-	record(t, svc, "org", 3) // within the interval: left for the timer
-	select {
-	case cp := <-cps.made:
-		if cp.Seq != 4 {
-			t.Errorf("timer's checkpoint %+v, want seq 4", cp)
+	record(t, svc, "org", 3) // within the interval (on a slow machine, partly after it): left for the timer
+	for covered := false; !covered; {
+		select {
+		case cp := <-cps.made:
+			covered = cp.Seq == 4
+		case <-time.After(10 * time.Second):
+			t.Fatal("no checkpoint of the newest entry after the interval")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no checkpoint after the interval")
 	}
 	svc2 := NewService(newMemStore(), time.Now).WithCheckpoints(signalling{Keeper: cps.Keeper, made: make(chan checkpoint.Checkpoint, 16)}, time.Hour)
 	record(t, svc2, "other", 2)

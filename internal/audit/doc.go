@@ -50,7 +50,7 @@
 //
 // # Verification
 //
-// Service.Verify walks an organisation's log in Seq order, recomputes every hash and checks every
+// Service.VerifyFull walks an organisation's log in Seq order, recomputes every hash and checks every
 // link and that the numbers run 1, 2, 3, ... without a gap. The store also keeps a copy of a recent
 // entry apart from the log (its head, see Store), and the process remembers the newest entry it
 // stored, so deleting or rewriting the newest entries is found too: by the process that wrote them at
@@ -58,4 +58,16 @@
 // most HeadEvery group commits under load). The chain finds changes made by anyone who cannot also
 // recompute every later hash and the head; to detect a full rewrite, note Report.LastHash outside the
 // system from time to time.
+//
+// # Checkpoints
+//
+// With WithCheckpoints, the leader of an organisation also signs checkpoints of its log (package
+// checkpoint): after CheckpointEntries entries, and when idle once the checkpoint interval has passed,
+// so a checkpoint lags the log by a bounded number of entries or time. Service.Verify (routine
+// verification) starts from the newest checkpoint whose signature verifies: the entry it signs must
+// exist with the signed hash, and only the entries after it are read (by number, which the embedded
+// database answers from its _id index), so its cost does not grow with the log. A checkpoint outlives
+// the head: deleting the newest entries together with the head, or truncating the log, is found
+// whenever a checkpoint covers what was deleted. Service.VerifyFull, also run in the background by
+// StartVerifyJob, reads everything, checkpoints included.
 package audit

@@ -54,6 +54,10 @@
 // hash differs from the chain's (head_mismatch), a receipt that does not verify (receipt_invalid) or
 // whose signed hash is not the chain's (receipt_mismatch). A receipt kept by a client can be checked
 // too. Someone who can write the database but not sign cannot rewrite a chain up to a signed head.
+// With WithCheckpoints every new head is also stored as a signed checkpoint apart from the item
+// (package checkpoint), and chains are checked against the newest (missing_event when the chain ends
+// before the event it signs, checkpoint_mismatch, checkpoint_invalid): deleting an item's newest
+// events and clearing its head is then found without a receipt kept by a client.
 //
 // Errors for clients are *apperr.Error values: Invalid with field errors, NotFound
 // (evidence_item_not_found, case_not_found), Conflict (evidence_item_id_conflict,

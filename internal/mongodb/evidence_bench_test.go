@@ -1,7 +1,9 @@
 package mongodb_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"strconv"
@@ -14,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/checkpoint"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
 )
 
@@ -48,8 +51,16 @@ func BenchmarkEvidenceAppend(b *testing.B) {
 func benchmarkAppend(b *testing.B, writers, perRound, rounds int, withAudit bool) {
 	for range b.N {
 		f := newEvidenceFixture(b)
+		// Checkpoints as the API makes them: of every chain's new head, and of the audit log.
+		signer, err := checkpoint.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{8}, ed25519.SeedSize)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		keeper := checkpoint.NewKeeper(f.db.Checkpoints(), signer, nil)
+		f.svc.WithCheckpoints(keeper)
 		if withAudit {
-			f.svc = evidence.NewService(f.store, evidenceCases{caseID: f.caseID}, audit.NewService(f.db.Audit(), time.Now), f.signer, nil)
+			log := audit.NewService(f.db.Audit(), time.Now).WithCheckpoints(keeper, audit.DefaultCheckpointInterval)
+			f.svc = evidence.NewService(f.store, evidenceCases{caseID: f.caseID}, log, f.signer, nil).WithCheckpoints(keeper)
 		}
 		it := f.phone(b)
 		plain := f.store.RawEventsCollection().Database().Collection("bench_plain_inserts")
