@@ -15,6 +15,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/console"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
@@ -114,12 +115,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Authoring:          authoringService,
 	}
 	syncing.addTo(&deps)
-	app, api := httpapi.New(deps, hooks.routes...)
+	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
+		Interviews: interviews, Evidence: evidenceLog, Protocols: library,
+		Config: console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie}})
+	if err != nil {
+		return err
+	}
+	app, api := httpapi.New(deps, append(hooks.routes, web.Register)...)
 	syncing.api.Store(api)
 	go syncing.purge(ctx, log)
 
 	if hooks.matrix != nil {
-		hooks.matrix(api.Routes())
+		hooks.matrix(append(api.Routes(), web.Routes()...))
 	}
 	ln, err := net.Listen("tcp", cfg.Addr())
 	if err != nil {

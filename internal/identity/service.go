@@ -152,6 +152,9 @@ type LoginRequest struct {
 	DeviceID   string // chosen by the app, stable per installation
 	DeviceName string // shown to admins ("Pixel 8 of A. Smith"); optional
 	ClientAddr string // the client's address, for throttling
+	// SessionTTL is the absolute lifetime of the session (0: Config.RefreshTTL); the console's
+	// sessions are shorter than the apps'.
+	SessionTTL time.Duration
 }
 
 // Login signs a user in on a device and starts a session. It returns:
@@ -226,7 +229,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	if err := s.rehashIfNeeded(ctx, u, req.Password, now); err != nil {
 		return Tokens{}, Principal{}, err
 	}
-	tokens, p, err := s.startSession(ctx, u, d.ID, now)
+	ttl := s.cfg.RefreshTTL
+	if req.SessionTTL > 0 {
+		ttl = min(req.SessionTTL, ttl)
+	}
+	tokens, p, err := s.startSession(ctx, u, d.ID, now, ttl)
 	if err != nil {
 		return Tokens{}, Principal{}, err
 	}
@@ -285,14 +292,14 @@ func (s *Service) rehashIfNeeded(ctx context.Context, u User, pw string, now tim
 }
 
 // startSession creates a session for u on device deviceID and issues its first tokens.
-func (s *Service) startSession(ctx context.Context, u User, deviceID string, now time.Time) (Tokens, Principal, error) {
+func (s *Service) startSession(ctx context.Context, u User, deviceID string, now time.Time, ttl time.Duration) (Tokens, Principal, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("making a session id: %w", err)
 	}
 	refresh := newRefreshToken(id.String())
 	sess := Session{ID: id.String(), OrgID: u.OrgID, UserID: u.ID, DeviceID: deviceID, TokenHash: hashToken(refresh),
-		CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), Version: 1}
+		CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(ttl), Version: 1}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("creating the session: %w", err)
 	}
@@ -529,6 +536,8 @@ type NewUser struct {
 	DisplayName string
 	Roles       []Role
 	Password    string
+	// PasswordChangeRequired makes the user choose their own password at first sign-in.
+	PasswordChangeRequired bool
 }
 
 // CreateUser creates a user in the admin's organisation. It returns the user (without the password
@@ -566,7 +575,7 @@ func (s *Service) createUser(ctx context.Context, orgID string, nu NewUser, e Se
 		return User{}, fmt.Errorf("making a user id: %w", err)
 	}
 	u := User{ID: id.String(), OrgID: orgID, Username: username, DisplayName: displayName, Roles: roles,
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now, Version: 1}
+		PasswordHash: hash, PasswordChangeRequired: nu.PasswordChangeRequired, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrUsernameTaken) {
 			return User{}, errUsernameTaken()
@@ -706,7 +715,8 @@ func (s *Service) updateFailed(ctx context.Context, orgID, id string, err error)
 }
 
 // ResetPassword sets a new password for a user of the admin's organisation, ends all the user's
-// sessions and clears the account's sign-in lock. It returns the user at its new version;
+// sessions, clears the account's sign-in lock and requires the user to choose their own password
+// at the next sign-in (User.PasswordChangeRequired). It returns the user at its new version;
 // ErrForbidden when p is not an admin; an *apperr.Error NotFound for an unknown user or another
 // organisation's; an *apperr.Error Invalid when the password breaks the policy; or the store's or
 // recorder's error.
@@ -730,6 +740,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 	for attempt := 0; ; attempt++ {
 		next := cur
 		next.PasswordHash, next.Version, next.UpdatedAt = hash, cur.Version+1, now
+		next.PasswordChangeRequired = true // the admin knows it: the user chooses their own at sign-in
 		err := s.store.UpdateUser(ctx, next)
 		if err == nil {
 			cur = next
@@ -756,7 +767,8 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 
 // Bootstrap makes a fresh deployment usable: when no user exists at all it creates organisation
 // "default" and user "admin" (role admin) with password, or with a generated one when password is
-// "" (returned so the caller can show it once; it is stored only hashed). When users exist it does
+// "" (returned so the caller can show it once; it is stored only hashed, and the admin must replace
+// it at first sign-in: User.PasswordChangeRequired). When users exist it does
 // nothing and returns false. It returns an *apperr.Error Invalid when password breaks the policy,
 // or the store's or recorder's error. Safe to run from several instances at once.
 func (s *Service) Bootstrap(ctx context.Context, password string) (created bool, generatedPassword string, err error) {
@@ -780,7 +792,8 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 		return false, "", fmt.Errorf("creating the default organisation: %w", err)
 	}
 	e := SecurityEvent{ActorRole: systemActorRoles, Action: ActionUserCreated, ResourceType: ResourceUser, Outcome: OutcomeSuccess}
-	_, err = s.createUser(ctx, DefaultOrgID, NewUser{Username: BootstrapAdmin, DisplayName: "Administrator", Roles: []Role{RoleAdmin}, Password: password}, e)
+	_, err = s.createUser(ctx, DefaultOrgID, NewUser{Username: BootstrapAdmin, DisplayName: "Administrator", Roles: []Role{RoleAdmin}, Password: password,
+		PasswordChangeRequired: generatedPassword != ""}, e)
 	if errors.Is(err, ErrUsernameTaken) { // another instance bootstrapped at the same time
 		return false, "", nil
 	}
@@ -840,7 +853,8 @@ func (s *Service) acquire(ctx context.Context) error {
 }
 
 func principalOf(u User, deviceID, sessionID string) Principal {
-	return Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, Roles: u.Roles, DeviceID: deviceID, SessionID: sessionID}
+	return Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, Roles: u.Roles, DeviceID: deviceID, SessionID: sessionID,
+		PasswordChangeRequired: u.PasswordChangeRequired, Locale: u.Locale}
 }
 
 func eventBy(p Principal, action, resourceType, resourceID, outcome string) SecurityEvent {
