@@ -59,6 +59,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/cases/:id/interviews/:interview/addenda": {"caseworker", "supervisor"},
 	"GET /v1/interviews/review-queue":                  {"supervisor"},
 	"GET /v1/interviews/coaching":                      {"caseworker", "supervisor"},
+	"GET /v1/worklist":                                 {"supervisor"},
 	// evidence
 	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},
@@ -105,6 +106,9 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/password":    {"signed-in"},
 	"POST /console/language":    {"signed-in"},
 	"GET /console/":             {"signed-in"},
+	"GET /console/cases/:case/interviews/:interview":          {"supervisor"},
+	"POST /console/cases/:case/interviews/:interview/review":  {"supervisor"},
+	"POST /console/cases/:case/interviews/:interview/addenda": {"supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

@@ -21,6 +21,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/worklist"
 	"github.com/childsafe-protocols/caseguide/locales"
 	"github.com/childsafe-protocols/caseguide/protocols"
 )
@@ -115,8 +116,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Authoring:          authoringService,
 	}
 	syncing.addTo(&deps)
+	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
-		Interviews: interviews, Evidence: evidenceLog, Protocols: library,
+		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config: console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie}})
 	if err != nil {
 		return err

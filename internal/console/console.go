@@ -19,6 +19,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
 // Prefix is the path the console is served under.
@@ -48,6 +49,7 @@ type Deps struct {
 	Interviews *interview.Service
 	Evidence   *evidence.Service
 	Protocols  *protocol.Service
+	Worklist   *worklist.Service // the supervisor's worklist, as GET /v1/worklist builds it
 	Config     Config
 }
 
@@ -119,6 +121,7 @@ func (c *Console) declare() {
 		route{method: post, path: Prefix + "/language", policy: open, h: c.setLanguage},
 		route{method: get, path: Prefix + "/", policy: access.SignedIn, h: c.home, nav: &navEntry{label: "console.nav.home", order: 0}},
 	)
+	c.declareSupervisor()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,

@@ -50,7 +50,7 @@ func loadPages() (*pageSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("console: reading %s: %w", file, err)
 		}
-		t, err := template.New("layout").Parse(string(layout))
+		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
 		if err == nil {
 			_, err = t.New(name).Parse(string(body))
 		}
@@ -60,6 +60,28 @@ func loadPages() (*pageSet, error) {
 		ps.byName[name] = t
 	}
 	return ps, nil
+}
+
+// funcs are the templates' helpers beyond view's methods.
+var funcs = template.FuncMap{
+	// deref reads the value a pointer points to (nil: the zero value of float64 or bool).
+	"deref": func(v any) any {
+		switch p := v.(type) {
+		case *float64:
+			if p == nil {
+				return 0.0
+			}
+			return *p
+		case *bool:
+			return p != nil && *p
+		case *time.Time:
+			if p == nil {
+				return time.Time{}
+			}
+			return *p
+		}
+		return v
+	},
 }
 
 // view is what every template gets: the page's own data (Data) and what the layout needs, with
@@ -105,24 +127,40 @@ func (v view) Percent(f float64) string {
 	return v.printer.Sprint(number.Percent(f, number.MaxFractionDigits(0)))
 }
 
-// Date formats t's day in UTC with the locale's pattern (console.format.date).
-func (v view) Date(t time.Time) string {
+// Date formats t's day (a time.Time or *time.Time) in UTC with the locale's pattern
+// (console.format.date).
+func (v view) Date(x any) string {
+	t := asTime(x)
 	if t.IsZero() {
 		return "—"
 	}
 	return t.UTC().Format(v.cat.Message(v.Lang, "console.format.date", nil))
 }
 
-// DateTime formats t in UTC with the locale's pattern (console.format.datetime) and "UTC".
-func (v view) DateTime(t time.Time) string {
+// DateTime formats t (a time.Time or *time.Time) in UTC with the locale's pattern
+// (console.format.datetime) and "UTC".
+func (v view) DateTime(x any) string {
+	t := asTime(x)
 	if t.IsZero() {
 		return "—"
 	}
 	return t.UTC().Format(v.cat.Message(v.Lang, "console.format.datetime", nil)) + " UTC"
 }
 
-// ISO formats t for a datetime attribute.
-func (v view) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// ISO formats t (a time.Time or *time.Time) for a datetime attribute.
+func (v view) ISO(x any) string { return asTime(x).UTC().Format(time.RFC3339) }
+
+func asTime(x any) time.Time {
+	switch t := x.(type) {
+	case time.Time:
+		return t
+	case *time.Time:
+		if t != nil {
+			return *t
+		}
+	}
+	return time.Time{}
+}
 
 // Asset returns the fingerprinted URL of an asset.
 func (v view) Asset(name string) string { return v.assets.URL(name) }

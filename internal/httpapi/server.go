@@ -22,6 +22,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
 // Pinger checks that a dependency answers.
@@ -60,6 +61,8 @@ type Deps struct {
 	IdempotencyRetention time.Duration       // how long they are kept (0: idempotency.DefaultRetention)
 	// Authoring is the content editors' workflow: drafts, review, publishing (nil: no such routes).
 	Authoring *authoring.Service
+	// Worklist builds supervisors' worklists (GET /v1/worklist).
+	Worklist *worklist.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -131,6 +134,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/cases/:id/runs/:run/steps", caseRoles, s.recordStep)
 	s.handle(app, get, "/v1/audit", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.listAudit)
 	s.handle(app, get, "/v1/audit/verify", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.verifyAudit)
+	s.handle(app, get, "/v1/worklist", rolesOnly(identity.RoleSupervisor), s.worklist)
 	s.interviewRoutes(app)
 	s.evidenceRoutes(app)
 	s.syncRoutes(app)

@@ -158,3 +158,24 @@ func (s *Service) WebSession(ctx context.Context, token string, idle time.Durati
 	}
 	return p, nil
 }
+
+// DisplayNames returns the display names of the users of organisation orgID among ids (users of
+// other organisations and unknown ids are left out), for showing who is who in lists. It returns
+// the store's error.
+func (s *Service) DisplayNames(ctx context.Context, orgID string, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if _, done := out[id]; done || id == "" {
+			continue
+		}
+		u, err := s.store.UserByID(ctx, orgID, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading user %s: %w", id, err)
+		}
+		out[id] = u.DisplayName
+	}
+	return out, nil
+}
