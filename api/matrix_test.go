@@ -29,6 +29,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/auth/refresh":                   {"public"},
 	"POST /v1/auth/logout":                    {"signed-in"},
 	"GET /v1/me":                              {"signed-in"},
+	"POST /v1/me/password":                    {"signed-in"},
 	"GET /v1/devices":                         {"signed-in"},
 	"DELETE /v1/devices/:id":                  {"signed-in"},
 	"GET /v1/users":                           {"admin"},
@@ -63,6 +64,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/cases/:id/interviews/:interview/addenda": {"caseworker", "supervisor"},
 	"GET /v1/interviews/review-queue":                  {"supervisor"},
 	"GET /v1/interviews/coaching":                      {"caseworker", "supervisor"},
+	"GET /v1/worklist":                                 {"supervisor"},
 	// evidence
 	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},
@@ -97,18 +99,34 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /v1/authoring/protocols/:id/diff":                    {"content_editor"},
 	"GET /v1/authoring/protocols/:id/usage":                   {"content_editor"},
 	"POST /v1/authoring/protocols/:id/retire":                 {"content_editor"},
+
+	// the console (checkConsoleAccess: a caller without a session is sent to the sign-in page, a
+	// role without the right gets a 403 page)
+	"GET /":                     {"public"},
+	"GET /console/assets/:name": {"public"},
+	"GET /console/login":        {"public"},
+	"POST /console/login":       {"public"},
+	"POST /console/logout":      {"signed-in"},
+	"GET /console/password":     {"signed-in"},
+	"POST /console/password":    {"signed-in"},
+	"POST /console/language":    {"signed-in"},
+	"GET /console/":             {"signed-in"},
+	"GET /console/cases/:case/interviews/:interview":          {"supervisor"},
+	"POST /console/cases/:case/interviews/:interview/review":  {"supervisor"},
+	"POST /console/cases/:case/interviews/:interview/addenda": {"supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}
 
 // TestAccessMatrix calls every /v1 endpoint as every role, without a token, and with an expired, a
 // tampered and a revoked-device token, and checks that exactly the allowed callers get through.
+// The console's routes are walked by checkConsoleAccess (console_test.go) with browser sessions.
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	s := server(t)
 	base := s.base
 
-	var routes []httpapi.Route
+	var routes, consoleRoutes []httpapi.Route
 	for _, r := range sharedRoutes {
 		if r.Method != http.MethodHead {
 			routes = append(routes, r)
@@ -132,6 +150,15 @@ func TestAccessMatrix(t *testing.T) {
 			t.Errorf("the matrix lists %s, which the server does not serve", key)
 		}
 	}
+
+	routes = slices.DeleteFunc(routes, func(r httpapi.Route) bool {
+		if !strings.HasPrefix(r.Path, "/v1/") {
+			consoleRoutes = append(consoleRoutes, r)
+			return true
+		}
+		return false
+	})
+	checkConsoleAccess(t, base, consoleRoutes)
 
 	callers := map[string]string{"none": ""}
 	for _, role := range allRoles {

@@ -17,12 +17,14 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/console"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/worklist"
 	"github.com/childsafe-protocols/caseguide/locales"
 	"github.com/childsafe-protocols/caseguide/protocols"
 )
@@ -111,12 +113,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
-	app, api := httpapi.New(deps, hooks.routes...)
+	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
+	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
+		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
+		Config: console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie}})
+	if err != nil {
+		return err
+	}
+	app, api := httpapi.New(deps, append(hooks.routes, web.Register)...)
 	syncing.api.Store(api)
 	go syncing.purge(ctx, log)
 
 	if hooks.matrix != nil {
-		hooks.matrix(api.Routes())
+		hooks.matrix(append(api.Routes(), web.Routes()...))
 	}
 	tlsConfig, err := serverTLS(cfg)
 	if err != nil {

@@ -15,16 +15,29 @@ import (
 
 var placeholder = regexp.MustCompile(`\{\{\s*\.(\w+)\s*\}\}`)
 
-// messages reads a locale file as id -> all texts of the message (one, or one per plural form).
+// messages reads a locale's files as id -> all texts of the message (one, or one per plural form).
 func messages(t *testing.T, code string) map[string][]string {
 	t.Helper()
-	b, err := fs.ReadFile(locales.FS, code+".yaml")
+	files, err := i18n.MessageFiles(locales.FS, code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var raw map[string]any
-	if err := yaml.Unmarshal(b, &raw); err != nil {
-		t.Fatalf("%s.yaml: %v", code, err)
+	raw := map[string]any{}
+	for _, file := range files { // <code>.yaml and console.<code>.yaml: one catalog
+		b, err := fs.ReadFile(locales.FS, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var part map[string]any
+		if err := yaml.Unmarshal(b, &part); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for id, v := range part {
+			if _, dup := raw[id]; dup {
+				t.Errorf("%s: %s is defined twice for %s", file, id, code)
+			}
+			raw[id] = v
+		}
 	}
 	out := map[string][]string{}
 	for id, v := range raw {

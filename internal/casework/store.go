@@ -38,6 +38,8 @@ type Store interface {
 	Run(ctx context.Context, id string) (Run, error)
 	// ListRuns returns the runs of a case, by start time then id.
 	ListRuns(ctx context.Context, caseID string) ([]Run, error)
+	// ListOrgRuns returns every run of an organisation, by case, start time and id.
+	ListOrgRuns(ctx context.Context, orgID string) ([]Run, error)
 	// AppendStepRecord appends rec to run runID unless the run already holds a record with
 	// rec.ClientID; appended reports which. ErrNotFound when the run does not exist.
 	AppendStepRecord(ctx context.Context, runID string, rec StepRecord) (appended bool, err error)

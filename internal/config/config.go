@@ -53,9 +53,12 @@ type Config struct {
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
 	SyncSeveralInstances bool          // SYNC_SEVERAL_INSTANCES: other instances write to the database too: pulls lag every change by SYNC_SETTLE
 
-	MetricsToken string // METRICS_TOKEN: bearer token /metrics requires (secret); empty: /metrics is open
-	TLSCertFile  string // TLS_CERT_FILE: PEM certificate chain; with TLS_KEY_FILE the service speaks HTTPS itself
-	TLSKeyFile   string // TLS_KEY_FILE: PEM private key of TLS_CERT_FILE
+	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires (secret); empty: /metrics is open
+	TLSCertFile        string        // TLS_CERT_FILE: PEM certificate chain; with TLS_KEY_FILE the service speaks HTTPS itself
+	TLSKeyFile         string        // TLS_KEY_FILE: PEM private key of TLS_CERT_FILE
+	ConsoleIdleTimeout time.Duration // CONSOLE_IDLE_TIMEOUT: a console session unused this long ends
+	ConsoleLifetime    time.Duration // CONSOLE_SESSION_LIFETIME: a console session ends this long after sign-in, used or not
+	ConsoleCookie      string        // CONSOLE_SECURE_COOKIE: auto (Secure when the request came over TLS), always or never
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -116,13 +119,19 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
 		SyncSeveralInstances: env("SYNC_SEVERAL_INSTANCES", "false") == "true",
 
-		MetricsToken: getenv("METRICS_TOKEN"),
-		TLSCertFile:  env("TLS_CERT_FILE", ""),
-		TLSKeyFile:   env("TLS_KEY_FILE", ""),
+		MetricsToken:       getenv("METRICS_TOKEN"),
+		TLSCertFile:        env("TLS_CERT_FILE", ""),
+		TLSKeyFile:         env("TLS_KEY_FILE", ""),
+		ConsoleIdleTimeout: envDur("CONSOLE_IDLE_TIMEOUT", 30*time.Minute),
+		ConsoleLifetime:    envDur("CONSOLE_SESSION_LIFETIME", 12*time.Hour),
+		ConsoleCookie:      env("CONSOLE_SECURE_COOKIE", "auto"),
 	}
 	var err error
 	if c.RequiredLocales, err = parseLocales("AUTHORING_REQUIRED_LOCALES", env("AUTHORING_REQUIRED_LOCALES", "")); err != nil {
 		errs = append(errs, err)
+	}
+	if v := c.ConsoleCookie; v != "auto" && v != "always" && v != "never" {
+		errs = append(errs, fmt.Errorf("CONSOLE_SECURE_COOKIE=%q is not auto, always or never", v))
 	}
 	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
 		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
@@ -161,7 +170,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		errs = append(errs, fmt.Errorf("MONGODB_DATABASE=%q is not a valid database name", c.MongoDBDatabase))
 	}
 	for name, d := range map[string]time.Duration{"REQUEST_TIMEOUT": c.RequestTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "LIBRARY_REFRESH_INTERVAL": c.RefreshInterval, "DB_CONNECT_TIMEOUT": c.DBTimeout, "PURGE_INTERVAL": c.PurgeInterval,
-		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL, "IDEMPOTENCY_RETENTION": c.IdempotencyRetention, "SYNC_SETTLE": c.SyncSettle} {
+		"ACCESS_TOKEN_TTL": c.AccessTokenTTL, "REFRESH_TOKEN_TTL": c.RefreshTokenTTL, "IDEMPOTENCY_RETENTION": c.IdempotencyRetention, "SYNC_SETTLE": c.SyncSettle,
+		"CONSOLE_IDLE_TIMEOUT": c.ConsoleIdleTimeout, "CONSOLE_SESSION_LIFETIME": c.ConsoleLifetime} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
@@ -240,6 +250,9 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("metrics_token", mask(c.MetricsToken)),
 		slog.String("tls_cert_file", c.TLSCertFile),
 		slog.String("tls_key_file", c.TLSKeyFile),
+		slog.String("console_idle_timeout", c.ConsoleIdleTimeout.String()),
+		slog.String("console_session_lifetime", c.ConsoleLifetime.String()),
+		slog.String("console_secure_cookie", c.ConsoleCookie),
 	}
 }
 

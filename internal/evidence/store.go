@@ -20,6 +20,9 @@ type Store interface {
 	// ListItems returns the items of a case after the key after (the zero key: from the first), by
 	// creation time then id: at most limit of them, or all when limit is below 1.
 	ListItems(ctx context.Context, caseID string, after ItemKey, limit int) ([]Item, error)
+	// ListOrgProblemItems returns the items of an organisation whose state records a failed hash
+	// verification or a broken seal, by creation time then id.
+	ListOrgProblemItems(ctx context.Context, orgID string) ([]Item, error)
 	// InsertEvents stores events (of one item, consecutive Seqs, ascending) in order, stopping at
 	// the first whose Seq is taken: then it returns a *SeqTakenError saying how many were stored.
 	InsertEvents(ctx context.Context, events []Event) error

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/childsafe-protocols/caseguide/internal/access"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -16,27 +17,18 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, bearer string) (identity.Principal, error)
 }
 
-// policy says who may call a route: anyone (public), any signed-in user (no roles), or a signed-in
-// user with at least one of roles. Finer rules (own records, assigned cases, same organisation:
-// 404 otherwise) are the services'.
-type policy struct {
-	public bool
-	roles  []identity.Role
-}
+// policy says who may call a route (access.Policy, shared with the console).
+type policy = access.Policy
 
 var (
-	public   = policy{public: true}
-	signedIn = policy{}
+	public   = access.Public
+	signedIn = access.SignedIn
 )
 
-func rolesOnly(roles ...identity.Role) policy { return policy{roles: roles} }
+func rolesOnly(roles ...identity.Role) policy { return access.Roles(roles...) }
 
-// Route is one registered API route and who may call it: the access matrix the tests walk.
-type Route struct {
-	Method, Path string
-	Public       bool
-	Roles        []identity.Role // empty and not Public: any signed-in user
-}
+// Route is one registered route and who may call it: the access matrix the tests walk.
+type Route = access.Route
 
 // handle registers a route with its access policy, enforced before the handler runs.
 func (s *Server) handle(r fiber.Router, method, path string, pol policy, h fiber.Handler) {
@@ -48,7 +40,7 @@ func (s *Server) handle(r fiber.Router, method, path string, pol policy, h fiber
 	if method == fiber.MethodGet {
 		r.Add(fiber.MethodHead, path, s.authorize(pol), h)
 	}
-	s.routes = append(s.routes, Route{Method: method, Path: path, Public: pol.public, Roles: pol.roles})
+	s.routes = append(s.routes, pol.Describe(method, path))
 }
 
 // Routes returns the access matrix of every registered route.
@@ -67,15 +59,15 @@ func PrincipalFrom(ctx context.Context) (identity.Principal, bool) {
 // authorize enforces a policy in one place: authentication for every non-public route, then roles.
 func (s *Server) authorize(pol policy) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if pol.public {
+		if pol.Public {
 			return c.Next()
 		}
 		p, err := s.authenticate(c)
 		if err != nil {
 			return err
 		}
-		if len(pol.roles) > 0 && !p.HasAnyRole(pol.roles...) {
-			return identity.ErrForbidden
+		if err := pol.Check(p); err != nil {
+			return err
 		}
 		return c.Next()
 	}

@@ -27,19 +27,29 @@ type tokensView struct {
 	RefreshToken     string    `json:"refresh_token"`
 	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
 	SessionID        string    `json:"session_id"`
-	User             userView  `json:"user"`
+	// PasswordChangeRequired: every route but /v1/me, /v1/me/password and logout answers 403
+	// password_change_required until the user chose their own password.
+	PasswordChangeRequired bool     `json:"password_change_required"`
+	User                   userView `json:"user"`
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password" validate:"required,max=1024"`
+	NewPassword     string `json:"new_password" validate:"required,max=1024"`
 }
 
 type userView struct {
-	ID          string    `json:"id"`
-	OrgID       string    `json:"org_id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Roles       []string  `json:"roles"`
-	Disabled    bool      `json:"disabled"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Version     int64     `json:"version"`
+	ID          string   `json:"id"`
+	OrgID       string   `json:"org_id"`
+	Username    string   `json:"username"`
+	DisplayName string   `json:"display_name"`
+	Roles       []string `json:"roles"`
+	Disabled    bool     `json:"disabled"`
+	// PasswordChangeRequired: the user must choose their own password before anything else.
+	PasswordChangeRequired bool      `json:"password_change_required"`
+	CreatedAt              time.Time `json:"created_at"`
+	UpdatedAt              time.Time `json:"updated_at"`
+	Version                int64     `json:"version"`
 }
 
 type deviceView struct {
@@ -57,7 +67,7 @@ func toUserView(u identity.User) userView {
 		roles[i] = string(r)
 	}
 	return userView{ID: u.ID, OrgID: u.OrgID, Username: u.Username, DisplayName: u.DisplayName, Roles: roles,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
+		Disabled: u.Disabled, PasswordChangeRequired: u.PasswordChangeRequired, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
 }
 
 func toDeviceView(d identity.Device) deviceView {
@@ -75,7 +85,7 @@ func (s *Server) sendTokens(c *fiber.Ctx, t identity.Tokens, p identity.Principa
 	}
 	return s.sendPrivate(c, tokensView{TokenType: "Bearer", AccessToken: t.AccessToken, ExpiresIn: int(time.Until(t.AccessExpiresAt).Round(time.Second).Seconds()),
 		AccessExpiresAt: t.AccessExpiresAt, RefreshToken: t.RefreshToken, RefreshExpiresAt: t.RefreshExpiresAt,
-		SessionID: t.SessionID, User: toUserView(u)})
+		SessionID: t.SessionID, PasswordChangeRequired: u.PasswordChangeRequired, User: toUserView(u)})
 }
 
 // login answers POST /v1/auth/login.
@@ -155,4 +165,19 @@ func (s *Server) revokeDevice(c *fiber.Ctx) error {
 		return err
 	}
 	return s.sendPrivate(c, toDeviceView(d))
+}
+
+// changePassword answers POST /v1/me/password: the caller replaces their own password (which also
+// lifts a required password change).
+func (s *Server) changePassword(c *fiber.Ctx) error {
+	var req changePasswordRequest
+	if err := s.decodeBody(c, &req); err != nil {
+		return err
+	}
+	p := principal(c)
+	u, err := s.deps.Identity.ChangePassword(c.UserContext(), p, req.CurrentPassword, req.NewPassword)
+	if err != nil {
+		return err
+	}
+	return s.sendPrivate(c, meView{User: toUserView(u), DeviceID: p.DeviceID})
 }

@@ -193,7 +193,7 @@ func (s *Server) classify(c *fiber.Ctx, err error) *apperr.Error {
 	var denial identity.Denial
 	if errors.As(err, &denial) {
 		kind := apperr.Unauthorized
-		if denial == identity.ErrForbidden {
+		if denial == identity.ErrForbidden || denial == identity.ErrPasswordChangeRequired {
 			kind = apperr.Forbidden
 		}
 		return &apperr.Error{Kind: kind, Code: denial.Code(), MessageID: denial.MessageID(), Err: err}

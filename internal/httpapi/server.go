@@ -22,6 +22,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
 // Pinger checks that a dependency answers.
@@ -64,6 +65,8 @@ type Deps struct {
 	MetricsToken string
 	// HSTS sends Strict-Transport-Security on every answer (the service speaks HTTPS itself).
 	HSTS bool
+	// Worklist builds supervisors' worklists (GET /v1/worklist).
+	Worklist *worklist.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -116,8 +119,9 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, get, "/v1/keys", public, s.publicKeys)
 	s.handle(app, post, "/v1/auth/login", public, s.login)
 	s.handle(app, post, "/v1/auth/refresh", public, s.refresh)
-	s.handle(app, post, "/v1/auth/logout", signedIn, s.logout)
-	s.handle(app, get, "/v1/me", signedIn, s.me)
+	s.handle(app, post, "/v1/auth/logout", signedIn.PasswordChange(), s.logout)
+	s.handle(app, get, "/v1/me", signedIn.PasswordChange(), s.me)
+	s.handle(app, post, "/v1/me/password", signedIn.PasswordChange(), s.changePassword)
 	s.handle(app, get, "/v1/devices", signedIn, s.listDevices)
 	s.handle(app, fiber.MethodDelete, "/v1/devices/:id", signedIn, s.revokeDevice)
 	s.handle(app, get, "/v1/users", rolesOnly(identity.RoleAdmin), s.listUsers)
@@ -141,6 +145,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/audit/checkpoints", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.makeAuditCheckpoint)
 	s.handle(app, post, "/v1/audit/verify-jobs", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.startAuditVerifyJob)
 	s.handle(app, get, "/v1/audit/verify-jobs/:id", rolesOnly(identity.RoleAuditor, identity.RoleSupervisor), s.getAuditVerifyJob)
+	s.handle(app, get, "/v1/worklist", rolesOnly(identity.RoleSupervisor), s.worklist)
 	s.interviewRoutes(app)
 	s.evidenceRoutes(app)
 	s.syncRoutes(app)

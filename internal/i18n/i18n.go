@@ -58,8 +58,8 @@ type negotiation struct {
 // maxMemoized bounds the negotiation memo; past it, results are computed and not kept.
 const maxMemoized = 4096
 
-// New reads one <code>.yaml go-i18n message file per supported locale from fsys.
-// It returns an error when a file is missing or cannot be parsed.
+// New reads the go-i18n message files of every supported locale from fsys (see MessageFiles).
+// It returns an error when a <code>.yaml file is missing or a file cannot be parsed.
 func New(fsys fs.FS) (*Catalog, error) {
 	bundle := i18n.NewBundle(language.English)
 	bundle.RegisterUnmarshalFunc("yaml", yaml.Unmarshal)
@@ -67,17 +67,22 @@ func New(fsys fs.FS) (*Catalog, error) {
 	tags := make([]language.Tag, 0, len(supported))
 	for _, code := range supported {
 		tag := language.MustParse(code)
-		file := code + ".yaml"
-		b, err := fs.ReadFile(fsys, file)
+		files, err := MessageFiles(fsys, code)
 		if err != nil {
-			return nil, fmt.Errorf("reading messages for %s: %w", code, err)
+			return nil, err
 		}
-		mf, err := bundle.ParseMessageFileBytes(b, path.Base(file))
-		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", file, err)
-		}
-		for _, m := range mf.Messages {
-			c.ids[code] = append(c.ids[code], m.ID)
+		for _, file := range files {
+			b, err := fs.ReadFile(fsys, file)
+			if err != nil {
+				return nil, fmt.Errorf("reading messages for %s: %w", code, err)
+			}
+			mf, err := bundle.ParseMessageFileBytes(b, path.Base(file))
+			if err != nil {
+				return nil, fmt.Errorf("parsing %s: %w", file, err)
+			}
+			for _, m := range mf.Messages {
+				c.ids[code] = append(c.ids[code], m.ID)
+			}
 		}
 		slices.Sort(c.ids[code])
 		dir := "ltr"
@@ -92,6 +97,20 @@ func New(fsys fs.FS) (*Catalog, error) {
 	}
 	c.matcher = language.NewMatcher(tags)
 	return c, nil
+}
+
+// MessageFiles names the message files of locale code in fsys: <code>.yaml (the API's messages,
+// required) and every <part>.<code>.yaml beside it (for example console.<code>.yaml, the console's
+// strings), sorted. It returns an error when <code>.yaml is missing.
+func MessageFiles(fsys fs.FS, code string) ([]string, error) {
+	if _, err := fs.Stat(fsys, code+".yaml"); err != nil {
+		return nil, fmt.Errorf("reading messages for %s: %w", code, err)
+	}
+	parts, err := fs.Glob(fsys, "*."+code+".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("listing messages for %s: %w", code, err)
+	}
+	return append([]string{code + ".yaml"}, parts...), nil
 }
 
 // Locales returns the supported locales, the source locale first.

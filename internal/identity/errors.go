@@ -24,7 +24,7 @@ var (
 
 // Denial is a refusal to authenticate or authorize a caller. It is a constant, so compare with
 // errors.Is (or errors.As into a Denial). The HTTP layer maps ErrForbidden to 403 and every other
-// Denial to 401; Code and MessageID give the problem's stable code and message id.
+// Denial to 401 (ErrPasswordChangeRequired to 403 too); Code and MessageID give the problem's stable code and message id.
 type Denial string
 
 // The denials.
@@ -38,6 +38,9 @@ const (
 	ErrDeviceRevoked Denial = "device_revoked"
 	// ErrForbidden: the caller's roles do not allow the operation. 403.
 	ErrForbidden Denial = "forbidden"
+	// ErrPasswordChangeRequired: the caller must change their password (POST /v1/me/password) before
+	// anything else. 403.
+	ErrPasswordChangeRequired Denial = "password_change_required"
 )
 
 // Error returns a developer-facing description.
@@ -57,6 +60,8 @@ func (d Denial) MessageID() string {
 		return "ErrDeviceRevoked"
 	case ErrForbidden:
 		return "ErrForbidden"
+	case ErrPasswordChangeRequired:
+		return "ErrPasswordChangeRequired"
 	default:
 		return "ErrInternal"
 	}

@@ -38,9 +38,13 @@ type User struct {
 	Roles        []Role
 	Disabled     bool
 	PasswordHash string // argon2id, PHC string format; empty for users of an external identity provider
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Version      int64
+	// PasswordChangeRequired: the password was generated or set by an admin, and the user must choose
+	// their own (ChangePassword) before doing anything else.
+	PasswordChangeRequired bool
+	Locale                 string // preferred language of the console ("" = negotiate from the browser)
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
+	Version                int64
 }
 
 // HasRole reports whether u has role r.
@@ -88,6 +92,9 @@ type Principal struct {
 	Roles     []Role
 	DeviceID  string
 	SessionID string
+	// PasswordChangeRequired: only routes open during a password change let this principal through.
+	PasswordChangeRequired bool
+	Locale                 string // the user's preferred console language ("" = none)
 }
 
 // HasRole reports whether the principal has role r.

@@ -154,7 +154,8 @@ func (s *Service) acquire(ctx context.Context) error {
 }
 
 func principalOf(u User, deviceID, sessionID string) Principal {
-	return Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, Roles: u.Roles, DeviceID: deviceID, SessionID: sessionID}
+	return Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, Roles: u.Roles, DeviceID: deviceID, SessionID: sessionID,
+		PasswordChangeRequired: u.PasswordChangeRequired, Locale: u.Locale}
 }
 
 func eventBy(p Principal, action, resourceType, resourceID string, outcome audit.Outcome) audit.Event {

@@ -24,6 +24,9 @@ type LoginRequest struct {
 	DeviceID   string // chosen by the app, stable per installation
 	DeviceName string // shown to admins ("Pixel 8 of A. Smith"); optional
 	ClientAddr string // the client's address, for throttling
+	// SessionTTL is the absolute lifetime of the session (0: Config.RefreshTTL); the console's
+	// sessions are shorter than the apps'.
+	SessionTTL time.Duration
 }
 
 // Login signs a user in on a device and starts a session. It returns:
@@ -98,7 +101,11 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	if err := s.rehashIfNeeded(ctx, u, req.Password, now); err != nil {
 		return Tokens{}, Principal{}, err
 	}
-	tokens, p, err := s.startSession(ctx, u, d.ID, now)
+	ttl := s.cfg.RefreshTTL
+	if req.SessionTTL > 0 {
+		ttl = min(req.SessionTTL, ttl)
+	}
+	tokens, p, err := s.startSession(ctx, u, d.ID, now, ttl)
 	if err != nil {
 		return Tokens{}, Principal{}, err
 	}
@@ -156,14 +163,14 @@ func (s *Service) rehashIfNeeded(ctx context.Context, u User, pw string, now tim
 }
 
 // startSession creates a session for u on device deviceID and issues its first tokens.
-func (s *Service) startSession(ctx context.Context, u User, deviceID string, now time.Time) (Tokens, Principal, error) {
+func (s *Service) startSession(ctx context.Context, u User, deviceID string, now time.Time, ttl time.Duration) (Tokens, Principal, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("making a session id: %w", err)
 	}
 	refresh := newRefreshToken(id.String())
 	sess := Session{ID: id.String(), OrgID: u.OrgID, UserID: u.ID, DeviceID: deviceID, TokenHash: hashToken(refresh),
-		CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), Version: 1}
+		CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(ttl), Version: 1}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return Tokens{}, Principal{}, fmt.Errorf("creating the session: %w", err)
 	}

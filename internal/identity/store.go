@@ -32,7 +32,8 @@ type Store interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 	// ListUsers returns up to limit users of organisation orgID with ids after afterID, by id.
 	ListUsers(ctx context.Context, orgID, afterID string, limit int) ([]User, error)
-	// UpdateUser replaces display name, roles, disabled flag, password hash and updated time of
+	// UpdateUser replaces display name, roles, disabled flag, password hash, password-change flag,
+	// locale and updated time of
 	// u.ID when its stored version is u.Version-1, storing u.Version. ErrStale when the version
 	// differs, ErrNotFound when the user does not exist in u.OrgID.
 	UpdateUser(ctx context.Context, u User) error
@@ -57,6 +58,9 @@ type Store interface {
 	// the version. ErrStale when the session's hash is no longer oldHash (it was rotated meanwhile)
 	// or it was revoked; ErrNotFound when it does not exist.
 	RotateSession(ctx context.Context, id, oldHash, newHash string, at time.Time) error
+	// TouchSession sets RefreshedAt of an unrevoked session to at (the console's idle timeout counts
+	// from it); touching an unknown or revoked session does nothing.
+	TouchSession(ctx context.Context, id string, at time.Time) error
 	// RevokeSession marks a session revoked at at (keeping an earlier revocation time). Revoking an
 	// unknown session does nothing.
 	RevokeSession(ctx context.Context, id string, at time.Time) error

@@ -28,6 +28,8 @@ type NewUser struct {
 	DisplayName string
 	Roles       []Role
 	Password    string
+	// PasswordChangeRequired makes the user choose their own password at first sign-in.
+	PasswordChangeRequired bool
 }
 
 // CreateUser creates a user in the admin's organisation. It returns the user (without the password
@@ -65,7 +67,7 @@ func (s *Service) createUser(ctx context.Context, orgID string, nu NewUser, e au
 		return User{}, fmt.Errorf("making a user id: %w", err)
 	}
 	u := User{ID: id.String(), OrgID: orgID, Username: username, DisplayName: displayName, Roles: roles,
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now, Version: 1}
+		PasswordHash: hash, PasswordChangeRequired: nu.PasswordChangeRequired, CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrUsernameTaken) {
 			return User{}, errUsernameTaken()
@@ -205,7 +207,8 @@ func (s *Service) updateFailed(ctx context.Context, orgID, id string, err error)
 }
 
 // ResetPassword sets a new password for a user of the admin's organisation, ends all the user's
-// sessions and clears the account's sign-in lock. It returns the user at its new version;
+// sessions, clears the account's sign-in lock and requires the user to choose their own password
+// at the next sign-in (User.PasswordChangeRequired). It returns the user at its new version;
 // ErrForbidden when p is not an admin; an *apperr.Error NotFound for an unknown user or another
 // organisation's; an *apperr.Error Invalid when the password breaks the policy; or the store's or
 // recorder's error.
@@ -229,6 +232,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 	for attempt := 0; ; attempt++ {
 		next := cur
 		next.PasswordHash, next.Version, next.UpdatedAt = hash, cur.Version+1, now
+		next.PasswordChangeRequired = true // the admin knows it: the user chooses their own at sign-in
 		err := s.store.UpdateUser(ctx, next)
 		if err == nil {
 			cur = next
@@ -255,7 +259,8 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 
 // Bootstrap makes a fresh deployment usable: when no user exists at all it creates organisation
 // "default" and user "admin" (role admin) with password, or with a generated one when password is
-// "" (returned so the caller can show it once; it is stored only hashed). When users exist it does
+// "" (returned so the caller can show it once; it is stored only hashed, and the admin must replace
+// it at first sign-in: User.PasswordChangeRequired). When users exist it does
 // nothing and returns false. It returns an *apperr.Error Invalid when password breaks the policy,
 // or the store's or recorder's error. Safe to run from several instances at once.
 func (s *Service) Bootstrap(ctx context.Context, password string) (created bool, generatedPassword string, err error) {
@@ -279,7 +284,8 @@ func (s *Service) Bootstrap(ctx context.Context, password string) (created bool,
 		return false, "", fmt.Errorf("creating the default organisation: %w", err)
 	}
 	e := audit.Event{ActorRole: systemActorRoles, Action: ActionUserCreated, ResourceType: ResourceUser, Outcome: audit.OutcomeSuccess}
-	_, err = s.createUser(ctx, DefaultOrgID, NewUser{Username: BootstrapAdmin, DisplayName: "Administrator", Roles: []Role{RoleAdmin}, Password: password}, e)
+	_, err = s.createUser(ctx, DefaultOrgID, NewUser{Username: BootstrapAdmin, DisplayName: "Administrator", Roles: []Role{RoleAdmin}, Password: password,
+		PasswordChangeRequired: generatedPassword != ""}, e)
 	if errors.Is(err, ErrUsernameTaken) { // another instance bootstrapped at the same time
 		return false, "", nil
 	}

@@ -452,6 +452,30 @@ func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework
 	return out, nil
 }
 
+// ListOrgRuns returns every run of organisation orgID, by case then start time, in one query (the
+// supervisor's worklist reads them all at once instead of one query per case). It returns an error
+// when a field cannot be decrypted, or the driver's error.
+func (s *CaseworkStore) ListOrgRuns(ctx context.Context, orgID string) ([]casework.Run, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
+	cur, err := s.runs().Find(ctx, bson.D{{Key: "org_id", Value: orgID}}, opts)
+	if err != nil {
+		return nil, unavailable("listing runs of organisation %s: %w", orgID, err)
+	}
+	var docs []caseworkRunDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("listing runs of organisation %s: %w", orgID, err)
+	}
+	out := make([]casework.Run, 0, len(docs))
+	for _, d := range docs {
+		r, err := fromCaseworkRunDoc(s.keys, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // AppendStepRecord appends rec to run runID with one conditional update that matches only while no
 // record of the run has rec.ClientID, so a retried record is never stored twice. appended reports
 // whether rec was stored. It returns casework.ErrNotFound when the run does not exist, an error when a

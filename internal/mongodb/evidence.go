@@ -378,6 +378,34 @@ func (s *EvidenceStore) ListItems(ctx context.Context, caseID string, after evid
 	return out, nil
 }
 
+// ListOrgProblemItems returns the items of organisation orgID whose custody chain recorded a
+// failed hash verification or a broken seal, by creation time then id, in one query. It returns an
+// error when a field cannot be decrypted, or the driver's error.
+func (s *EvidenceStore) ListOrgProblemItems(ctx context.Context, orgID string) ([]evidence.Item, error) {
+	filter := bson.D{{Key: "org_id", Value: orgID}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "state.integrity_failed", Value: true}},
+		bson.D{{Key: "state.seal_intact", Value: false}},
+	}}}
+	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
+	cur, err := s.items().Find(ctx, filter, opts)
+	if err != nil {
+		return nil, unavailable("listing evidence with problems of organisation %s: %w", orgID, err)
+	}
+	var docs []evidenceItemDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable("listing evidence with problems of organisation %s: %w", orgID, err)
+	}
+	out := make([]evidence.Item, 0, len(docs))
+	for _, d := range docs {
+		it, err := fromEvidenceItemDoc(s.keys, d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
 // InsertEvents stores events (one item's, consecutive Seqs ascending) with one ordered insert that
 // stops at the first duplicate _id, stamping them with consecutive change sequence numbers. It returns an *evidence.SeqTakenError with how many were stored when a
 // number was taken, an error when a field cannot be encrypted, or an Unavailable *apperr.Error when

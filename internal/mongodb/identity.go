@@ -29,16 +29,19 @@ type identityOrgDoc struct {
 
 // identityUserDoc is a user; _id is the user id, username is unique (lower case).
 type identityUserDoc struct {
-	ID           string    `bson:"_id"`
-	OrgID        string    `bson:"org_id"`
-	Username     string    `bson:"username"`
-	DisplayName  string    `bson:"display_name"`
-	Roles        []string  `bson:"roles"`
-	Disabled     bool      `bson:"disabled"`
-	PasswordHash string    `bson:"password_hash"`
-	CreatedAt    time.Time `bson:"created_at"`
-	UpdatedAt    time.Time `bson:"updated_at"`
-	Version      int64     `bson:"version"`
+	ID           string   `bson:"_id"`
+	OrgID        string   `bson:"org_id"`
+	Username     string   `bson:"username"`
+	DisplayName  string   `bson:"display_name"`
+	Roles        []string `bson:"roles"`
+	Disabled     bool     `bson:"disabled"`
+	PasswordHash string   `bson:"password_hash"`
+	// MustChange and Locale are absent from users stored before they existed (false and "").
+	MustChange bool      `bson:"password_change_required,omitempty"`
+	Locale     string    `bson:"locale,omitempty"`
+	CreatedAt  time.Time `bson:"created_at"`
+	UpdatedAt  time.Time `bson:"updated_at"`
+	Version    int64     `bson:"version"`
 }
 
 // identityDeviceDoc is a device; _id is "<org id>:<device id>" because apps choose device ids.
@@ -119,7 +122,8 @@ func toIdentityUserDoc(u identity.User) identityUserDoc {
 		roles[i] = string(r)
 	}
 	return identityUserDoc{ID: u.ID, OrgID: u.OrgID, Username: u.Username, DisplayName: u.DisplayName, Roles: roles,
-		Disabled: u.Disabled, PasswordHash: u.PasswordHash, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
+		Disabled: u.Disabled, PasswordHash: u.PasswordHash, MustChange: u.PasswordChangeRequired, Locale: u.Locale,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
 }
 
 func fromIdentityUserDoc(d identityUserDoc) identity.User {
@@ -128,7 +132,8 @@ func fromIdentityUserDoc(d identityUserDoc) identity.User {
 		roles[i] = identity.Role(r)
 	}
 	return identity.User{ID: d.ID, OrgID: d.OrgID, Username: d.Username, DisplayName: d.DisplayName, Roles: roles,
-		Disabled: d.Disabled, PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version}
+		Disabled: d.Disabled, PasswordHash: d.PasswordHash, PasswordChangeRequired: d.MustChange, Locale: d.Locale,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version}
 }
 
 func fromIdentityDeviceDoc(d identityDeviceDoc) identity.Device {
@@ -243,7 +248,8 @@ func (s *IdentityStore) ListUsers(ctx context.Context, orgID, afterID string, li
 	return out, nil
 }
 
-// UpdateUser stores display name, roles, disabled flag, password hash, updated time and version of
+// UpdateUser stores display name, roles, disabled flag, password hash, password-change flag, locale,
+// updated time and version of
 // u when the stored version is u.Version-1. It returns identity.ErrStale when the version differs,
 // identity.ErrNotFound when the user does not exist in u.OrgID, or the driver's error.
 func (s *IdentityStore) UpdateUser(ctx context.Context, u identity.User) error {
@@ -254,6 +260,7 @@ func (s *IdentityStore) UpdateUser(ctx context.Context, u identity.User) error {
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "display_name", Value: doc.DisplayName}, {Key: "roles", Value: doc.Roles}, {Key: "disabled", Value: doc.Disabled},
 			{Key: "password_hash", Value: doc.PasswordHash}, {Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
+			{Key: "password_change_required", Value: doc.MustChange}, {Key: "locale", Value: doc.Locale},
 		}}})
 	unlock()
 	if err != nil {
@@ -401,6 +408,28 @@ func (s *IdentityStore) RotateSession(ctx context.Context, id, oldHash, newHash 
 	}
 	if res.MatchedCount == 0 {
 		return identity.ErrStale
+	}
+	return nil
+}
+
+// TouchSession sets refreshed_at of an unrevoked session to at; an unknown or revoked session is left
+// alone. The filter is the _id alone (the one filter FerretDB looks up by index), under the
+// session's lock. It returns the driver's error.
+func (s *IdentityStore) TouchSession(ctx context.Context, id string, at time.Time) error {
+	defer s.db.locks.document(identitySessionsCollection, id)()
+	cur, err := s.Session(ctx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.RevokedAt != nil || !at.After(cur.RefreshedAt) {
+		return nil
+	}
+	if _, err := s.coll(identitySessionsCollection).UpdateOne(ctx, identityByID(id),
+		bson.D{{Key: "$set", Value: bson.D{{Key: "refreshed_at", Value: at}}}}); err != nil {
+		return unavailable("touching session %s: %w", id, err)
 	}
 	return nil
 }

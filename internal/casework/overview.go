@@ -1,0 +1,113 @@
+package casework
+
+import (
+	"github.com/childsafe-protocols/caseguide/internal/audit"
+
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+)
+
+// ActionOverview is the audit action of a supervisor's overview of the organisation's open cases.
+const ActionOverview = "case.overview"
+
+// OverdueStep is a protocol step whose deadline passed with no record, on an open case.
+type OverdueStep struct {
+	CaseID          string
+	RunID           string
+	ProtocolID      string
+	ProtocolVersion int
+	PhaseID         string
+	StepID          string
+	StepTitle       string // in the protocol's source language
+	DueAt           time.Time
+	AssigneeIDs     []string // the case's caseworkers
+}
+
+// Load is one caseworker's share of the open cases.
+type Load struct {
+	OpenCases    int
+	OverdueSteps int
+}
+
+// Overview is what a supervisor needs to know about the organisation's open cases at a glance.
+type Overview struct {
+	OpenCases  int
+	Unassigned []Case           // open cases with no caseworker, oldest first
+	Overdue    []OverdueStep    // by due time, oldest first
+	Caseload   map[string]*Load // caseworker user id -> load
+}
+
+// Overview reads every open case of the supervisor's organisation and their protocol runs (one
+// query each) and returns the cases with no caseworker, the overdue steps (as GetRun computes them,
+// on the pinned protocol versions) and each caseworker's open cases and overdue steps. One audit
+// entry (case.overview) records the read. It returns identity.ErrForbidden unless p is a
+// supervisor; or the store's, protocol source's or recorder's error.
+func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview, error) {
+	if !p.HasRole(identity.RoleSupervisor) || p.OrgID == "" {
+		return Overview{}, s.denied(ctx, p, ActionOverview, ResourceCase, "", identity.ErrForbidden)
+	}
+	now := s.clock()
+	var open []Case
+	for after := ""; ; {
+		page, err := s.store.ListCases(ctx, StoreFilter{OrgID: p.OrgID, Status: StatusOpen}, after, 1000)
+		if err != nil {
+			return Overview{}, fmt.Errorf("listing open cases: %w", err)
+		}
+		open = append(open, page...)
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	ov := Overview{OpenCases: len(open), Caseload: map[string]*Load{}}
+	byID := make(map[string]Case, len(open))
+	for _, c := range open {
+		byID[c.ID] = c
+		if len(c.CaseworkerIDs) == 0 {
+			ov.Unassigned = append(ov.Unassigned, c)
+		}
+		for _, id := range c.CaseworkerIDs {
+			load := ov.Caseload[id]
+			if load == nil {
+				load = &Load{}
+				ov.Caseload[id] = load
+			}
+			load.OpenCases++
+		}
+	}
+	runs, err := s.store.ListOrgRuns(ctx, p.OrgID)
+	if err != nil {
+		return Overview{}, fmt.Errorf("listing runs: %w", err)
+	}
+	for _, r := range runs {
+		c, ok := byID[r.CaseID]
+		if !ok || r.OrgID != p.OrgID {
+			continue
+		}
+		v, err := s.version(ctx, r)
+		if err != nil {
+			return Overview{}, err
+		}
+		view := BuildView(c, r, v, now)
+		for _, sv := range view.Steps {
+			if sv.DueAt == nil || !slices.Contains(view.Overdue, sv.Step.ID) {
+				continue
+			}
+			ov.Overdue = append(ov.Overdue, OverdueStep{CaseID: c.ID, RunID: r.ID, ProtocolID: r.ProtocolID, ProtocolVersion: r.ProtocolVersion,
+				PhaseID: sv.PhaseID, StepID: sv.Step.ID, StepTitle: sv.Step.Title, DueAt: *sv.DueAt, AssigneeIDs: slices.Clone(c.CaseworkerIDs)})
+			for _, id := range c.CaseworkerIDs {
+				ov.Caseload[id].OverdueSteps++
+			}
+		}
+	}
+	slices.SortStableFunc(ov.Unassigned, func(a, b Case) int { return a.OpenedAt.Compare(b.OpenedAt) })
+	slices.SortStableFunc(ov.Overdue, func(a, b OverdueStep) int { return a.DueAt.Compare(b.DueAt) })
+	if err := s.record(ctx, p.AuditEvent(identity.RoleSupervisor, ActionOverview, ResourceCase, "", audit.OutcomeSuccess)); err != nil {
+		return Overview{}, err
+	}
+	return ov, nil
+}

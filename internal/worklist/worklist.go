@@ -1,0 +1,116 @@
+// Package worklist builds a supervisor's worklist: what waits for them across the organisation
+// (interviews to review, overdue protocol steps, cases with no caseworker, evidence whose checks
+// failed, returned interviews waiting for their interviewer) and each caseworker's load. The JSON
+// API (GET /v1/worklist) and the console's supervisor home page show the same Worklist.
+package worklist
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
+)
+
+// MaxReviews is how many interviews waiting for review a worklist lists (the oldest); Reviews
+// says when there are more.
+const MaxReviews = 200
+
+// Names gives users' display names (*identity.Service satisfies it).
+type Names interface {
+	// DisplayNames returns the display names of the users of organisation orgID among ids.
+	DisplayNames(ctx context.Context, orgID string, ids []string) (map[string]string, error)
+}
+
+// Service builds worklists from the domain services, as the calling supervisor: each service checks
+// access and writes its own audit entry, as it does for the API's other reads.
+type Service struct {
+	Cases      *casework.Service
+	Interviews *interview.Service
+	Evidence   *evidence.Service
+	Names      Names
+	Now        func() time.Time
+}
+
+// Load is one caseworker's load.
+type Load struct {
+	UserID       string
+	DisplayName  string // "" when the user is gone
+	OpenCases    int
+	OverdueSteps int
+}
+
+// Worklist is what waits for a supervisor.
+type Worklist struct {
+	GeneratedAt      time.Time
+	Reviews          []interview.Session // waiting for review, oldest submission first (at most MaxReviews)
+	ReviewsTruncated bool
+	Overdue          []casework.OverdueStep // by due time
+	Unassigned       []casework.Case        // open cases with no caseworker, oldest first
+	Problems         []evidence.Item        // failed hash verification or broken seal, oldest first
+	Returned         []interview.Session    // returned, waiting for their interviewer, longest waiting first
+	Caseload         []Load                 // by overdue steps, then open cases, most first
+	OpenCases        int
+	Names            map[string]string // display names of the interviewers, assignees and caseworkers named
+}
+
+// Build returns p's worklist. It returns identity.ErrForbidden unless p is a supervisor, or the
+// error of the first service that fails.
+func (s *Service) Build(ctx context.Context, p identity.Principal) (Worklist, error) {
+	if !p.HasRole(identity.RoleSupervisor) {
+		return Worklist{}, identity.ErrForbidden
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	w := Worklist{GeneratedAt: now().UTC()}
+	queue, err := s.Interviews.ReviewQueue(ctx, p, "", MaxReviews)
+	if err != nil {
+		return Worklist{}, err
+	}
+	w.Reviews, w.ReviewsTruncated = queue.Sessions, queue.Next != ""
+	ov, err := s.Cases.Overview(ctx, p)
+	if err != nil {
+		return Worklist{}, err
+	}
+	w.Overdue, w.Unassigned, w.OpenCases = ov.Overdue, ov.Unassigned, ov.OpenCases
+	if w.Problems, err = s.Evidence.ProblemItems(ctx, p); err != nil {
+		return Worklist{}, err
+	}
+	if w.Returned, err = s.Interviews.Returned(ctx, p); err != nil {
+		return Worklist{}, err
+	}
+	var ids []string
+	for id, l := range ov.Caseload {
+		w.Caseload = append(w.Caseload, Load{UserID: id, OpenCases: l.OpenCases, OverdueSteps: l.OverdueSteps})
+		ids = append(ids, id)
+	}
+	for _, list := range [][]interview.Session{w.Reviews, w.Returned} {
+		for _, sess := range list {
+			ids = append(ids, sess.InterviewerID)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if w.Names, err = s.Names.DisplayNames(ctx, p.OrgID, ids); err != nil {
+		return Worklist{}, err
+	}
+	for i := range w.Caseload {
+		w.Caseload[i].DisplayName = w.Names[w.Caseload[i].UserID]
+	}
+	slices.SortFunc(w.Caseload, func(a, b Load) int {
+		if a.OverdueSteps != b.OverdueSteps {
+			return b.OverdueSteps - a.OverdueSteps
+		}
+		if a.OpenCases != b.OpenCases {
+			return b.OpenCases - a.OpenCases
+		}
+		return cmp.Compare(a.UserID, b.UserID)
+	})
+	return w, nil
+}
