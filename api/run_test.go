@@ -172,6 +172,10 @@ func TestServeRefusesToStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(broken, "first-contact-safety", "fr.yaml"), []byte("title: Bonjour\nstep.nope.title: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	typoRules := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(typoRules, []byte(`[{"code":"closing_missed","severity":"high","measure":"phase_not_done:clsoing","compare":"above","threshold":0}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -181,6 +185,7 @@ func TestServeRefusesToStart(t *testing.T) {
 		{"database unreachable", map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?connectTimeoutMS=200", "DB_CONNECT_TIMEOUT": "1s"}, "database"},
 		{"invalid protocol library", map[string]string{"PROTOCOLS_DIR": broken}, `first-contact-safety/fr.yaml:2: unknown string id "step.nope.title"`},
 		{"invalid configuration", map[string]string{"PORT": "http"}, "PORT"},
+		{"interview rule on an unknown phase", map[string]string{"INTERVIEW_RULES_FILE": typoRules}, `"clsoing"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
