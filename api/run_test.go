@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -273,5 +274,28 @@ func TestEmbeddedDatabaseIndexesEveryCollection(t *testing.T) {
 	}
 	if collections < 21 || indexed != collections {
 		t.Fatalf("%d of %d collections have the _id index; want all, at least 21", indexed, collections)
+	}
+}
+
+// The start's log counts the protocols served, those published earlier (by an editor, or from files
+// no longer shipped) included, not only the files read.
+func TestStartLogCountsServedProtocols(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t.TempDir(), nil)
+	first := startServer(t, env, nil)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	fewer := copyLibrary(t)
+	if err := os.RemoveAll(filepath.Join(fewer, "digital-evidence")); err != nil {
+		t.Fatal(err)
+	}
+	env["PROTOCOLS_DIR"] = fewer
+	second := startServer(t, env, nil)
+	defer second.stop()
+	var list struct{ Items []any }
+	get(t, second.base, "/v1/protocols").json(t, &list)
+	if want := fmt.Sprintf(`"protocols":%d`, len(list.Items)); len(list.Items) != 5 || !strings.Contains(second.logs.String(), want) {
+		t.Errorf("%d protocols served; the start's log lacks %s:\n%s", len(list.Items), want, second.logs)
 	}
 }

@@ -84,7 +84,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			created++
 		}
 	}
-	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
+	protocolsServed := 0 // the library also holds versions published earlier: by editors, or from files no longer shipped
+	for _, v := range library.Snapshot().Latest {
+		if !v.Retired {
+			protocolsServed++
+		}
+	}
+	log.Info("protocol library loaded", "protocols", protocolsServed, "files", len(results), "new_versions", created)
 
 	caseStore := db.Casework(sec.keys)
 	cases := casework.NewService(caseStore, library, auditEvents{sec.audit}, time.Now).WithDirectory(sec.identity)
