@@ -111,7 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deps := httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
-		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
 		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore,
 		PublicKeys:         []map[string]any{sec.signer.PublicJWK(), evidenceLog.Signer().PublicJWK()},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg,

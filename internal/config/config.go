@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -48,6 +49,10 @@ type Config struct {
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
 	SyncSeveralInstances bool          // SYNC_SEVERAL_INSTANCES: other instances write to the database too: pulls lag every change by SYNC_SETTLE
+
+	// TrustedProxies (TRUSTED_PROXIES: comma-separated CIDRs or addresses) are the reverse proxies
+	// whose X-Forwarded-For names the client; empty: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -108,6 +113,20 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
 		SyncSeveralInstances: env("SYNC_SEVERAL_INSTANCES", "false") == "true",
+	}
+	for _, v := range strings.Split(env("TRUSTED_PROXIES", ""), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if a, aerr := netip.ParseAddr(v); err != nil && aerr == nil {
+			p, err = a.Prefix(a.BitLen())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR (10.0.0.0/8) or an address", v))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
 	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
 		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
@@ -191,6 +210,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),
 		slog.Bool("sync_several_instances", c.SyncSeveralInstances),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	}
 }
 
