@@ -156,15 +156,16 @@ func TestBadCredentialsAreOneAnswer(t *testing.T) {
 	}
 }
 
-// Repeated failures lock the account (and the address) with 429 and Retry-After. A server of its own,
-// so the lock does not reach other tests.
+// Repeated failures lock the account, from the address they came from, with 429 and Retry-After
+// (TestThrottlingKeepsOthersIn: whom else it locks). A server of its own, so the lock does not reach
+// other tests.
 func TestLoginThrottling(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, testEnv(t.TempDir(), nil), nil)
 	defer s.stop()
 	var last *response
 	for i := 0; i < 6; i++ {
-		last = post(t, s.base, http.MethodPost, "/v1/auth/login", "", map[string]string{"username": "admin", "password": "wrong password number x", "device_id": "d"})
+		last = postFrom(t, s.base, "127.9.9.9", "/v1/auth/login", map[string]string{"username": "admin", "password": "wrong password number x", "device_id": "d"})
 	}
 	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
 		t.Fatalf("after 6 failures: %d Retry-After %q", last.status, last.header.Get("Retry-After"))
@@ -173,7 +174,7 @@ func TestLoginThrottling(t *testing.T) {
 		t.Errorf("problem %+v", p)
 	}
 	// Even the right password waits for the lock to end.
-	if r := post(t, s.base, http.MethodPost, "/v1/auth/login", "", map[string]string{"username": "admin", "password": adminPassword, "device_id": "d"}); r.status != http.StatusTooManyRequests {
+	if r := postFrom(t, s.base, "127.9.9.9", "/v1/auth/login", map[string]string{"username": "admin", "password": adminPassword, "device_id": "d"}); r.status != http.StatusTooManyRequests {
 		t.Errorf("right password during the lock: %d", r.status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -173,6 +174,10 @@ func TestServeRefusesToStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(broken, "first-contact-safety", "fr.yaml"), []byte("title: Bonjour\nstep.nope.title: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	typoRules := filepath.Join(t.TempDir(), "rules.json")
+	if err := os.WriteFile(typoRules, []byte(`[{"code":"closing_missed","severity":"high","measure":"phase_not_done:clsoing","compare":"above","threshold":0}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -182,6 +187,7 @@ func TestServeRefusesToStart(t *testing.T) {
 		{"database unreachable", map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?connectTimeoutMS=200", "DB_CONNECT_TIMEOUT": "1s"}, "database"},
 		{"invalid protocol library", map[string]string{"PROTOCOLS_DIR": broken}, `first-contact-safety/fr.yaml:2: unknown string id "step.nope.title"`},
 		{"invalid configuration", map[string]string{"PORT": "http"}, "PORT"},
+		{"interview rule on an unknown phase", map[string]string{"INTERVIEW_RULES_FILE": typoRules}, `"clsoing"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,5 +302,28 @@ func TestEmbeddedDatabaseIndexesEveryCollection(t *testing.T) {
 	}
 	if collections < 21 || indexed != collections {
 		t.Fatalf("%d of %d collections have the _id index; want all, at least 21", indexed, collections)
+	}
+}
+
+// The start's log counts the protocols served, those published earlier (by an editor, or from files
+// no longer shipped) included, not only the files read.
+func TestStartLogCountsServedProtocols(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t.TempDir(), nil)
+	first := startServer(t, env, nil)
+	if err := first.stop(); err != nil {
+		t.Fatal(err)
+	}
+	fewer := copyLibrary(t)
+	if err := os.RemoveAll(filepath.Join(fewer, "digital-evidence")); err != nil {
+		t.Fatal(err)
+	}
+	env["PROTOCOLS_DIR"] = fewer
+	second := startServer(t, env, nil)
+	defer second.stop()
+	var list struct{ Items []any }
+	get(t, second.base, "/v1/protocols").json(t, &list)
+	if want := fmt.Sprintf(`"protocols":%d`, len(list.Items)); len(list.Items) != 5 || !strings.Contains(second.logs.String(), want) {
+		t.Errorf("%d protocols served; the start's log lacks %s:\n%s", len(list.Items), want, second.logs)
 	}
 }

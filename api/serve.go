@@ -102,7 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deps := httpapi.Deps{
 		Log: log, Catalog: catalog, Protocols: library, Database: db,
 		OpenAPI: openAPI, ProtocolSchema: protocols.ProtocolSchema, TranslationSchema: protocols.TranslationSchema,
-		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
 		Identity: sec.identity, Auth: sec.auth, Audit: sec.audit, Cases: cases, CaseStore: caseStore,
 		PublicKeys:         []map[string]any{sec.signer.PublicJWK(), evidenceLog.Signer().PublicJWK(), sec.checkpoints.Signer().PublicJWK()},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg,
@@ -197,7 +197,13 @@ func publishLibrary(ctx context.Context, db *mongodb.DB, library *protocol.Servi
 			created++
 		}
 	}
-	log.Info("protocol library loaded", "protocols", len(results), "new_versions", created)
+	protocolsServed := 0 // the library also holds versions published earlier: by editors, or from files no longer shipped
+	for _, v := range library.Snapshot().Latest {
+		if !v.Retired {
+			protocolsServed++
+		}
+	}
+	log.Info("protocol library loaded", "protocols", protocolsServed, "files", len(results), "new_versions", created)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/audit"
@@ -30,7 +31,25 @@ func newInterviews(db *mongodb.DB, keys *fieldcrypt.KeyRing, cases *casework.Ser
 	if err != nil {
 		return nil, fmt.Errorf("interview quality rules: %w", err)
 	}
+	if err := svc.Rules().CheckPhases(interviewPhases(library.Snapshot())); err != nil {
+		return nil, fmt.Errorf("interview quality rules: %w", err)
+	}
 	return svc, nil
+}
+
+// interviewPhases lists the phase ids of the library's interview protocols, each once, sorted.
+func interviewPhases(lib protocol.Library) []string {
+	var ids []string
+	for _, v := range lib.Latest {
+		if v.Document.Protocol.Kind != protocol.KindInterview {
+			continue
+		}
+		for _, ph := range v.Document.Protocol.Phases {
+			ids = append(ids, ph.ID)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // interviewRuleFile is one rule as written in INTERVIEW_RULES_FILE (a JSON array of them).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -59,6 +60,9 @@ type Config struct {
 	ConsoleIdleTimeout time.Duration // CONSOLE_IDLE_TIMEOUT: a console session unused this long ends
 	ConsoleLifetime    time.Duration // CONSOLE_SESSION_LIFETIME: a console session ends this long after sign-in, used or not
 	ConsoleCookie      string        // CONSOLE_SECURE_COOKIE: auto (Secure when the request came over TLS), always or never
+	// TrustedProxies (TRUSTED_PROXIES: comma-separated CIDRs or addresses) are the reverse proxies
+	// whose X-Forwarded-For names the client; empty: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
 }
 
 // Load builds the configuration from getenv, then from flags in args (flags win).
@@ -132,6 +136,20 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if v := c.ConsoleCookie; v != "auto" && v != "always" && v != "never" {
 		errs = append(errs, fmt.Errorf("CONSOLE_SECURE_COOKIE=%q is not auto, always or never", v))
+	}
+	for _, v := range strings.Split(env("TRUSTED_PROXIES", ""), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if a, aerr := netip.ParseAddr(v); err != nil && aerr == nil {
+			p, err = a.Prefix(a.BitLen())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR (10.0.0.0/8) or an address", v))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
 	}
 	if v := env("SYNC_SEVERAL_INSTANCES", "false"); v != "true" && v != "false" {
 		errs = append(errs, fmt.Errorf("SYNC_SEVERAL_INSTANCES=%q is not true or false", v))
@@ -253,6 +271,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("console_idle_timeout", c.ConsoleIdleTimeout.String()),
 		slog.String("console_session_lifetime", c.ConsoleLifetime.String()),
 		slog.String("console_secure_cookie", c.ConsoleCookie),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	}
 }
 

@@ -95,7 +95,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	t, p, err := s.deps.Identity.Login(c.UserContext(), identity.LoginRequest{Username: req.Username, Password: req.Password,
-		DeviceID: req.DeviceID, DeviceName: req.DeviceName, ClientAddr: c.IP()})
+		DeviceID: req.DeviceID, DeviceName: req.DeviceName, ClientAddr: s.clientAddr(c)})
 	return s.sendTokens(c, t, p, err)
 }
 

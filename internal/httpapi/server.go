@@ -7,6 +7,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,6 +42,7 @@ type Deps struct {
 	TranslationSchema []byte // served at /v1/schemas/translation.schema.json
 	BodyLimit         int
 	RequestTimeout    time.Duration
+	TrustedProxies    []netip.Prefix    // peers whose X-Forwarded-For names the client (see clientAddr)
 	Identity          *identity.Service // sign-in, devices, users
 	Auth              Authenticator     // bearer tokens to principals
 	Audit             *audit.Service

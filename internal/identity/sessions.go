@@ -30,7 +30,8 @@ type LoginRequest struct {
 }
 
 // Login signs a user in on a device and starts a session. It returns:
-// a *LockedError when the account or the address is locked (tried before anything else);
+// a *LockedError when the account from this address, the account, or the address is locked (see
+// LockAfterFailures; tried before anything else);
 // an *apperr.Error Invalid for missing or malformed fields;
 // ErrBadCredentials for an unknown user, a disabled user or a wrong password (all alike, equally
 // slow, and each counted as a throttle failure);
@@ -48,7 +49,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	if err := fe.Err(); err != nil {
 		return Tokens{}, Principal{}, err
 	}
-	keys := []string{AccountKey(username), AddressKey(req.ClientAddr)}
+	keys := []string{PairKey(username, req.ClientAddr), AccountKey(username), AddressKey(req.ClientAddr)}
 	if err := s.throttle.Check(ctx, now, keys...); err != nil {
 		var locked *LockedError
 		if errors.As(err, &locked) {
@@ -87,7 +88,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Tokens, Principa
 	if err == nil && d.RevokedAt != nil {
 		return Tokens{}, Principal{}, s.loginOnRevokedDevice(ctx, u, req)
 	}
-	if err := s.throttle.Succeed(ctx, keys[0]); err != nil {
+	if err := s.throttle.Succeed(ctx, keys[0], keys[1]); err != nil {
 		return Tokens{}, Principal{}, err
 	}
 	d, err = s.store.UpsertDevice(ctx, Device{ID: req.DeviceID, OrgID: u.OrgID, UserID: u.ID,

@@ -76,9 +76,12 @@ func TestThrottleTimeline(t *testing.T) {
 	ctx := context.Background()
 	th := NewThrottle(&memThrottle{})
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	key := AccountKey(" ASmith ")
-	if key != "user:asmith" {
+	if key := AccountKey(" ASmith "); key != "user:asmith" {
 		t.Fatalf("AccountKey = %q", key)
+	}
+	key := PairKey(" ASmith ", "192.0.2.7")
+	if key != "pair:192.0.2.7 asmith" {
+		t.Fatalf("PairKey = %q", key)
 	}
 	steps := []struct {
 		name      string
@@ -138,7 +141,7 @@ func TestThrottleCapsAndForgets(t *testing.T) {
 	store := &memThrottle{}
 	th := NewThrottle(store)
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	key := AddressKey("192.0.2.7")
+	key := PairKey("asmith", "192.0.2.7")
 	now := t0
 	for range 20 { // each failure right after the previous lock ends
 		if _, err := th.Fail(ctx, now, key); err != nil {
@@ -172,5 +175,40 @@ func TestThrottleCapsAndForgets(t *testing.T) {
 	}
 	if AddressKey("") != "" {
 		t.Fatal("an unknown address has a key")
+	}
+}
+
+// An account from one address locks after LockAfterFailures, the account everywhere only after
+// AccountLockAfterFailures, an address for everyone only after AddressLockAfterFailures.
+func TestThrottleLocksEachKindOfKeyAtItsCount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		key   string
+		after int
+	}{
+		{"account from an address", PairKey("asmith", "192.0.2.7"), LockAfterFailures},
+		{"account", AccountKey("asmith"), AccountLockAfterFailures},
+		{"address", AddressKey("192.0.2.7"), AddressLockAfterFailures},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			th := NewThrottle(&memThrottle{})
+			for i := 1; i <= tt.after; i++ {
+				locked, err := th.Fail(ctx, t0, tt.key)
+				if err != nil || locked != (i == tt.after) {
+					t.Fatalf("failure %d: locked %v, %v", i, locked, err)
+				}
+				if err := th.Check(ctx, t0, tt.key); (err != nil) != (i == tt.after) {
+					t.Fatalf("check after failure %d: %v", i, err)
+				}
+			}
+		})
+	}
+	if PairKey("asmith", "") != "" {
+		t.Fatal("an unknown address has a pair key")
 	}
 }

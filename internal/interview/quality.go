@@ -114,6 +114,19 @@ func (rs Rules) Validate() error {
 	return nil
 }
 
+// CheckPhases checks that every phase_not_done rule names a phase one of the given phase ids (those
+// of the interview protocols served) holds, so that a misspelt phase is found at start instead of
+// never flagging. It returns an error naming the first rule whose phase is unknown.
+func (rs Rules) CheckPhases(phaseIDs []string) error {
+	for _, r := range rs {
+		if phase, ok := strings.CutPrefix(r.Measure, MeasurePhaseNotDonePrefix); ok && !slices.Contains(phaseIDs, phase) {
+			return fmt.Errorf("interview rule %s: measure %q names phase %q, which no interview protocol has (phases: %s)",
+				r.Code, r.Measure, phase, strings.Join(phaseIDs, ", "))
+		}
+	}
+	return nil
+}
+
 // Measures are the figures computed from a session and its log.
 type Measures struct {
 	Prompts               int
