@@ -90,10 +90,7 @@ func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
 	if os.Getenv("MONGODB_TEST_URI") != "" {
 		t.Skip("about the embedded database")
 	}
-	dir := t.TempDir()
-	env := testEnv(dir, nil)
-	s := startServer(t, env, nil)
-	defer s.stop()
+	dir, env := server(t).dataDir, sharedEnv
 	tests := []struct {
 		name, dataDir, wantErr, wantStderr string
 	}{

@@ -144,11 +144,13 @@ func (v *Validator) loadProtocol(fsys fs.FS, dir string) (Document, Problems) {
 	}
 	// Schema errors do not stop the structural checks, so one pass finds every problem of the file.
 	// A value of the wrong type (already reported by the schema) is left out of the decoded document.
+	partial := false
 	if err := node.Decode(&doc.Protocol); err != nil {
 		var typeErr *yaml.TypeError
 		if !errors.As(err, &typeErr) || len(ps) == 0 {
 			return doc, append(ps, Problem{File: file, Line: node.Line, Message: "cannot decode: " + err.Error()})
 		}
+		partial = true
 	}
 	at := func(p string, format string, args ...any) Problem {
 		return Problem{File: file, Line: lines.find(p), Message: fmt.Sprintf(format, args...)}
@@ -160,6 +162,9 @@ func (v *Validator) loadProtocol(fsys fs.FS, dir string) (Document, Problems) {
 		ps = append(ps, at("/id", "id %q is reserved by the API (%s)", doc.Protocol.ID, strings.Join(ReservedIDs, ", ")))
 	}
 	ps = append(ps, CheckStructure(&doc.Protocol, at)...)
+	if partial { // the translations would be checked against strings that failed to decode
+		return doc, ps
+	}
 	doc.Translations, ps = v.loadTranslations(fsys, dir, &doc.Protocol, lines, ps)
 	return doc, ps
 }

@@ -168,6 +168,8 @@ func TestValidatorReportsEverythingInOnePass(t *testing.T) {
 		want []string
 	}{
 		{"schema and structure", both, []string{"demo/protocol.yaml:3: /kind", `demo/protocol.yaml:32: step "second" depends on "zeroth"`}},
+		{"a wrong type and structure", strings.Replace(strings.Replace(validProtocol, "required: false", "required: maybe", 1), "depends_on: [first]", "depends_on: [zeroth]", 1),
+			[]string{"demo/protocol.yaml:30: /phases/0/steps/1/required", `demo/protocol.yaml:32: step "second" depends on "zeroth"`}},
 		{"yaml error deep in a block", strings.Join(lines, "\n"), []string{fmt.Sprintf("demo/protocol.yaml:%d: not valid YAML", badIndent+1)}},
 	}
 	for _, tt := range tests {
