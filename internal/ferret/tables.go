@@ -101,6 +101,7 @@ const (
 	Lte    Op = "<="
 	In     Op = "in"     // Value is a []any
 	Exists Op = "exists" // Value is a bool
+	Or     Op = "or"     // Value is a [][]Cond: at least one list holds entirely (Field is unused)
 )
 
 // Cond is one condition on a field. Value is a string, bool, int, int32, int64, time.Time (compared
@@ -217,6 +218,27 @@ func (q Query) sql(table string) (string, []any, error) {
 
 // sql returns the SQL of one condition and its arguments.
 func (c Cond) sql() (string, []any, error) {
+	if c.Op == Or {
+		groups, ok := c.Value.([][]Cond)
+		if !ok || len(groups) == 0 {
+			return "", nil, fmt.Errorf("$or: %T", c.Value)
+		}
+		var parts []string
+		var args []any
+		for _, g := range groups {
+			var conds []string
+			for _, sub := range g {
+				q, a, err := sub.sql()
+				if err != nil {
+					return "", nil, err
+				}
+				conds = append(conds, q)
+				args = append(args, a...)
+			}
+			parts = append(parts, "("+strings.Join(conds, " AND ")+")")
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", args, nil
+	}
 	if !validField(c.Field) {
 		return "", nil, fmt.Errorf("field name %q", c.Field)
 	}

@@ -122,6 +122,7 @@ func (d *DB) ensureCaseworkIndexes(ctx context.Context) error {
 		},
 		caseworkRunsCollection: {
 			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("case_started")},
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "protocol_id", Value: 1}}, Options: options.Index().SetName("org_protocol")}, // usage counts
 		},
 	}
 	for coll, models := range indexes {

@@ -121,8 +121,8 @@ func (d *DB) each(ctx context.Context, coll *mongo.Collection, filter bson.D, op
 }
 
 // translateFind turns a filter and find options into a query on the tables; ok is false when they
-// hold anything it does not translate (a skip, an operator other than the comparisons, $in, $exists
-// and $and, a path through an array).
+// hold anything it does not translate (a skip, an operator other than the comparisons, $in, $exists,
+// $and and $or, a path through an array).
 func translateFind(filter bson.D, opts *options.FindOptionsBuilder) (ferret.Query, bool) {
 	var q ferret.Query
 	if !translateFilter(filter, &q.Where) {
@@ -189,6 +189,23 @@ func translateFilter(filter bson.D, out *[]ferret.Cond) bool {
 					return false
 				}
 			}
+			continue
+		}
+		if e.Key == "$or" {
+			branches, ok := e.Value.(bson.A)
+			if !ok || len(branches) == 0 {
+				return false
+			}
+			var groups [][]ferret.Cond
+			for _, br := range branches {
+				sub, ok := br.(bson.D)
+				var conds []ferret.Cond
+				if !ok || !translateFilter(sub, &conds) || len(conds) == 0 {
+					return false
+				}
+				groups = append(groups, conds)
+			}
+			*out = append(*out, ferret.Cond{Op: ferret.Or, Value: groups})
 			continue
 		}
 		if strings.HasPrefix(e.Key, "$") {

@@ -68,6 +68,10 @@ func TestTablesAnswerAsTheDriver(t *testing.T) {
 		{"$exists false", bson.D{{Key: "supervisor_id", Value: bson.D{{Key: "$exists", Value: false}}}}, byID},
 		{"$exists true", bson.D{{Key: "supervisor_id", Value: bson.D{{Key: "$exists", Value: true}}}}, byID},
 		{"bool", bson.D{{Key: "flagged", Value: true}}, byID},
+		{"$or cursor (after a time, or the same time and a later id)", bson.D{{Key: "org_id", Value: "org-1"}, {Key: "$or", Value: bson.A{
+			bson.D{{Key: "updated_at", Value: bson.D{{Key: "$gt", Value: base.Add(30 * time.Hour)}}}},
+			bson.D{{Key: "updated_at", Value: base.Add(28 * time.Hour)}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: "id-000"}}}}}}},
+			options.Find().SetSort(bson.D{{Key: "updated_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(8)},
 		{"two sort keys", bson.D{{Key: "org_id", Value: bson.D{{Key: "$in", Value: bson.A{"org-0", "org-1"}}}}},
 			options.Find().SetSort(bson.D{{Key: "status", Value: -1}, {Key: "updated_at", Value: 1}}).SetLimit(17)},
 		{"no filter, limit", bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(3)},

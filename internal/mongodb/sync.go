@@ -37,8 +37,11 @@ func (d *DB) Sync(keys *fieldcrypt.KeyRing) *SyncStore {
 // idempotent and returns the first error the server gives.
 func (d *DB) ensureSyncIndexes(ctx context.Context) error {
 	for _, coll := range []string{caseworkCasesCollection, caseworkRunsCollection} {
-		if err := d.ensureIndexes(ctx, coll, []mongo.IndexModel{{
-			Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")}}); err != nil {
+		if err := d.ensureIndexes(ctx, coll, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
+			// The start-up check for documents stored before sync ({change_seq: {$exists: false}}).
+			{Keys: bson.D{{Key: "change_seq", Value: 1}}, Options: options.Index().SetName("change_seq")},
+		}); err != nil {
 			return err
 		}
 		if err := d.stampUnstamped(ctx, coll); err != nil {
