@@ -212,13 +212,13 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 
 	orgs := map[string]string{} // tamper case -> organisation id
 	cases := []string{"newest deleted with the head", "truncated", "edited after the checkpoint", "edited before the checkpoint", "custody"}
-	users := map[string]string{} // org -> password suffix
+	auditors := map[string]string{} // org -> the auditor's access token (tokens outlive the restart)
+	workers := map[string]string{}  // org -> the caseworker's access token
 	items := map[string][2]string{}
 	for i, name := range cases {
 		org := fmt.Sprintf("tamper-%d-%s", i, strings.ReplaceAll(uuid.NewString()[:8], "-", ""))
 		orgs[name] = org
 		password := "restart tamper passphrase " + org
-		users[org] = password
 		if err := usersCommand(context.Background(), []string{"create", "-org", org, "-username", "a-" + org, "-roles", "admin", "-display-name", "Admin"},
 			getenv, strings.NewReader(password+"\n"), io.Discard, io.Discard, testPasswords); err != nil {
 			t.Fatal(err)
@@ -231,6 +231,8 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 			}
 		}
 		worker := login(t, base, "cas-"+org, password, "phone")
+		workers[org] = worker.AccessToken
+		auditors[org] = login(t, base, "aud-"+org, password, "console").AccessToken
 		caseID := newID()
 		if r := post(t, base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(caseID, "Child R.")); r.status != http.StatusCreated {
 			t.Fatalf("case: %d %s", r.status, r.body)
@@ -289,9 +291,8 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 	}
 	verify := func(org string) auditReport {
 		t.Helper()
-		auditor := login(t, base, "aud-"+org, users[org], "console-2")
 		var rep auditReport
-		r := get(t, base, "/v1/audit/verify", "Authorization: Bearer "+auditor.AccessToken)
+		r := get(t, base, "/v1/audit/verify", "Authorization: Bearer "+auditors[org])
 		if r.status != http.StatusOK {
 			t.Fatalf("verify: %d %s", r.status, r.body)
 		}
@@ -319,10 +320,9 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 	})
 	t.Run("edited after the checkpoint", func(t *testing.T) {
 		org := orgs["edited after the checkpoint"]
-		worker := login(t, base, "cas-"+org, users[org], "phone-2")
 		for range 3 { // entries of this process: its first idle moment checkpoints, the rest wait
-			get(t, base, "/v1/me", "Authorization: Bearer "+worker.AccessToken)
-			get(t, base, "/v1/cases", "Authorization: Bearer "+worker.AccessToken)
+			get(t, base, "/v1/me", "Authorization: Bearer "+workers[org])
+			get(t, base, "/v1/cases", "Authorization: Bearer "+workers[org])
 		}
 		end := newest(org)
 		edit(org, end)
@@ -338,15 +338,14 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 		if !rep.OK || rep.Checkpoint == nil || rep.FromSeq <= 2 {
 			t.Errorf("routine verify (from the checkpoint on) %+v %+v", rep, rep.FirstProblem)
 		}
-		auditor := login(t, base, "aud-"+org, users[org], "console-3")
-		r := post(t, base, http.MethodPost, "/v1/audit/verify-jobs", auditor.AccessToken, nil)
+		r := post(t, base, http.MethodPost, "/v1/audit/verify-jobs", auditors[org], nil)
 		var job verifyJobBody
 		r.json(t, &job)
-		done := waitForJob(t, base, auditor.AccessToken, "/v1/audit/verify-jobs/"+job.ID)
+		done := waitForJob(t, base, auditors[org], "/v1/audit/verify-jobs/"+job.ID)
 		if done.Report == nil || done.Report.OK || done.Report.FirstProblem.Kind != "hash_mismatch" || done.Report.FirstProblem.Seq != 2 {
 			t.Errorf("full verification %+v %+v", done, done.Report)
 		}
-		if r := post(t, base, http.MethodPost, "/v1/audit/checkpoints", auditor.AccessToken, nil); r.status != http.StatusCreated {
+		if r := post(t, base, http.MethodPost, "/v1/audit/checkpoints", auditors[org], nil); r.status != http.StatusCreated {
 			t.Errorf("a checkpoint of a log intact since its checkpoint: %d %s", r.status, r.body)
 		}
 	})
@@ -360,12 +359,11 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 			{Key: "head_seq", Value: 0}, {Key: "head", Value: bson.D{{Key: "hash", Value: ""}, {Key: "receipt", Value: ""}}}}}}); err != nil {
 			t.Fatal(err)
 		}
-		worker := login(t, base, "cas-"+org, users[org], "phone-3")
 		var rep struct {
 			chainReport
 			Checkpoint *checkpointBody `json:"checkpoint"`
 		}
-		get(t, base, "/v1/cases/"+caseID+"/evidence/"+itemID+"/verify", "Authorization: Bearer "+worker.AccessToken).json(t, &rep)
+		get(t, base, "/v1/cases/"+caseID+"/evidence/"+itemID+"/verify", "Authorization: Bearer "+workers[org]).json(t, &rep)
 		if rep.OK || rep.FirstProblem == nil || rep.FirstProblem.Kind != "missing_event" || rep.FirstProblem.Seq != 3 || rep.Checkpoint == nil || rep.Checkpoint.Seq != 3 {
 			t.Errorf("item verify %+v %+v", rep.chainReport, rep.Checkpoint)
 		}
@@ -373,7 +371,7 @@ func TestTamperingFoundThroughCheckpointsAfterARestart(t *testing.T) {
 			checkSignature(t, base, *rep.Checkpoint)
 		}
 		var caseRep struct{ OK bool }
-		get(t, base, "/v1/cases/"+caseID+"/evidence-verification", "Authorization: Bearer "+worker.AccessToken).json(t, &caseRep)
+		get(t, base, "/v1/cases/"+caseID+"/evidence-verification", "Authorization: Bearer "+workers[org]).json(t, &caseRep)
 		if caseRep.OK {
 			t.Error("the case's evidence verifies")
 		}
