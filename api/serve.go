@@ -124,7 +124,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	syncing.addTo(&deps)
 	app, api := httpapi.New(deps, hooks.routes...)
-	syncing.api.Store(api)
 	go syncing.purge(ctx, log)
 
 	if hooks.matrix != nil {
