@@ -121,7 +121,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	app, api := httpapi.New(deps, append(hooks.routes, web.Register)...)
-	syncing.api.Store(api)
 	go syncing.purge(ctx, log)
 
 	if hooks.matrix != nil {

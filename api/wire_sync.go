@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/casework"
@@ -22,7 +21,6 @@ type syncWiring struct {
 	store     *mongodb.SyncStore
 	idem      *mongodb.IdempotencyStore
 	retention time.Duration
-	api       atomic.Pointer[httpapi.Server] // renders stored push results; set once the server exists
 }
 
 // newSyncWiring builds the sync engine with the feeds and appliers of cases, protocol runs,
@@ -34,7 +32,7 @@ func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *pr
 	w.service = devicesync.NewService(devicesync.Deps{
 		Cases: w.store.CaseFeed(), CaseApplier: devicesync.CaseApplier{Cases: cases},
 		Library: libraryEntries{library}, Watermarks: db, States: w.store, Results: w.store,
-		Events: sec.audit, Encode: w.encode,
+		Events: sec.audit,
 	}).Register(devicesync.Registration{Feed: w.store.RunFeed(), Applier: devicesync.RunApplier{Cases: cases}})
 	if interviews != nil {
 		w.service.Register(devicesync.Registration{Feed: db.Interviews(sec.keys).SessionFeed(), Applier: devicesync.InterviewApplier{Interviews: interviews}})
@@ -45,10 +43,6 @@ func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *pr
 			Register(devicesync.Registration{Feed: items.EventFeed(), Applier: devicesync.CustodyEventApplier{Evidence: evidenceLog}})
 	}
 	return w
-}
-
-func (w *syncWiring) encode(ctx context.Context, r devicesync.Result) ([]byte, error) {
-	return w.api.Load().EncodeSyncResult(ctx, r)
 }
 
 // addTo sets the HTTP layer's dependencies on sync and idempotency.

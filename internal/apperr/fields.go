@@ -1,6 +1,7 @@
 package apperr
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -47,12 +48,32 @@ func (f *FieldErrors) UUID(field, id string) bool {
 		f.Add(field, "required", "field.required", nil)
 		return false
 	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id || u == uuid.Nil {
+	if !ValidUUID(id) {
 		f.Add(field, "uuid", "field.uuid", nil)
 		return false
 	}
 	return true
+}
+
+// ValidUUID reports whether id is a UUID in canonical lower-case form and not the nil UUID: the form
+// of every record id (clients generate them offline), so an id that is not one names no record.
+func ValidUUID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id && u != uuid.Nil
+}
+
+// OneOf records "oneof" (with the allowed values, comma-separated, as the message's Values) when
+// value is not among values, and reports whether it is.
+func OneOf[T ~string](f *FieldErrors, field string, value T, values []T) bool {
+	if slices.Contains(values, value) {
+		return true
+	}
+	list := make([]string, len(values))
+	for i, v := range values {
+		list[i] = string(v)
+	}
+	f.Add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ", ")})
+	return false
 }
 
 // Language checks an optional BCP 47 tag: it records "max_length" beyond 35 characters and "bcp47"

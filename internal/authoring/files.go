@@ -56,7 +56,7 @@ func (s *Service) ImportFiles(ctx context.Context, p identity.Principal, id, pro
 		return Draft{}, false, err
 	}
 	var fe apperr.FieldErrors
-	checkUUID(&fe, "id", id)
+	fe.UUID("id", id)
 	if !protocolIDOK(protocolID) {
 		fe.Add("protocol_id", "invalid", "field.invalid", nil)
 	}

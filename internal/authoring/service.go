@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
@@ -90,7 +88,7 @@ func (s *Service) CreateDraft(ctx context.Context, p identity.Principal, nd NewD
 		return Draft{}, false, err
 	}
 	var fe apperr.FieldErrors
-	checkUUID(&fe, "id", nd.ID)
+	fe.UUID("id", nd.ID)
 	if !protocolIDOK(nd.ProtocolID) {
 		fe.Add("protocol_id", "invalid", "field.invalid", nil)
 	}
@@ -182,7 +180,7 @@ func (s *Service) Draft(ctx context.Context, p identity.Principal, id string) (D
 }
 
 func (s *Service) load(ctx context.Context, id string) (Draft, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	if !apperr.ValidUUID(id) {
 		return Draft{}, errDraftNotFound(id)
 	}
 	d, err := s.store.Draft(ctx, id)
@@ -214,7 +212,7 @@ func (s *Service) ListDrafts(ctx context.Context, p identity.Principal, protocol
 		fe.Add("protocol_id", "invalid", "field.invalid", nil)
 	}
 	if after != "" {
-		if _, err := uuid.Parse(after); err != nil {
+		if !apperr.ValidUUID(after) {
 			fe.Add("cursor", "cursor", "field.cursor", nil)
 		}
 	}
@@ -448,17 +446,6 @@ func checkComment(comment string, required bool) error {
 	}
 	fe.MaxLength("comment", comment, MaxCommentLen)
 	return fe.Err()
-}
-
-func checkUUID(fe *apperr.FieldErrors, field, id string) {
-	if id == "" {
-		fe.Add(field, "required", "field.required", nil)
-		return
-	}
-	u, err := uuid.Parse(id)
-	if err != nil || u.String() != id || u == uuid.Nil {
-		fe.Add(field, "uuid", "field.uuid", nil)
-	}
 }
 
 // protocolIDOK checks a protocol id: a slug of at most 64 characters.

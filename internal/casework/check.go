@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
@@ -68,7 +69,7 @@ func (s *Service) CheckStepRecord(ctx context.Context, p identity.Principal, cas
 	var fe fieldErrors
 	fe.token("client_id", nr.ClientID, MaxClientIDLen)
 	fe.token("step_id", nr.StepID, MaxStepIDLen)
-	if oneOf(&fe, "status", nr.Status, StepStatuses) && nr.Status == StepSkipped {
+	if apperr.OneOf(&fe.FieldErrors, "status", nr.Status, StepStatuses) && nr.Status == StepSkipped {
 		fe.reason("reason", nr.Reason)
 	} else {
 		fe.text("reason", strings.TrimSpace(nr.Reason), MaxReasonLen)

@@ -163,7 +163,7 @@ func (s *Service) RecordStep(ctx context.Context, p identity.Principal, caseID, 
 	var fe fieldErrors
 	fe.token("client_id", rec.ClientID, MaxClientIDLen)
 	fe.token("step_id", rec.StepID, MaxStepIDLen)
-	if oneOf(&fe, "status", rec.Status, StepStatuses) && rec.Status == StepSkipped {
+	if apperr.OneOf(&fe.FieldErrors, "status", rec.Status, StepStatuses) && rec.Status == StepSkipped {
 		fe.reason("reason", rec.Reason)
 	} else {
 		fe.text("reason", rec.Reason, MaxReasonLen)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -243,13 +244,13 @@ func (s *Service) List(ctx context.Context, p identity.Principal, f Filter, afte
 	var fe fieldErrors
 	sf := StoreFilter{OrgID: p.OrgID, Status: f.Status, CaseType: f.CaseType, AgeBand: f.AgeBand, UpdatedSince: f.UpdatedSince}
 	if f.Status != "" {
-		oneOf(&fe, "status", f.Status, []Status{StatusOpen, StatusClosed})
+		apperr.OneOf(&fe.FieldErrors, "status", f.Status, []Status{StatusOpen, StatusClosed})
 	}
 	if f.CaseType != "" {
-		oneOf(&fe, "case_type", f.CaseType, protocol.CaseTypes)
+		apperr.OneOf(&fe.FieldErrors, "case_type", f.CaseType, protocol.CaseTypes)
 	}
 	if f.AgeBand != "" {
-		oneOf(&fe, "age_band", f.AgeBand, protocol.AgeBands)
+		apperr.OneOf(&fe.FieldErrors, "age_band", f.AgeBand, protocol.AgeBands)
 	}
 	if f.AssigneeID != "" && fe.token("assignee_id", f.AssigneeID, MaxUserIDLen) {
 		sf.AssigneeIDs = append(sf.AssigneeIDs, f.AssigneeID)
@@ -479,8 +480,7 @@ func (s *Service) record(ctx context.Context, e audit.Event) error {
 // auditID returns id when it is a well-formed UUID, "" otherwise: a caller-supplied id reaches the
 // audit log only when it can name a record.
 func auditID(id string) string {
-	var fe fieldErrors
-	if fe.UUID(fieldID, id); len(fe.FieldErrors) > 0 {
+	if !apperr.ValidUUID(id) {
 		return ""
 	}
 	return id

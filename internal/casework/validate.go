@@ -64,19 +64,6 @@ func (f *fieldErrors) token(field, id string, limit int) bool {
 	return ok
 }
 
-// oneOf adds a oneof error listing values when value is not among them.
-func oneOf[T ~string](f *fieldErrors, field string, value T, values []T) bool {
-	if slices.Contains(values, value) {
-		return true
-	}
-	list := make([]string, len(values))
-	for i, v := range values {
-		list[i] = string(v)
-	}
-	f.Add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ",")})
-	return false
-}
-
 // child checks and normalizes a child; now decides the allowed birth years.
 func (f *fieldErrors) child(c Child, now time.Time) Child {
 	c.Pseudonym = strings.TrimSpace(c.Pseudonym)
@@ -86,7 +73,7 @@ func (f *fieldErrors) child(c Child, now time.Time) Child {
 	if c.AgeBand == "" {
 		f.Add("child.age_band", "required", "field.required", nil)
 	} else {
-		oneOf(f, "child.age_band", c.AgeBand, protocol.AgeBands)
+		apperr.OneOf(&f.FieldErrors, "child.age_band", c.AgeBand, protocol.AgeBands)
 	}
 	if c.BirthYear != 0 {
 		year := now.Year()
@@ -95,7 +82,7 @@ func (f *fieldErrors) child(c Child, now time.Time) Child {
 		}
 	}
 	if c.Gender != "" {
-		oneOf(f, "child.gender", c.Gender, Genders)
+		apperr.OneOf(&f.FieldErrors, "child.gender", c.Gender, Genders)
 	}
 	c.PreferredLanguage = f.Language("child.preferred_language", c.PreferredLanguage)
 	c.Needs.InterpreterLanguage = f.Language("child.needs.interpreter_language", c.Needs.InterpreterLanguage)
@@ -112,7 +99,7 @@ func (f *fieldErrors) caseTypes(types []protocol.CaseType) []protocol.CaseType {
 		return nil
 	}
 	for _, t := range types {
-		if !oneOf(f, fieldCaseTypes, t, protocol.CaseTypes) {
+		if !apperr.OneOf(&f.FieldErrors, fieldCaseTypes, t, protocol.CaseTypes) {
 			return nil
 		}
 	}

@@ -125,6 +125,16 @@ func RunRecord(r casework.Run) Record {
 // CaseApplier applies case operations.
 type CaseApplier struct{ Cases *casework.Service }
 
+// payloadOf returns op's payload as the type P its applier takes (the caller decodes each
+// operation's data once, into that type), or the field error of a missing payload naming field.
+func payloadOf[P any](op Operation, field string) (P, error) {
+	v, ok := op.Payload.(P)
+	if !ok {
+		return v, badPayload(field)
+	}
+	return v, nil
+}
+
 func badPayload(field string) error {
 	return apperr.Validation(apperr.FieldError{Field: field, Code: "required", MessageID: "field.required"})
 }
@@ -138,9 +148,9 @@ func errAction(a Action) error {
 func (a CaseApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
 	switch op.Action {
 	case ActionCreate:
-		nc, ok := op.Payload.(casework.NewCase)
-		if !ok {
-			return badPayload("data")
+		nc, perr := payloadOf[casework.NewCase](op, "data")
+		if perr != nil {
+			return perr
 		}
 		nc.ID = op.ID
 		return a.Cases.CheckCreate(ctx, p, nc)
@@ -179,9 +189,9 @@ func (a CaseApplier) Check(ctx context.Context, p identity.Principal, op Operati
 func (a CaseApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
 	switch op.Action {
 	case ActionCreate:
-		nc, ok := op.Payload.(casework.NewCase)
-		if !ok {
-			return Result{}, badPayload("data")
+		nc, perr := payloadOf[casework.NewCase](op, "data")
+		if perr != nil {
+			return Result{}, perr
 		}
 		nc.ID = op.ID
 		c, _, err := a.Cases.Create(ctx, p, nc)
@@ -191,9 +201,9 @@ func (a CaseApplier) Apply(ctx context.Context, p identity.Principal, op Operati
 		rec := CaseRecord(c)
 		return Result{Status: StatusApplied, ID: c.ID, Record: &rec}, nil
 	case ActionUpdate:
-		ch, ok := op.Payload.(CaseChanges)
-		if !ok {
-			return Result{}, badPayload("changes")
+		ch, perr := payloadOf[CaseChanges](op, "changes")
+		if perr != nil {
+			return Result{}, perr
 		}
 		base, _ := op.Base.(CaseChanges)
 		if op.BaseVersion < 1 {
@@ -260,9 +270,9 @@ func (a CaseApplier) update(ctx context.Context, p identity.Principal, id string
 // setStatus closes or reopens a case at its base version; a stale base version is a conflict with
 // the server copy (a status change is not merged: the device decided on the case as it had it).
 func (a CaseApplier) setStatus(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	sc, ok := op.Payload.(CaseStatusChange)
-	if !ok {
-		return Result{}, badPayload("data")
+	sc, perr := payloadOf[CaseStatusChange](op, "data")
+	if perr != nil {
+		return Result{}, perr
 	}
 	if op.BaseVersion < 1 {
 		return Result{}, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
@@ -292,15 +302,15 @@ type RunApplier struct{ Cases *casework.Service }
 func (a RunApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
 	switch op.Action {
 	case ActionCreate:
-		rs, ok := op.Payload.(RunStart)
-		if !ok {
-			return badPayload("data")
+		rs, perr := payloadOf[RunStart](op, "data")
+		if perr != nil {
+			return perr
 		}
 		return a.Cases.CheckStartRun(ctx, p, op.CaseID, created[TypeCase][op.CaseID], op.ID, rs.ProtocolID)
 	case ActionAppend:
-		nr, ok := op.Payload.(casework.NewStepRecord)
-		if !ok {
-			return badPayload("data")
+		nr, perr := payloadOf[casework.NewStepRecord](op, "data")
+		if perr != nil {
+			return perr
 		}
 		return a.Cases.CheckStepRecord(ctx, p, op.CaseID, op.ID, created[TypeRun][op.ID], nr)
 	}
@@ -312,9 +322,9 @@ func (a RunApplier) Check(ctx context.Context, p identity.Principal, op Operatio
 func (a RunApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
 	switch op.Action {
 	case ActionCreate:
-		rs, ok := op.Payload.(RunStart)
-		if !ok {
-			return Result{}, badPayload("data")
+		rs, perr := payloadOf[RunStart](op, "data")
+		if perr != nil {
+			return Result{}, perr
 		}
 		r, _, err := a.Cases.StartRun(ctx, p, op.CaseID, op.ID, rs.ProtocolID)
 		if err != nil {
@@ -323,9 +333,9 @@ func (a RunApplier) Apply(ctx context.Context, p identity.Principal, op Operatio
 		rec := RunRecord(r)
 		return Result{Status: StatusApplied, ID: r.ID, Record: &rec}, nil
 	case ActionAppend:
-		nr, ok := op.Payload.(casework.NewStepRecord)
-		if !ok {
-			return Result{}, badPayload("data")
+		nr, perr := payloadOf[casework.NewStepRecord](op, "data")
+		if perr != nil {
+			return Result{}, perr
 		}
 		v, err := a.Cases.RecordStep(ctx, p, op.CaseID, op.ID, nr)
 		if err != nil {

@@ -48,9 +48,9 @@ func (a EvidenceItemApplier) Check(ctx context.Context, p identity.Principal, op
 	if op.Action != ActionCreate {
 		return errAction(op.Action)
 	}
-	ni, ok := op.Payload.(evidence.NewItem)
-	if !ok {
-		return badPayload("data")
+	ni, perr := payloadOf[evidence.NewItem](op, "data")
+	if perr != nil {
+		return perr
 	}
 	ni.ID = op.ID
 	return a.Evidence.CheckCreateItem(ctx, p, op.CaseID, created[TypeCase][op.CaseID], ni)
@@ -62,9 +62,9 @@ func (a EvidenceItemApplier) Apply(ctx context.Context, p identity.Principal, op
 	if op.Action != ActionCreate {
 		return Result{}, errAction(op.Action)
 	}
-	ni, ok := op.Payload.(evidence.NewItem)
-	if !ok {
-		return Result{}, badPayload("data")
+	ni, perr := payloadOf[evidence.NewItem](op, "data")
+	if perr != nil {
+		return Result{}, perr
 	}
 	ni.ID = op.ID
 	it, _, err := a.Evidence.CreateItem(ctx, p, op.CaseID, ni)
@@ -84,9 +84,9 @@ func (a CustodyEventApplier) Check(ctx context.Context, p identity.Principal, op
 	if op.Action != ActionAppend {
 		return errAction(op.Action)
 	}
-	ca, ok := op.Payload.(CustodyAppend)
-	if !ok {
-		return badPayload("data")
+	ca, perr := payloadOf[CustodyAppend](op, "data")
+	if perr != nil {
+		return perr
 	}
 	ca.Event.ID = op.ID
 	return a.Evidence.CheckAppend(ctx, p, op.CaseID, ca.ItemID, created[TypeEvidenceItem][ca.ItemID], ca.Event)
@@ -100,9 +100,9 @@ func (a CustodyEventApplier) Apply(ctx context.Context, p identity.Principal, op
 	if op.Action != ActionAppend {
 		return Result{}, errAction(op.Action)
 	}
-	ca, ok := op.Payload.(CustodyAppend)
-	if !ok {
-		return Result{}, badPayload("data")
+	ca, perr := payloadOf[CustodyAppend](op, "data")
+	if perr != nil {
+		return Result{}, perr
 	}
 	ca.Event.ID = op.ID
 	ap, err := a.Evidence.Append(ctx, p, op.CaseID, ca.ItemID, ca.Event)

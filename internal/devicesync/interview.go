@@ -142,22 +142,22 @@ type InterviewApplier struct{ Interviews *interview.Service }
 func (a InterviewApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
 	switch op.Action {
 	case ActionCreate:
-		ns, ok := op.Payload.(interview.NewSession)
-		if !ok {
-			return badPayload("data")
+		ns, perr := payloadOf[interview.NewSession](op, "data")
+		if perr != nil {
+			return perr
 		}
 		ns.ID = op.ID
 		return a.Interviews.CheckCreate(ctx, p, op.CaseID, created[TypeCase][op.CaseID], ns)
 	case ActionAppend:
-		e, ok := op.Payload.(interview.Entries)
-		if !ok {
-			return badPayload("data")
+		e, perr := payloadOf[interview.Entries](op, "data")
+		if perr != nil {
+			return perr
 		}
 		return a.Interviews.CheckAppendLog(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], e)
 	case ActionUpdate:
-		ch, ok := op.Payload.(SessionChanges)
-		if !ok {
-			return badPayload("changes")
+		ch, perr := payloadOf[SessionChanges](op, "changes")
+		if perr != nil {
+			return perr
 		}
 		// The changed fields on an empty session: their values are checked, the rest is the server's.
 		m := merge(sessionFields, interview.Session{}, 0, 0, ch, ch)
@@ -182,16 +182,16 @@ func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Op
 	)
 	switch op.Action {
 	case ActionCreate:
-		ns, ok := op.Payload.(interview.NewSession)
-		if !ok {
-			return Result{}, badPayload("data")
+		ns, perr := payloadOf[interview.NewSession](op, "data")
+		if perr != nil {
+			return Result{}, perr
 		}
 		ns.ID = op.ID
 		v, _, err = a.Interviews.Create(ctx, p, op.CaseID, ns)
 	case ActionAppend:
-		e, ok := op.Payload.(interview.Entries)
-		if !ok {
-			return Result{}, badPayload("data")
+		e, perr := payloadOf[interview.Entries](op, "data")
+		if perr != nil {
+			return Result{}, perr
 		}
 		v, err = a.Interviews.AppendLog(ctx, p, op.CaseID, op.ID, e)
 	case ActionUpdate:
@@ -207,9 +207,9 @@ func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Op
 }
 
 func (a InterviewApplier) updateAtBase(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	ch, ok := op.Payload.(SessionChanges)
-	if !ok {
-		return Result{}, badPayload("changes")
+	ch, perr := payloadOf[SessionChanges](op, "changes")
+	if perr != nil {
+		return Result{}, perr
 	}
 	base, _ := op.Base.(SessionChanges)
 	if op.BaseVersion < 1 {

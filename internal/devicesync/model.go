@@ -125,6 +125,10 @@ type Operation struct {
 	// Base, for updates: the values the device started from, for the fields it changed; the
 	// Applier merges when the server changed only other fields.
 	Base any
+	// Refused is the client error of an operation refused before it reached the engine (its
+	// payload did not decode or validate): the engine rejects it with that problem, applies nothing
+	// of its group, and hands it to no applier.
+	Refused error
 }
 
 // Status is the outcome of one operation.

@@ -30,8 +30,9 @@ func errGroupFailed(group string) error {
 //
 // It returns identity.ErrForbidden for roles without case data; an error, failing the whole push,
 // when the database fails (operations applied until then keep their stored results, so a retry
-// replays them); or the recorder's error.
-func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operation) ([]Result, error) {
+// replays them); or the recorder's error. encode renders each applied result as a replay of it will
+// return it (it is stored for IDEMPOTENCY_RETENTION); its error fails the push.
+func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operation, encode Encoder) ([]Result, error) {
 	role, err := actsAs(p)
 	if err != nil {
 		return nil, s.deny(ctx, p, ActionPush, err)
@@ -43,17 +44,17 @@ func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operatio
 		ids[i] = op.OpID
 	}
 	// The results of earlier pushes, in one query (on the embedded database every lookup scans).
-	stored, err := s.results.Results(ctx, p.OrgID, p.UserID, ids)
+	read, err := s.results.Results(ctx, p.OrgID, p.UserID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reading the results of earlier pushes: %w", err)
 	}
-	ctx = context.WithValue(ctx, storedResultsKey{}, stored)
+	st := pushState{stored: read, encode: encode}
 	for i, op := range ops {
 		if done[i] {
 			continue
 		}
 		if op.Group == "" {
-			r, err := s.pushOne(ctx, p, op, true)
+			r, err := s.pushOne(ctx, p, op, st)
 			if err != nil {
 				return nil, err
 			}
@@ -66,7 +67,7 @@ func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operatio
 				idx = append(idx, j)
 			}
 		}
-		rs, err := s.pushGroup(ctx, p, ops, idx)
+		rs, err := s.pushGroup(ctx, p, ops, idx, st)
 		if err != nil {
 			return nil, err
 		}
@@ -83,41 +84,39 @@ func (s *Service) Push(ctx context.Context, p identity.Principal, ops []Operatio
 	return results, nil
 }
 
-type storedResultsKey struct{}
-
-// replayed returns the stored first result of op, if any: from the results Push read at its start,
-// else from the store.
-func (s *Service) replayed(ctx context.Context, p identity.Principal, op Operation) (Result, bool, error) {
-	b, ok := ctx.Value(storedResultsKey{}).(map[string][]byte)[op.OpID]
-	if !ok && ctx.Value(storedResultsKey{}) == nil {
-		var err error
-		if b, ok, err = s.results.Result(ctx, p.OrgID, p.UserID, op.OpID); err != nil {
-			return Result{}, false, err
-		}
-	}
-	if !ok {
-		return Result{}, false, nil
-	}
-	return Result{OpID: op.OpID, Status: StatusAlreadyApplied, Type: op.Type, ID: op.ID, Replay: b}, true, nil
+// pushState is what one Push hands down to its operations: the results of earlier pushes of its
+// operations (read once at its start) and the encoder of the results it stores.
+type pushState struct {
+	stored map[string][]byte // by op id
+	encode Encoder
 }
 
-// pushOne applies one operation (unless it was applied before) and, when keep, stores its result.
-func (s *Service) pushOne(ctx context.Context, p identity.Principal, op Operation, keep bool) (Result, error) {
-	if r, ok, err := s.replayed(ctx, p, op); err != nil || ok {
-		return r, err
+// replayed returns the stored first result of op, if any.
+func (st pushState) replayed(op Operation) (Result, bool) {
+	b, ok := st.stored[op.OpID]
+	if !ok {
+		return Result{}, false
+	}
+	return Result{OpID: op.OpID, Status: StatusAlreadyApplied, Type: op.Type, ID: op.ID, Replay: b}, true
+}
+
+// pushOne applies one operation (unless it was applied before) and stores its result.
+func (s *Service) pushOne(ctx context.Context, p identity.Principal, op Operation, st pushState) (Result, error) {
+	if r, ok := st.replayed(op); ok {
+		return r, nil
 	}
 	r, err := s.apply(ctx, p, op)
 	if err != nil {
 		return Result{}, err
 	}
-	if !keep {
-		return r, nil
-	}
-	return s.keep(ctx, p, r)
+	return s.keep(ctx, p, r, st.encode)
 }
 
-// apply runs op's applier; client errors become a rejected result.
+// apply runs op's applier; client errors (and a refusal) become a rejected result.
 func (s *Service) apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
+	if op.Refused != nil {
+		return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: op.Refused}, nil
+	}
 	a, ok := s.appliers[op.Type]
 	if !ok {
 		return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: errUnknownType(op.Type)}, nil
@@ -138,8 +137,8 @@ func (s *Service) apply(ctx context.Context, p identity.Principal, op Operation)
 
 // keep stores r as the first result of its operation; when a concurrent push of the same
 // operation stored one first, that one is returned as a replay.
-func (s *Service) keep(ctx context.Context, p identity.Principal, r Result) (Result, error) {
-	b, err := s.encode(ctx, r)
+func (s *Service) keep(ctx context.Context, p identity.Principal, r Result, encode Encoder) (Result, error) {
+	b, err := encode(ctx, r)
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding the result of %s: %w", r.OpID, err)
 	}
@@ -154,15 +153,11 @@ func (s *Service) keep(ctx context.Context, p identity.Principal, r Result) (Res
 }
 
 // pushGroup applies the all-or-nothing group of ops at indexes idx (see Push).
-func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Operation, idx []int) ([]Result, error) {
+func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Operation, idx []int, st pushState) ([]Result, error) {
 	out := make([]Result, len(idx))
 	pending := []int{} // positions in idx still to apply
 	for k, j := range idx {
-		r, ok, err := s.replayed(ctx, p, ops[j])
-		if err != nil {
-			return nil, err
-		}
-		if ok {
+		if r, ok := st.replayed(ops[j]); ok {
 			out[k] = r
 			continue
 		}
@@ -171,10 +166,15 @@ func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Ope
 	group := ops[idx[0]].Group
 	notApplied := func(from int, except int) {
 		for _, k := range pending[from:] {
-			if k != except {
-				op := ops[idx[k]]
-				out[k] = Result{OpID: op.OpID, Status: StatusNotApplied, Type: op.Type, ID: op.ID, Problem: errGroupFailed(group)}
+			if k == except {
+				continue
 			}
+			op := ops[idx[k]]
+			if op.Refused != nil { // refused on its own: rejected with its problem, whatever else failed
+				out[k] = Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: op.Refused}
+				continue
+			}
+			out[k] = Result{OpID: op.OpID, Status: StatusNotApplied, Type: op.Type, ID: op.ID, Problem: errGroupFailed(group)}
 		}
 	}
 	// Check everything first, with the group's own creates in view.
@@ -183,9 +183,12 @@ func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Ope
 		op := ops[idx[k]]
 		a, ok := s.appliers[op.Type]
 		var err error
-		if !ok {
+		switch {
+		case op.Refused != nil:
+			err = op.Refused
+		case !ok:
 			err = errUnknownType(op.Type)
-		} else {
+		default:
 			err = a.Check(ctx, p, op, created)
 		}
 		if err != nil {
@@ -212,17 +215,17 @@ func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Ope
 		if r.Status != StatusApplied && r.Status != StatusMerged {
 			out[k] = r
 			notApplied(n+1, -1)
-			return s.keepAll(ctx, p, out, pending[:n])
+			return s.keepAll(ctx, p, out, pending[:n], st.encode)
 		}
 		out[k] = r
 	}
-	return s.keepAll(ctx, p, out, pending)
+	return s.keepAll(ctx, p, out, pending, st.encode)
 }
 
 // keepAll stores the results at positions ks of out.
-func (s *Service) keepAll(ctx context.Context, p identity.Principal, out []Result, ks []int) ([]Result, error) {
+func (s *Service) keepAll(ctx context.Context, p identity.Principal, out []Result, ks []int, encode Encoder) ([]Result, error) {
 	for _, k := range ks {
-		r, err := s.keep(ctx, p, out[k])
+		r, err := s.keep(ctx, p, out[k], encode)
 		if err != nil {
 			return nil, err
 		}

@@ -70,7 +70,7 @@ func TestPushResultsGroupsAndReplays(t *testing.T) {
 	_ = w
 	fa := &fakeApplier{}
 	svc.results = &memResults{m: map[string][]byte{}}
-	svc.encode = func(_ context.Context, r Result) ([]byte, error) { return []byte(r.OpID + ":" + string(r.Status)), nil }
+	encodeResult := func(_ context.Context, r Result) ([]byte, error) { return []byte(r.OpID + ":" + string(r.Status)), nil }
 	svc.Register(Registration{Feed: &memFeed{typ: "note"}, Applier: fa})
 	p := identity.Principal{UserID: "u", OrgID: "org", Roles: []identity.Role{identity.RoleCaseworker}, DeviceID: "d"}
 	op := func(id, group string, payload any) Operation {
@@ -82,7 +82,7 @@ func TestPushResultsGroupsAndReplays(t *testing.T) {
 		op("6", "g2", "ok"), op("7", "g2", "late"), op("8", "g2", "ok"), // passes the checks, fails when applied
 		{OpID: "op-9", Type: "unknown", ID: "9"},
 	}
-	res, err := svc.Push(context.Background(), p, ops)
+	res, err := svc.Push(context.Background(), p, ops, encodeResult)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPushResultsGroupsAndReplays(t *testing.T) {
 	}
 	// The whole push again (a lost response): what was applied is replayed, nothing applied twice;
 	// the failed group, whose results were not kept, is tried again.
-	res, err = svc.Push(context.Background(), p, ops)
+	res, err = svc.Push(context.Background(), p, ops, encodeResult)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,10 +109,10 @@ func TestPushResultsGroupsAndReplays(t *testing.T) {
 	if len(fa.applied) != 3 {
 		t.Errorf("applied again: %v", fa.applied)
 	}
-	if _, err := svc.Push(context.Background(), p, []Operation{op("10", "", "boom")}); err == nil {
+	if _, err := svc.Push(context.Background(), p, []Operation{op("10", "", "boom")}, encodeResult); err == nil {
 		t.Error("a database failure did not fail the push")
 	}
-	if _, err := svc.Push(context.Background(), identity.Principal{UserID: "a", OrgID: "org", Roles: []identity.Role{identity.RoleAdmin}}, ops); err != identity.ErrForbidden {
+	if _, err := svc.Push(context.Background(), identity.Principal{UserID: "a", OrgID: "org", Roles: []identity.Role{identity.RoleAdmin}}, ops, encodeResult); err != identity.ErrForbidden {
 		t.Errorf("admin push: %v", err)
 	}
 }

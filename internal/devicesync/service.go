@@ -55,7 +55,8 @@ type ResultStore interface {
 	SaveResult(ctx context.Context, orgID, userID, opID string, result []byte) ([]byte, bool, error)
 }
 
-// Encoder renders a result as the bytes a replay returns (the HTTP layer's JSON).
+// Encoder renders a result as the bytes a replay returns (the HTTP layer's JSON); Push takes it
+// from its caller.
 type Encoder func(ctx context.Context, r Result) ([]byte, error)
 
 // Audit actions and outcomes.
@@ -77,7 +78,6 @@ type Service struct {
 	states   StateStore
 	results  ResultStore
 	events   audit.Recorder
-	encode   Encoder
 	now      func() time.Time
 
 	windows    *windowCache
@@ -93,7 +93,6 @@ type Deps struct {
 	States      StateStore
 	Results     ResultStore
 	Events      audit.Recorder
-	Encode      Encoder
 	Now         func() time.Time // nil: time.Now
 	// WindowSize is how many records of each feed one read takes (0: DefaultWindowSize); Windows
 	// how many such reads are kept in memory (0: DefaultWindows).
@@ -119,7 +118,7 @@ func NewService(d Deps) *Service {
 		d.Windows = DefaultWindows
 	}
 	s := &Service{cases: d.Cases, appliers: map[string]Applier{}, library: d.Library, marks: d.Watermarks,
-		states: d.States, results: d.Results, events: d.Events, encode: d.Encode, now: d.Now,
+		states: d.States, results: d.Results, events: d.Events, now: d.Now,
 		windows: newWindowCache(d.Windows), windowSize: d.WindowSize}
 	if d.CaseApplier != nil {
 		s.appliers[d.Cases.Type()] = d.CaseApplier

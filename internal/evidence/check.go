@@ -70,16 +70,7 @@ func (s *Service) CheckAppend(ctx context.Context, p identity.Principal, caseID,
 	var fe fieldErrors
 	fe.event(ne, it, p.UserID, s.clock())
 	if ne.DerivedItem != nil {
-		d := *ne.DerivedItem
-		if d.RootExhibitNumber == "" {
-			d.RootExhibitNumber = cmpOr(it.RootExhibitNumber, it.ExhibitNumber)
-		}
-		if it.SuspectedAbuseMaterial {
-			d.SuspectedAbuseMaterial = true
-			d.AbuseCategory = cmpOr(d.AbuseCategory, it.AbuseCategory)
-			d.LawEnforcementReference = cmpOr(d.LawEnforcementReference, it.LawEnforcementReference)
-		}
-		fe.item("derived_item.", d, p.UserID, s.clock())
+		fe.derivedItem(it, *ne.DerivedItem, p.UserID, s.clock())
 	}
 	if err := fe.Err(); err != nil {
 		return err

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
@@ -178,7 +176,7 @@ func (s *Service) itemFor(ctx context.Context, p identity.Principal, caseID, ite
 	if err != nil {
 		return Item{}, "", err
 	}
-	if !validUUID(itemID) {
+	if !apperr.ValidUUID(itemID) {
 		return Item{}, "", s.failed(ctx, p, role, action, "", errItemNotFound(itemID))
 	}
 	it, err := s.store.Item(ctx, itemID)
@@ -241,18 +239,7 @@ func (s *Service) Append(ctx context.Context, p identity.Principal, caseID, item
 	e := fe.event(ne, it, p.UserID, now)
 	var derived Item
 	if ne.DerivedItem != nil {
-		d := *ne.DerivedItem
-		if d.RootExhibitNumber == "" {
-			d.RootExhibitNumber = cmpOr(it.RootExhibitNumber, it.ExhibitNumber)
-		}
-		if it.SuspectedAbuseMaterial {
-			d.SuspectedAbuseMaterial = true
-			d.AbuseCategory = cmpOr(d.AbuseCategory, it.AbuseCategory)
-			d.LawEnforcementReference = cmpOr(d.LawEnforcementReference, it.LawEnforcementReference)
-		}
-		derived = fe.item("derived_item.", d, p.UserID, now)
-		derived.DerivedFromItemID, derived.OrgID, derived.CaseID, derived.CreatedAt, derived.UpdatedAt, derived.CreatedBy =
-			it.ID, it.OrgID, it.CaseID, now, now, p.UserID
+		derived = fe.derivedItem(it, *ne.DerivedItem, p.UserID, now)
 		e.DerivedItem = derived.ID
 	}
 	if err := s.checkParties(ctx, &fe, it.OrgID, p.UserID, namedParty{"performed_by", e.PerformedBy}, namedParty{"from", e.From},
@@ -448,23 +435,11 @@ func (s *Service) failed(ctx context.Context, p identity.Principal, role identit
 	if errors.Is(cause, ErrNotFound) || errors.Is(cause, identity.ErrForbidden) {
 		outcome = audit.OutcomeDenied
 	}
-	if !validUUID(itemID) {
+	if !apperr.ValidUUID(itemID) {
 		itemID = ""
 	}
 	if err := s.record(ctx, p, role, action, resourceItem, itemID, outcome); err != nil {
 		return err
 	}
 	return cause
-}
-
-func validUUID(id string) bool {
-	u, err := uuid.Parse(id)
-	return err == nil && u.String() == id && u != uuid.Nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

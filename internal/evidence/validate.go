@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"cmp"
 	"net/url"
 	"slices"
 	"strings"
@@ -90,20 +91,13 @@ func (f *fieldErrors) token(field, id string, limit int) bool {
 	return ok
 }
 
+// oneOf is apperr.OneOf for a required value: "required" when it is empty.
 func oneOf[T ~string](f *fieldErrors, field string, value T, values []T) bool {
 	if value == "" {
 		f.Add(field, "required", "field.required", nil)
 		return false
 	}
-	if slices.Contains(values, value) {
-		return true
-	}
-	list := make([]string, len(values))
-	for i, v := range values {
-		list[i] = string(v)
-	}
-	f.Add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ", ")})
-	return false
+	return apperr.OneOf(&f.FieldErrors, field, value, values)
 }
 
 func (f *fieldErrors) refuse(field string) {
@@ -240,6 +234,24 @@ func (f *fieldErrors) item(prefix string, ni NewItem, caller string, now time.Ti
 		f.Required(p("identifiers.platform"), it.Identifiers.Platform)
 	}
 	return it
+}
+
+// derivedItem checks and makes the item a "copied" event derives from parent: it inherits the root
+// exhibit number (the parent's root, or the parent's own number) unless it names one, and the
+// parent's abuse-material flag with its category and law-enforcement reference; its field errors are
+// under "derived_item.".
+func (f *fieldErrors) derivedItem(parent Item, ni NewItem, caller string, now time.Time) Item {
+	if ni.RootExhibitNumber == "" {
+		ni.RootExhibitNumber = cmp.Or(parent.RootExhibitNumber, parent.ExhibitNumber)
+	}
+	if parent.SuspectedAbuseMaterial {
+		ni.SuspectedAbuseMaterial = true
+		ni.AbuseCategory = cmp.Or(ni.AbuseCategory, parent.AbuseCategory)
+		ni.LawEnforcementReference = cmp.Or(ni.LawEnforcementReference, parent.LawEnforcementReference)
+	}
+	d := f.item("derived_item.", ni, caller, now)
+	d.DerivedFromItemID, d.OrgID, d.CaseID, d.CreatedAt, d.UpdatedAt, d.CreatedBy = parent.ID, parent.OrgID, parent.CaseID, now, now, caller
+	return d
 }
 
 // event checks a new event for item it and returns it normalized (without chain fields).

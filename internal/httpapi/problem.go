@@ -60,7 +60,6 @@ var statusOfKind = map[apperr.Kind]int{
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	e := s.classify(c, err)
 	loc := s.locale(c)
-	cat := s.deps.Catalog
 	id := requestID(c)
 	if id == "" { // errors raised before the middleware ran (an oversized body)
 		id = assignRequestID(c)
@@ -69,16 +68,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if status >= 500 {
 		s.deps.Log.ErrorContext(c.UserContext(), "request failed", "request_id", id, "route", routeOf(c), "error", err.Error())
 	}
-	p := problem{
-		Type:      "urn:caseguide:problem:" + e.Code,
-		Title:     cat.Message(loc.Code, "problem."+e.Kind.String(), nil),
-		Status:    status,
-		Detail:    cat.Message(loc.Code, e.MessageID, s.labels(loc.Code, e.Data)),
-		Instance:  string(c.Request().URI().Path()),
-		Code:      e.Code,
-		RequestID: id,
-	}
-	p.Errors = s.problemFields(loc.Code, e.Fields)
+	p := s.buildProblem(loc.Code, err, e, string(c.Request().URI().Path()), id)
 	c.Set(fiber.HeaderContentLanguage, loc.Code)
 	c.Vary(fiber.HeaderAcceptLanguage)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -90,7 +80,33 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case apperr.Unauthorized:
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="caseguide", error="invalid_token"`)
 		p.WipeLocalData = errors.Is(err, identity.ErrDeviceRevoked)
-	case apperr.Conflict:
+	}
+	body, merr := jsonEncode(p)
+	if merr != nil {
+		return merr
+	}
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, "application/problem+json")
+	return c.Send(body)
+}
+
+// buildProblem renders err, classified as e, as a localized problem document of a request to
+// instance with request id: the kind's title, the message with its labels translated, the field
+// errors localized, and the current record of a stale write. The error handler and the results of
+// pushed sync operations both use it.
+func (s *Server) buildProblem(loc string, err error, e *apperr.Error, instance, requestID string) problem {
+	cat := s.deps.Catalog
+	p := problem{
+		Type:      "urn:caseguide:problem:" + e.Code,
+		Title:     cat.Message(loc, "problem."+e.Kind.String(), nil),
+		Status:    statusOfKind[e.Kind],
+		Detail:    cat.Message(loc, e.MessageID, s.labels(loc, e.Data)),
+		Instance:  instance,
+		Code:      e.Code,
+		RequestID: requestID,
+	}
+	p.Errors = s.problemFields(loc, e.Fields)
+	if e.Kind == apperr.Conflict {
 		var staleUser *identity.StaleError
 		var staleCase *casework.StaleError
 		var staleInterview *interview.StaleError
@@ -103,16 +119,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		case errors.As(err, &staleCase):
 			p.Current = toCaseView(staleCase.Current)
 		case errors.As(err, &staleInterview):
-			p.Current = s.toInterviewView(staleInterview.Current, loc.Code)
+			p.Current = s.toInterviewView(staleInterview.Current, loc)
 		}
 	}
-	body, merr := jsonEncode(p)
-	if merr != nil {
-		return merr
-	}
-	c.Status(status)
-	c.Set(fiber.HeaderContentType, "application/problem+json")
-	return c.Send(body)
+	return p
 }
 
 // problemFields localizes field errors: each message names its field by the label of its path with
@@ -190,6 +200,20 @@ func (s *Server) classify(c *fiber.Ctx, err error) *apperr.Error {
 			return &apperr.Error{Kind: apperr.Invalid, Code: "bad_request", MessageID: "ErrValidationFailed", Err: err}
 		}
 	}
+	e := classifyError(err)
+	if seconds, ok := e.Data["Seconds"].(int); ok && e.Kind == apperr.TooManyRequests {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(seconds))
+	}
+	return e
+}
+
+// classifyError maps an error that is not the HTTP layer's own to its typed form: the error's own
+// *apperr.Error, an identity denial (401, or 403 for ErrForbidden), a sign-in lock (429, with the
+// seconds to wait), a deadline (503 timeout), anything else internal (500, no details shown).
+func classifyError(err error) *apperr.Error {
+	if e := apperr.As(err); e != nil {
+		return e
+	}
 	var denial identity.Denial
 	if errors.As(err, &denial) {
 		kind := apperr.Unauthorized
@@ -201,7 +225,6 @@ func (s *Server) classify(c *fiber.Ctx, err error) *apperr.Error {
 	var locked *identity.LockedError
 	if errors.As(err, &locked) {
 		seconds := int(math.Ceil(locked.RetryAfter.Seconds()))
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(seconds))
 		return &apperr.Error{Kind: apperr.TooManyRequests, Code: locked.Code(), MessageID: locked.MessageID(), Data: map[string]any{"Seconds": seconds}, Err: err}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -213,35 +212,28 @@ func (s *Server) syncPush(c *fiber.Ctx) error {
 		seen[o.OpID] = true
 		if err != nil {
 			early[i] = devicesync.Result{OpID: o.OpID, Status: devicesync.StatusRejected, Type: o.Type, ID: o.ID, Problem: err}
-			op.Type = "" // not handed to the engine
+			op.Refused = err // in a group, the engine rejects it and fails the group
 		}
 		ops[i] = op
 	}
 	var pass []devicesync.Operation
 	var at []int
 	for i, op := range ops {
-		if _, bad := early[i]; bad {
-			// A refused operation fails its group: the engine sees an operation it cannot apply.
-			if op.Group == "" {
-				continue
-			}
-			op.Type = "\x00refused"
+		if op.Refused != nil && op.Group == "" {
+			continue // answered here: nothing of it reaches the engine
 		}
 		pass = append(pass, op)
 		at = append(at, i)
 	}
-	results, err := s.deps.Sync.Push(c.UserContext(), principal(c), pass)
+	results, err := s.deps.Sync.Push(c.UserContext(), principal(c), pass, s.EncodeSyncResult)
 	if err != nil {
 		return err
 	}
 	out := pushView{Results: make([]pushResultView, len(ops))}
 	for i, r := range early {
-		out.Results[i] = s.toPushResultView(c.UserContext(), r)
+		out.Results[i] = s.toPushResultView(c.UserContext(), r) // grouped ones are overwritten below with the engine's
 	}
 	for k, r := range results {
-		if e, ok := early[at[k]]; ok {
-			r = e // its own refusal (the engine saw an operation it cannot apply, failing its group)
-		}
 		r.Type = req.Operations[at[k]].Type
 		out.Results[at[k]] = s.toPushResultView(c.UserContext(), r)
 	}
@@ -272,28 +264,10 @@ func (s *Server) toPushResultView(ctx context.Context, r devicesync.Result) push
 	return v
 }
 
-// problemOf renders a refusal as a localized problem document, as the error handler would.
+// problemOf renders a refusal as a localized problem document, built as the error handler builds
+// its own (buildProblem).
 func (s *Server) problemOf(ctx context.Context, err error) problem {
-	e := apperr.As(err)
-	var denial identity.Denial
-	switch {
-	case e != nil:
-	case errors.As(err, &denial) && denial == identity.ErrForbidden:
-		e = &apperr.Error{Kind: apperr.Forbidden, Code: denial.Code(), MessageID: denial.MessageID()}
-	case errors.As(err, &denial):
-		e = &apperr.Error{Kind: apperr.Unauthorized, Code: denial.Code(), MessageID: denial.MessageID()}
-	default:
-		e = &apperr.Error{Kind: apperr.Internal, Code: "internal", MessageID: "ErrInternal"}
-	}
-	loc, cat := Locale(ctx), s.deps.Catalog
-	p := problem{Type: "urn:caseguide:problem:" + e.Code, Title: cat.Message(loc, "problem."+e.Kind.String(), nil),
-		Status: statusOfKind[e.Kind], Detail: cat.Message(loc, e.MessageID, e.Data), Instance: "/v1/sync/push", Code: e.Code, RequestID: audit.RequestID(ctx)}
-	p.Errors = s.problemFields(loc, e.Fields)
-	var stale *casework.StaleError
-	if errors.As(err, &stale) {
-		p.Current = toCaseView(stale.Current)
-	}
-	return p
+	return s.buildProblem(Locale(ctx), err, classifyError(err), "/v1/sync/push", audit.RequestID(ctx))
 }
 
 // decodeRaw reads an operation's JSON part strictly into dst (like decodeBody: one object, no

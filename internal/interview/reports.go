@@ -34,7 +34,7 @@ func (s *Service) ReviewQueue(ctx context.Context, p identity.Principal, after s
 	if after != "" {
 		nanos, id, ok := strings.Cut(after, "_")
 		n, err := strconv.ParseInt(nanos, 10, 64)
-		if !ok || err != nil || !validUUID(id) {
+		if !ok || err != nil || !apperr.ValidUUID(id) {
 			return QueuePage{}, apperr.Validation(apperr.FieldError{Field: "cursor", Code: "cursor", MessageID: "field.cursor"})
 		}
 		afterTime, afterID = time.Unix(0, n).UTC(), id

@@ -420,7 +420,7 @@ func (s *Service) Review(ctx context.Context, p identity.Principal, caseID, id s
 	now := s.clock()
 	var fe fieldErrors
 	r := Review{Decision: in.Decision, ByUserID: p.UserID, At: now, ItemComments: []ItemComment{}}
-	oneOf(&fe, "decision", in.Decision, Decisions)
+	apperr.OneOf(&fe.FieldErrors, "decision", in.Decision, Decisions)
 	r.Comment = fe.text("comment", in.Comment, MaxCommentLen)
 	if len(in.ItemComments) > MaxItemComments {
 		fe.Add("item_comments", "max_items", "field.max_items", map[string]any{"Max": MaxItemComments})
@@ -592,7 +592,7 @@ func (s *Service) sessionFor(ctx context.Context, p identity.Principal, caseID, 
 	if err != nil {
 		return casework.Case{}, "", Session{}, err
 	}
-	if !validUUID(id) {
+	if !apperr.ValidUUID(id) {
 		return casework.Case{}, "", Session{}, s.denied(ctx, p, action, "", errSessionNotFound(id))
 	}
 	sess, err := s.store.Session(ctx, id)
@@ -654,7 +654,7 @@ func (s *Service) version(ctx context.Context, sess Session) (protocol.Version, 
 
 // denied records a refused access and returns cause (or the recorder's error).
 func (s *Service) denied(ctx context.Context, p identity.Principal, action, resourceID string, cause error) error {
-	if !validUUID(resourceID) {
+	if !apperr.ValidUUID(resourceID) {
 		resourceID = ""
 	}
 	if err := s.record(ctx, p.AuditEvent("", action, ResourceInterview, resourceID, audit.OutcomeDenied)); err != nil {
@@ -668,9 +668,4 @@ func (s *Service) record(ctx context.Context, e audit.Event) error {
 		return fmt.Errorf("recording interview event %s: %w", e.Action, err)
 	}
 	return nil
-}
-
-func validUUID(id string) bool {
-	var fe fieldErrors
-	return fe.UUID("id", id)
 }

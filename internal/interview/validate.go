@@ -47,19 +47,6 @@ func validToken(id string, limit int) bool {
 	})
 }
 
-// oneOf adds a oneof error listing values when value is not among them.
-func oneOf[T ~string](f *fieldErrors, field string, value T, values []T) bool {
-	if slices.Contains(values, value) {
-		return true
-	}
-	list := make([]string, len(values))
-	for i, v := range values {
-		list[i] = string(v)
-	}
-	f.Add(field, "oneof", "field.oneof", map[string]any{"Values": strings.Join(list, ",")})
-	return false
-}
-
 // deviceTime checks a required device time: set, and not more than MaxClockSkew after now.
 func (f *fieldErrors) deviceTime(field string, t time.Time, now time.Time) time.Time {
 	if t.IsZero() {
@@ -95,7 +82,7 @@ func (f *fieldErrors) plan(p Plan) Plan {
 	for i := range p.Participants {
 		pp := &p.Participants[i]
 		field := fmt.Sprintf("plan.participants[%d]", i)
-		oneOf(f, field+".role", pp.Role, ParticipantRoles)
+		apperr.OneOf(&f.FieldErrors, field+".role", pp.Role, ParticipantRoles)
 		pp.Name = f.text(field+".name", pp.Name, MaxNameLen)
 		pp.Language = f.Language(field+".language", pp.Language)
 		if pp.UserID != "" {
@@ -141,7 +128,7 @@ func (f *fieldErrors) entries(e Entries, v protocol.Version, checklist []Checkli
 	for i, p := range e.Prompts {
 		field := fmt.Sprintf("prompts[%d]", i)
 		clientID(field+".client_id", p.ClientID)
-		oneOf(f, field+".type", p.Type, PromptTypes)
+		apperr.OneOf(&f.FieldErrors, field+".type", p.Type, PromptTypes)
 		p.Words = f.text(field+".words", p.Words, MaxWordsLen)
 		if p.PhaseID != "" && !slices.Contains(phases, p.PhaseID) {
 			f.Add(field+".phase_id", "unknown_phase", "field.unknown_phase", map[string]any{"Protocol": v.ProtocolID, "Version": v.Number})

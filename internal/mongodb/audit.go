@@ -260,13 +260,9 @@ func (s *AuditStore) List(ctx context.Context, orgID string, f audit.Filter, aft
 		filter = append(filter, bson.E{Key: "time", Value: times})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.find(ctx, s.entries(), filter, opts)
+	docs, err := findDocs[auditEntryDoc](ctx, s.db, s.entries(), filter, opts, "listing the audit log of %s: %w", orgID)
 	if err != nil {
-		return nil, unavailable("listing the audit log of %s: %w", orgID, err)
-	}
-	var docs []auditEntryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading the audit log of %s: %w", orgID, err)
+		return nil, err
 	}
 	out := make([]audit.Entry, 0, len(docs))
 	for _, d := range docs {

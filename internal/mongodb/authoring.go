@@ -148,23 +148,11 @@ func (s *AuthoringStore) ListDrafts(ctx context.Context, protocolID, afterID str
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.find(ctx, s.drafts(), filter, opts)
+	docs, err := findDocs[authoringDraftDoc](ctx, s.db, s.drafts(), filter, opts, "listing drafts: %w")
 	if err != nil {
-		return nil, unavailable("listing drafts: %w", err)
+		return nil, err
 	}
-	var docs []authoringDraftDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing drafts: %w", err)
-	}
-	out := make([]authoring.Draft, 0, len(docs))
-	for _, doc := range docs {
-		d, err := fromAuthoringDraftDoc(doc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return convertAll(docs, fromAuthoringDraftDoc)
 }
 
 // UpdateDraft replaces draft d.ID when its stored version is d.Version-1. It returns

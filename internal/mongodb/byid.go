@@ -6,6 +6,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // insertNew inserts doc into coll. It returns exists when the document's _id (or another unique key)
@@ -32,4 +33,42 @@ func findByID(ctx context.Context, coll *mongo.Collection, id string, out any, n
 		return unavailable("reading %s: %w", what, err)
 	}
 	return nil
+}
+
+// findDocs decodes the documents of coll matching filter (sorted, limited or projected by opts, which
+// may be nil) as D, read through d.find (from the embedded database's tables where it can). It returns an Unavailable *apperr.Error made of format and args with the driver's
+// error appended (format ends with ": %w").
+func findDocs[D any](ctx context.Context, d *DB, coll *mongo.Collection, filter bson.D, opts *options.FindOptionsBuilder, format string, args ...any) ([]D, error) {
+	cur, err := d.find(ctx, coll, filter, opts)
+	if err != nil {
+		return nil, unavailable(format, append(args, err)...)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable(format, append(args, err)...)
+	}
+	return docs, nil
+}
+
+// convertAll converts documents with conv, stopping at its first error (a field that does not
+// decrypt), which it returns as is.
+func convertAll[D, T any](docs []D, conv func(D) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(docs))
+	for _, d := range docs {
+		v, err := conv(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// mapDocs converts documents with a conversion that cannot fail.
+func mapDocs[D, T any](docs []D, conv func(D) T) []T {
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out
 }

@@ -330,23 +330,11 @@ func (s *CaseworkStore) ListCases(ctx context.Context, f casework.StoreFilter, a
 		filter = append(filter, bson.E{Key: "$and", Value: all})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.find(ctx, s.cases(), filter, opts)
+	docs, err := findDocs[caseworkCaseDoc](ctx, s.db, s.cases(), filter, opts, "listing cases: %w")
 	if err != nil {
-		return nil, unavailable("listing cases: %w", err)
+		return nil, err
 	}
-	var docs []caseworkCaseDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing cases: %w", err)
-	}
-	out := make([]casework.Case, 0, len(docs))
-	for _, d := range docs {
-		c, err := fromCaseworkCaseDoc(s.keys, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return convertAll(docs, func(d caseworkCaseDoc) (casework.Case, error) { return fromCaseworkCaseDoc(s.keys, d) })
 }
 
 // UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1. It
@@ -434,23 +422,11 @@ func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error
 // be decrypted, or the driver's error.
 func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework.Run, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
-	cur, err := s.db.find(ctx, s.runs(), bson.D{{Key: "case_id", Value: caseID}}, opts)
+	docs, err := findDocs[caseworkRunDoc](ctx, s.db, s.runs(), bson.D{{Key: "case_id", Value: caseID}}, opts, "listing runs of case %s: %w", caseID)
 	if err != nil {
-		return nil, unavailable("listing runs of case %s: %w", caseID, err)
+		return nil, err
 	}
-	var docs []caseworkRunDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing runs of case %s: %w", caseID, err)
-	}
-	out := make([]casework.Run, 0, len(docs))
-	for _, d := range docs {
-		r, err := fromCaseworkRunDoc(s.keys, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys, d) })
 }
 
 // ListOrgRuns returns every run of organisation orgID, by case then start time, in one query (the

@@ -359,23 +359,11 @@ func (s *EvidenceStore) ListItems(ctx context.Context, caseID string, after evid
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
-	cur, err := s.db.find(ctx, s.items(), filter, opts)
+	docs, err := findDocs[evidenceItemDoc](ctx, s.db, s.items(), filter, opts, "listing evidence of case %s: %w", caseID)
 	if err != nil {
-		return nil, unavailable("listing evidence of case %s: %w", caseID, err)
+		return nil, err
 	}
-	var docs []evidenceItemDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing evidence of case %s: %w", caseID, err)
-	}
-	out := make([]evidence.Item, 0, len(docs))
-	for _, d := range docs {
-		it, err := fromEvidenceItemDoc(s.keys, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return convertAll(docs, func(d evidenceItemDoc) (evidence.Item, error) { return fromEvidenceItemDoc(s.keys, d) })
 }
 
 // ListOrgProblemItems returns the items of organisation orgID whose custody chain recorded a
@@ -516,19 +504,11 @@ func (s *EvidenceStore) EventIDs(ctx context.Context, itemID string) (map[string
 // Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) Events(ctx context.Context, itemID string, after int64, limit int) ([]evidence.Event, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.find(ctx, s.events(), bson.D{{Key: "item_id", Value: itemID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}}, opts)
+	docs, err := findDocs[evidenceEventDoc](ctx, s.db, s.events(), bson.D{{Key: "item_id", Value: itemID}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}}, opts, "reading the custody chain of %s: %w", itemID)
 	if err != nil {
-		return nil, unavailable("reading the custody chain of %s: %w", itemID, err)
+		return nil, err
 	}
-	var docs []evidenceEventDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading the custody chain of %s: %w", itemID, err)
-	}
-	out := make([]evidence.Event, len(docs))
-	for i, d := range docs {
-		out[i] = fromEvidenceEventDoc(s.keys, d)
-	}
-	return out, nil
+	return mapDocs(docs, func(d evidenceEventDoc) evidence.Event { return fromEvidenceEventDoc(s.keys, d) }), nil
 }
 
 // ScanEvents calls fn with every event of an item in ascending Seq order. It returns fn's first

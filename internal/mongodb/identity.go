@@ -233,19 +233,11 @@ func (s *IdentityStore) ListUsers(ctx context.Context, orgID, afterID string, li
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.find(ctx, s.coll(identityUsersCollection), filter, opts)
+	docs, err := findDocs[identityUserDoc](ctx, s.db, s.coll(identityUsersCollection), filter, opts, "listing users of %s: %w", orgID)
 	if err != nil {
-		return nil, unavailable("listing users of %s: %w", orgID, err)
+		return nil, err
 	}
-	var docs []identityUserDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading users of %s: %w", orgID, err)
-	}
-	out := make([]identity.User, len(docs))
-	for i, d := range docs {
-		out[i] = fromIdentityUserDoc(d)
-	}
-	return out, nil
+	return mapDocs(docs, fromIdentityUserDoc), nil
 }
 
 // UpdateUser stores display name, roles, disabled flag, password hash, password-change flag, locale,
@@ -330,19 +322,11 @@ func (s *IdentityStore) ListDevices(ctx context.Context, orgID, userID string) (
 	if userID != "" {
 		filter = append(filter, bson.E{Key: "user_id", Value: userID})
 	}
-	cur, err := s.db.find(ctx, s.coll(identityDevicesCollection), filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := findDocs[identityDeviceDoc](ctx, s.db, s.coll(identityDevicesCollection), filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "listing devices of %s: %w", orgID)
 	if err != nil {
-		return nil, unavailable("listing devices of %s: %w", orgID, err)
+		return nil, err
 	}
-	var docs []identityDeviceDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading devices of %s: %w", orgID, err)
-	}
-	out := make([]identity.Device, len(docs))
-	for i, d := range docs {
-		out[i] = fromIdentityDeviceDoc(d)
-	}
-	return out, nil
+	return mapDocs(docs, fromIdentityDeviceDoc), nil
 }
 
 // RevokeDevice marks a device revoked at at unless it already is. It returns identity.ErrNotFound

@@ -522,23 +522,11 @@ func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter)
 }
 
 func (s *InterviewStore) find(ctx context.Context, filter, sort bson.D) ([]interview.Session, error) {
-	cur, err := s.db.find(ctx, s.sessions(), filter, options.Find().SetSort(sort))
+	docs, err := findDocs[interviewSessionDoc](ctx, s.db, s.sessions(), filter, options.Find().SetSort(sort), "listing interviews: %w")
 	if err != nil {
-		return nil, unavailable("listing interviews: %w", err)
+		return nil, err
 	}
-	var docs []interviewSessionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing interviews: %w", err)
-	}
-	out := make([]interview.Session, 0, len(docs))
-	for _, d := range docs {
-		sess, err := fromInterviewSessionDoc(s.keys, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sess)
-	}
-	return out, nil
+	return convertAll(docs, func(d interviewSessionDoc) (interview.Session, error) { return fromInterviewSessionDoc(s.keys, d) })
 }
 
 // Log returns the log of a session: interview.ErrNotFound when there is none, an error when a field

@@ -98,13 +98,9 @@ func (s *ProtocolStore) InsertVersion(ctx context.Context, v protocol.Version) e
 // LatestVersions returns the latest version of every protocol, with documents.
 // It returns the driver's error when a read fails.
 func (s *ProtocolStore) LatestVersions(ctx context.Context) ([]protocol.Version, error) {
-	cur, err := s.db.db.Collection(headsCollection).Find(ctx, bson.D{})
+	heads, err := findDocs[headDoc](ctx, s.db, s.db.db.Collection(headsCollection), bson.D{}, nil, "listing protocols: %w")
 	if err != nil {
-		return nil, unavailable("listing protocols: %w", err)
-	}
-	var heads []headDoc
-	if err := cur.All(ctx, &heads); err != nil {
-		return nil, unavailable("reading protocols: %w", err)
+		return nil, err
 	}
 	out := make([]protocol.Version, 0, len(heads))
 	for _, h := range heads {
@@ -122,23 +118,11 @@ func (s *ProtocolStore) LatestVersions(ctx context.Context) ([]protocol.Version,
 // It returns the driver's error when the read fails.
 func (s *ProtocolStore) Versions(ctx context.Context, protocolID string) ([]protocol.Version, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "version", Value: 1}}).SetProjection(bson.D{{Key: "content", Value: 0}})
-	cur, err := s.db.find(ctx, s.db.db.Collection(versionsCollection), bson.D{{Key: "protocol_id", Value: protocolID}}, opts)
+	docs, err := findDocs[versionDoc](ctx, s.db, s.db.db.Collection(versionsCollection), bson.D{{Key: "protocol_id", Value: protocolID}}, opts, "listing versions of %s: %w", protocolID)
 	if err != nil {
-		return nil, unavailable("listing versions of %s: %w", protocolID, err)
+		return nil, err
 	}
-	var docs []versionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading versions of %s: %w", protocolID, err)
-	}
-	out := make([]protocol.Version, 0, len(docs))
-	for _, d := range docs {
-		v, err := fromVersionDoc(d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return convertAll(docs, fromVersionDoc)
 }
 
 // Version returns one version with its document: protocol.ErrNoVersion when it does not exist,

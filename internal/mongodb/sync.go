@@ -122,13 +122,9 @@ func (f caseFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync
 	if q.CaseIDs != nil {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$in", Value: q.CaseIDs}}})
 	}
-	cur, err := f.s.db.find(ctx, f.s.cases.cases(), filter, seqOptions(q))
+	docs, err := findDocs[caseworkCaseDoc](ctx, f.s.db, f.s.cases.cases(), filter, seqOptions(q), "reading case changes: %w")
 	if err != nil {
-		return nil, unavailable("reading case changes: %w", err)
-	}
-	var docs []caseworkCaseDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading case changes: %w", err)
+		return nil, err
 	}
 	out := make([]devicesync.Record, 0, len(docs))
 	for _, d := range docs {
@@ -178,13 +174,9 @@ func (f runFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync.
 	if q.CaseIDs != nil {
 		filter = append(filter, bson.E{Key: "case_id", Value: bson.D{{Key: "$in", Value: q.CaseIDs}}})
 	}
-	cur, err := f.s.db.find(ctx, f.s.cases.runs(), filter, seqOptions(q))
+	docs, err := findDocs[caseworkRunDoc](ctx, f.s.db, f.s.cases.runs(), filter, seqOptions(q), "reading run changes: %w")
 	if err != nil {
-		return nil, unavailable("reading run changes: %w", err)
-	}
-	var docs []caseworkRunDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading run changes: %w", err)
+		return nil, err
 	}
 	out := make([]devicesync.Record, 0, len(docs))
 	for _, d := range docs {
@@ -249,13 +241,9 @@ func (s *SyncStore) DeviceStates(ctx context.Context, orgID, deviceID string) ([
 	if deviceID != "" {
 		filter = bson.D{{Key: "_id", Value: orgID + ":" + deviceID}}
 	}
-	cur, err := s.db.find(ctx, s.devices(), filter, options.Find().SetSort(bson.D{{Key: "device_id", Value: 1}}))
+	docs, err := findDocs[syncDeviceDoc](ctx, s.db, s.devices(), filter, options.Find().SetSort(bson.D{{Key: "device_id", Value: 1}}), "reading sync states: %w")
 	if err != nil {
-		return nil, unavailable("reading sync states: %w", err)
-	}
-	var docs []syncDeviceDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading sync states: %w", err)
+		return nil, err
 	}
 	out := make([]devicesync.DeviceState, 0, len(docs))
 	for _, d := range docs {
@@ -308,13 +296,9 @@ func (s *SyncStore) Results(ctx context.Context, orgID, userID string, opIDs []s
 		ids[i] = resultID(orgID, userID, op)
 		byID[ids[i]] = op
 	}
-	cur, err := s.db.find(ctx, s.results(), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
+	docs, err := findDocs[syncResultDoc](ctx, s.db, s.results(), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil, "reading operation results: %w")
 	if err != nil {
-		return nil, unavailable("reading operation results: %w", err)
-	}
-	var docs []syncResultDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("reading operation results: %w", err)
+		return nil, err
 	}
 	for _, d := range docs {
 		plain, err := s.keys.Decrypt(d.Result, "sync_result:"+d.ID)
