@@ -29,6 +29,7 @@ var migrations = []func(ctx context.Context, d *DB) error{
 // NewerSchemaError is returned by MigrateSchema for data written by a newer version of the service.
 type NewerSchemaError struct{ Stored, Supported int }
 
+// Error says which versions met and what to do.
 func (e *NewerSchemaError) Error() string {
 	return fmt.Sprintf("the database holds data of schema version %d, written by a newer caseguide; this one knows versions up to %d: "+
 		"run that newer version (or restore a backup taken before the upgrade), never an older one on newer data", e.Stored, e.Supported)
