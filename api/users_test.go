@@ -131,7 +131,9 @@ func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
 // the package's parallel tests on a loaded machine its sign-ins could outrun REQUEST_TIMEOUT.
 func TestProductionPasswordCost(t *testing.T) {
 	dir := t.TempDir()
-	env := testEnv(dir, nil)
+	// Production hashes hold 64 MiB for about half a second each: on a loaded machine a sign-in
+	// can take longer than the default request deadline.
+	env := testEnv(dir, map[string]string{"REQUEST_TIMEOUT": "120s"})
 	s := startServer(t, env, &serveHooks{password: identity.DefaultPasswordParams()})
 	s.dataDir = dir // for rawDatabase
 	defer s.stop()
