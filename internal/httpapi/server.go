@@ -91,7 +91,8 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 * 1024,
 	})
-	app.Use(s.requestContext, s.accessLog, recover.New(), s.negotiateLocale)
+	refuseOversizedEarly(app, deps.BodyLimit)
+	app.Use(s.requestContext, s.accessLog, recover.New(), s.negotiateLocale, s.refuseOversized)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
