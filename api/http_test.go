@@ -289,3 +289,46 @@ func TestMethodNotAllowedOnEveryPath(t *testing.T) {
 		})
 	}
 }
+
+// A body whose Content-Length is over BODY_LIMIT_BYTES, sent with Expect: 100-continue, is answered
+// 413 at once (no 100 Continue inviting the upload), and oversized bodies are in the access log.
+func TestOversizedBodyWithExpectContinue(t *testing.T) {
+	t.Parallel()
+	s := server(t)
+	tests := []struct{ name, expect, requestID string }{
+		{"expect 100-continue", "Expect: 100-continue\r\n", "big-continue-1"},
+		{"no expectation", "", "big-plain-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST /v1/cases HTTP/1.1\r\nHost: test\r\nX-Request-ID: %s\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n",
+				tt.requestID, tt.expect, 4<<20)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("first answer %d %s, want 413 before any body is sent", resp.StatusCode, body)
+			}
+			r := &response{status: resp.StatusCode, header: resp.Header, body: body, raw: body}
+			if p := r.problem(t); p.Code != "body_too_large" || p.RequestID != tt.requestID {
+				t.Errorf("problem %+v", p)
+			}
+			logged := false
+			for _, line := range strings.Split(s.logs.String(), "\n") {
+				logged = logged || strings.Contains(line, `"request_id":"`+tt.requestID+`"`) && strings.Contains(line, `"status":413`)
+			}
+			if !logged {
+				t.Errorf("no access log line for the 413 of %s", tt.requestID)
+			}
+		})
+	}
+}

@@ -98,10 +98,11 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 * 1024,
 	})
+	refuseOversizedEarly(app, deps.BodyLimit)
 	if deps.HSTS {
 		app.Use(strictTransportSecurity)
 	}
-	app.Use(s.requestContext, s.accessLog, recover.New(), s.negotiateLocale)
+	app.Use(s.requestContext, s.accessLog, recover.New(), s.negotiateLocale, s.refuseOversized)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

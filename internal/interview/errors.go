@@ -88,3 +88,9 @@ func errNotInterviewProtocol(id string) error {
 func errLogFull() error {
 	return apperr.New(apperr.Invalid, "interview_log_full", "ErrInterviewLogFull", map[string]any{"Max": MaxLogEntries})
 }
+
+// errClientIDReused: a log entry's client id is held for an entry of other content (field names it).
+func errClientIDReused(field string, held View) error {
+	return &apperr.Error{Kind: apperr.Conflict, Code: "client_id_conflict", MessageID: "ErrClientIDConflict",
+		Fields: []apperr.FieldError{{Field: field, Code: "reused", MessageID: "field.client_id_reused"}}, Err: &StaleError{Current: held}}
+}

@@ -1,6 +1,7 @@
 package interview
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -304,6 +305,77 @@ type Log struct {
 	Open      bool
 	ClosedAt  time.Time
 	Entries
+}
+
+// Reused returns the path of the first entry of e (prompts[2].client_id) whose client id the log
+// already holds for an entry of other content (or of another kind): a client id used again for
+// something else, not a retry. The stamps the service adds (ReceivedAt, ByUserID) are not content.
+func (l Log) Reused(e Entries) (string, bool) {
+	held := map[string]any{}
+	for _, x := range l.Prompts {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		held[x.ClientID] = x
+	}
+	for _, x := range l.Breaks {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		held[x.ClientID] = x
+	}
+	for _, x := range l.Checks {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		held[x.ClientID] = x
+	}
+	for _, x := range l.Marks {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		held[x.ClientID] = x
+	}
+	differs := func(id string, x any) bool {
+		h, ok := held[id]
+		return ok && !sameEntry(h, x)
+	}
+	for i, x := range e.Prompts {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		if differs(x.ClientID, x) {
+			return fmt.Sprintf("prompts[%d].client_id", i), true
+		}
+	}
+	for i, x := range e.Breaks {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		if differs(x.ClientID, x) {
+			return fmt.Sprintf("breaks[%d].client_id", i), true
+		}
+	}
+	for i, x := range e.Checks {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		if differs(x.ClientID, x) {
+			return fmt.Sprintf("wellbeing_checks[%d].client_id", i), true
+		}
+	}
+	for i, x := range e.Marks {
+		x.ReceivedAt, x.ByUserID = time.Time{}, ""
+		if differs(x.ClientID, x) {
+			return fmt.Sprintf("checklist[%d].client_id", i), true
+		}
+	}
+	return "", false
+}
+
+// sameEntry compares two log entries of any kind, times by instant.
+func sameEntry(a, b any) bool {
+	switch a := a.(type) {
+	case Prompt:
+		b, ok := b.(Prompt)
+		return ok && a.Type == b.Type && a.Words == b.Words && a.PhaseID == b.PhaseID && a.RecordedAt.Equal(b.RecordedAt)
+	case Break:
+		b, ok := b.(Break)
+		return ok && a.StartedAt.Equal(b.StartedAt) && a.EndedAt.Equal(b.EndedAt) && a.Note == b.Note
+	case WellbeingCheck:
+		b, ok := b.(WellbeingCheck)
+		return ok && a.CheckedAt.Equal(b.CheckedAt) && a.Note == b.Note
+	case Mark:
+		b, ok := b.(Mark)
+		return ok && a.StepID == b.StepID && a.ItemID == b.ItemID && a.Done == b.Done && a.Reason == b.Reason && a.RecordedAt.Equal(b.RecordedAt)
+	}
+	return false
 }
 
 // ClientIDSet returns the client ids the log holds.

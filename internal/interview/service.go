@@ -240,7 +240,9 @@ func (s *Service) ForUpdate(ctx context.Context, p identity.Principal, caseID, i
 
 // AppendLog appends prompts, breaks, wellbeing checks and checklist marks to a draft or returned
 // session, as its interviewer, and returns the session. Entries whose client id the log already
-// holds are left out (a retried batch changes nothing), even once the session is submitted. Marks
+// holds with the same content are left out (a retried batch changes nothing), even once the session
+// is submitted; a client id the log holds for other content is refused with an *apperr.Error Conflict
+// (client_id_conflict, naming the entry, wrapping a *StaleError with the session as held). Marks
 // must name an item of the session's checklist; prompts' phases must be phases of its protocol. It
 // returns the errors of Update (but no version conflict); an *apperr.Error Invalid with field errors
 // for bad entries, or (interview_log_full) when the log holds the most entries allowed; or the
@@ -268,6 +270,13 @@ func (s *Service) AppendLog(ctx context.Context, p identity.Principal, caseID, i
 		return View{}, err
 	}
 	stamp(&e, p.UserID, now)
+	if field, reused := log.Reused(e); reused {
+		held, err := s.view(ctx, sess)
+		if err != nil {
+			return View{}, err
+		}
+		return View{}, errClientIDReused(field, held)
+	}
 	if fresh := e.Without(log.ClientIDSet()); fresh.Len() > 0 {
 		if !sess.Status.Editable() {
 			return View{}, errNotEditable(sess.Status)
