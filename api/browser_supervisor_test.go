@@ -82,6 +82,9 @@ func TestBrowserSupervisorReturnsThenApproves(t *testing.T) {
 	if s.Status != "approved" {
 		t.Fatalf("status after the console's approval: %s", s.Status)
 	}
+	tb.open("/console/coaching?interviewer=" + o.worker.User.ID)
+	tb.axe()
+	tb.screenshot("coaching")
 	tb.open(review)
 	tb.fill("#addendum-text", "The interpreter's name was corrected in the file.")
 	tb.submit("#add-addendum", "#addenda")

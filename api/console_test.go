@@ -23,7 +23,7 @@ import (
 
 // consoleClient is one browser: its cookies, and the CSRF token of its latest page.
 type consoleClient struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	hc   *http.Client
 	csrf string
@@ -41,7 +41,7 @@ func (r *consoleResponse) location() string { return r.header.Get("Location") }
 
 // newConsoleClient returns a browser with no cookies, connecting from a random loopback address
 // (so sign-in throttling per address does not mix tests).
-func newConsoleClient(t *testing.T, base string) *consoleClient {
+func newConsoleClient(t testing.TB, base string) *consoleClient {
 	t.Helper()
 	jar := newJar()
 	hc := &http.Client{Timeout: 30 * time.Second, Jar: jar,
@@ -122,7 +122,7 @@ func (cc *consoleClient) setCookie(name, value string) {
 
 // consoleSignIn signs username in through the sign-in form and returns the browser, failing the
 // test unless the console answers with its home page (or the password page when one is required).
-func consoleSignIn(t *testing.T, base, username, password string) *consoleClient {
+func consoleSignIn(t testing.TB, base, username, password string) *consoleClient {
 	t.Helper()
 	cc := newConsoleClient(t, base)
 	cc.get("/console/login")

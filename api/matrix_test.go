@@ -114,6 +114,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /console/cases/:case/interviews/:interview":          {"supervisor"},
 	"POST /console/cases/:case/interviews/:interview/review":  {"supervisor"},
 	"POST /console/cases/:case/interviews/:interview/addenda": {"supervisor"},
+	"GET /console/coaching":                                   {"supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

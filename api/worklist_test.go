@@ -223,4 +223,17 @@ func TestWorklist(t *testing.T) {
 	if strings.Contains(page.body, "Child W.") || strings.Contains(page.body, "REF-") {
 		t.Error("the worklist shows child data")
 	}
+
+	coaching := cc.get("/console/coaching?interviewer=" + o.worker.User.ID)
+	if coaching.status != http.StatusOK {
+		t.Fatalf("coaching page: %d %.300s", coaching.status, coaching.body)
+	}
+	for _, want := range []string{`<svg class="chart"`, `<polyline class="own"`, `<polyline class="org"`, `<table id="coaching">`, w.Caseload[0].DisplayName} {
+		if !strings.Contains(coaching.body, want) {
+			t.Errorf("the coaching page lacks %q", want)
+		}
+	}
+	if r := cc.get("/console/coaching?interviewer=not-a-user-id-" + strings.Repeat("x", 200)); r.status != http.StatusBadRequest {
+		t.Errorf("coaching of a malformed id: %d", r.status)
+	}
 }

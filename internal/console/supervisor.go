@@ -22,6 +22,7 @@ func (c *Console) declareSupervisor() {
 		route{method: get, path: review, policy: supervisor, h: c.reviewPage},
 		route{method: post, path: review + "/review", policy: supervisor, h: c.review},
 		route{method: post, path: review + "/addenda", policy: supervisor, h: c.addAddendum},
+		route{method: get, path: Prefix + "/coaching", policy: supervisor, h: c.coaching, nav: &navEntry{label: "console.nav.coaching", order: 20}},
 	)
 	if c.deps.Worklist != nil {
 		c.homeExtra = c.worklistPage
