@@ -105,6 +105,16 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/password":    {"signed-in"},
 	"POST /console/language":    {"signed-in"},
 	"GET /console/":             {"signed-in"},
+	// the console's administrator and auditor pages
+	"GET /console/users":               {"admin"},
+	"POST /console/users":              {"admin"},
+	"GET /console/users/:id":           {"admin"},
+	"POST /console/users/:id":          {"admin"},
+	"POST /console/users/:id/password": {"admin"},
+	"GET /console/devices":             {"admin"},
+	"POST /console/devices/:id/revoke": {"admin"},
+	"GET /console/audit":               {"auditor", "supervisor"},
+	"GET /console/audit/verify":        {"auditor", "supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

@@ -117,7 +117,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	syncing.addTo(&deps)
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library,
-		Config: console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie}})
+		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
+		DeploymentAuditOrg: cfg.DeploymentAuditOrg})
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,8 @@ type Deps struct {
 	Evidence   *evidence.Service
 	Protocols  *protocol.Service
 	Config     Config
+	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's audit log.
+	DeploymentAuditOrg string
 }
 
 // Console is the web console: its route table (with access policies), templates and assets.
@@ -119,6 +121,8 @@ func (c *Console) declare() {
 		route{method: post, path: Prefix + "/language", policy: open, h: c.setLanguage},
 		route{method: get, path: Prefix + "/", policy: access.SignedIn, h: c.home, nav: &navEntry{label: "console.nav.home", order: 0}},
 	)
+	c.declareAdmin()
+	c.declareAuditor()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,
