@@ -115,6 +115,16 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/cases/:case/interviews/:interview/review":  {"supervisor"},
 	"POST /console/cases/:case/interviews/:interview/addenda": {"supervisor"},
 	"GET /console/coaching":                                   {"supervisor"},
+	// the console's administrator and auditor pages
+	"GET /console/users":               {"admin"},
+	"POST /console/users":              {"admin"},
+	"GET /console/users/:id":           {"admin"},
+	"POST /console/users/:id":          {"admin"},
+	"POST /console/users/:id/password": {"admin"},
+	"GET /console/devices":             {"admin"},
+	"POST /console/devices/:id/revoke": {"admin"},
+	"GET /console/audit":               {"auditor", "supervisor"},
+	"GET /console/audit/verify":        {"auditor", "supervisor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

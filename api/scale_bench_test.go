@@ -61,7 +61,7 @@ func BenchmarkScale(b *testing.B) {
 		rows = append(rows, []string{fmt.Sprintf("seed %d cases (`api seed`, %d audit entries)", cases, entries), fmtDur(took),
 			fmt.Sprintf("%.2f cases/s, %.0f audit entries/s", float64(cases)/took.Seconds(), float64(entries)/took.Seconds()), ""})
 	}
-	srv := startBinary(b, env)
+	srv := startScaleServer(b, env)
 	defer srv.stop()
 	rows = append(rows, []string{"start-up (process start to listening)", fmtDur(srv.startup), "", ""})
 
@@ -234,7 +234,7 @@ func asBinary(env []string, args ...string) *exec.Cmd {
 
 // startBinary starts the service (serve) in a process of its own with env and waits for its
 // "listening" log line.
-func startBinary(b *testing.B, env []string) *binaryServer {
+func startScaleServer(b *testing.B, env []string) *binaryServer {
 	b.Helper()
 	cmd := asBinary(env, "serve")
 	stdout, err := cmd.StdoutPipe()

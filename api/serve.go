@@ -116,7 +116,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
-		Config: console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie}})
+		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
+		DeploymentAuditOrg: cfg.DeploymentAuditOrg})
 	if err != nil {
 		return err
 	}

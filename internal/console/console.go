@@ -51,6 +51,8 @@ type Deps struct {
 	Protocols  *protocol.Service
 	Worklist   *worklist.Service // the supervisor's worklist, as GET /v1/worklist builds it
 	Config     Config
+	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's audit log.
+	DeploymentAuditOrg string
 }
 
 // Console is the web console: its route table (with access policies), templates and assets.
@@ -122,6 +124,8 @@ func (c *Console) declare() {
 		route{method: get, path: Prefix + "/", policy: access.SignedIn, h: c.home, nav: &navEntry{label: "console.nav.home", order: 0}},
 	)
 	c.declareSupervisor()
+	c.declareAdmin()
+	c.declareAuditor()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,
