@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -102,7 +103,7 @@ func BenchmarkScale(b *testing.B) {
 		ID string `json:"id"`
 	}
 	srv.json(b, cw, "/v1/me", &me)
-	cwID := cmp(me.User.ID, me.ID)
+	cwID := cmp.Or(me.User.ID, me.ID)
 	since := url.QueryEscape(time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
 
 	byID := func() { srv.get(b, sup, "/v1/cases/"+one) }
@@ -189,13 +190,6 @@ func BenchmarkScale(b *testing.B) {
 	b.ReportMetric(srv.startup.Seconds(), "startup_s")
 }
 
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -232,7 +226,7 @@ func asBinary(env []string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// startBinary starts the service (serve) in a process of its own with env and waits for its
+// startScaleServer starts the service (serve) in a process of its own with env and waits for its
 // "listening" log line.
 func startScaleServer(b *testing.B, env []string) *binaryServer {
 	b.Helper()
