@@ -111,7 +111,8 @@ func (d *DB) Casework(keys *fieldcrypt.KeyRing) *CaseworkStore {
 }
 
 // EnsureCaseworkIndexes creates the indexes of the cases and runs collections: organisation-led
-// indexes for case lists (by id, by assignee, by update time) and the runs of a case. It is idempotent
+// indexes for case lists (by id, by assignee, by update time), the runs of a case and of an
+// organisation. It is idempotent
 // and returns the first error the server gives.
 func (d *DB) EnsureCaseworkIndexes(ctx context.Context) error {
 	indexes := map[string][]mongo.IndexModel{
@@ -122,6 +123,8 @@ func (d *DB) EnsureCaseworkIndexes(ctx context.Context) error {
 		},
 		caseworkRunsCollection: {
 			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("case_started")},
+			// the supervisor's worklist reads every run of the organisation (ListOrgRuns)
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("org_case_started")},
 		},
 	}
 	for coll, models := range indexes {
