@@ -111,7 +111,8 @@ func (d *DB) Casework(keys *fieldcrypt.KeyRing) *CaseworkStore {
 }
 
 // ensureCaseworkIndexes creates the indexes of the cases and runs collections: organisation-led
-// indexes for case lists (by id, by assignee, by update time) and the runs of a case. It is idempotent
+// indexes for case lists (by id, by assignee, by update time), the runs of a case and of an
+// organisation. It is idempotent
 // and returns the first error the server gives.
 func (d *DB) ensureCaseworkIndexes(ctx context.Context) error {
 	indexes := map[string][]mongo.IndexModel{
@@ -123,6 +124,8 @@ func (d *DB) ensureCaseworkIndexes(ctx context.Context) error {
 		caseworkRunsCollection: {
 			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("case_started")},
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "protocol_id", Value: 1}}, Options: options.Index().SetName("org_protocol")}, // usage counts
+			// the supervisor's worklist reads every run of the organisation (ListOrgRuns)
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("org_case_started")},
 		},
 	}
 	for coll, models := range indexes {
@@ -434,23 +437,11 @@ func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework
 // when a field cannot be decrypted, or the driver's error.
 func (s *CaseworkStore) ListOrgRuns(ctx context.Context, orgID string) ([]casework.Run, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
-	cur, err := s.runs().Find(ctx, bson.D{{Key: "org_id", Value: orgID}}, opts)
+	docs, err := findDocs[caseworkRunDoc](ctx, s.db, s.runs(), bson.D{{Key: "org_id", Value: orgID}}, opts, "listing runs of organisation %s: %w", orgID)
 	if err != nil {
-		return nil, unavailable("listing runs of organisation %s: %w", orgID, err)
+		return nil, err
 	}
-	var docs []caseworkRunDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing runs of organisation %s: %w", orgID, err)
-	}
-	out := make([]casework.Run, 0, len(docs))
-	for _, d := range docs {
-		r, err := fromCaseworkRunDoc(s.keys, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys, d) })
 }
 
 // AppendStepRecord appends rec to run runID with one conditional update that matches only while no

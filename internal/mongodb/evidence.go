@@ -375,23 +375,11 @@ func (s *EvidenceStore) ListOrgProblemItems(ctx context.Context, orgID string) (
 		bson.D{{Key: "state.seal_intact", Value: false}},
 	}}}
 	opts := options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
-	cur, err := s.items().Find(ctx, filter, opts)
+	docs, err := findDocs[evidenceItemDoc](ctx, s.db, s.items(), filter, opts, "listing evidence with problems of organisation %s: %w", orgID)
 	if err != nil {
-		return nil, unavailable("listing evidence with problems of organisation %s: %w", orgID, err)
+		return nil, err
 	}
-	var docs []evidenceItemDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, unavailable("listing evidence with problems of organisation %s: %w", orgID, err)
-	}
-	out := make([]evidence.Item, 0, len(docs))
-	for _, d := range docs {
-		it, err := fromEvidenceItemDoc(s.keys, d)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return convertAll(docs, func(d evidenceItemDoc) (evidence.Item, error) { return fromEvidenceItemDoc(s.keys, d) })
 }
 
 // InsertEvents stores events (one item's, consecutive Seqs ascending) with one ordered insert that
