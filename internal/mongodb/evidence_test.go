@@ -239,8 +239,13 @@ func TestEvidenceLifecycle(t *testing.T) {
 		t.Fatalf("verify: %+v %v", rep.FirstProblem, err)
 	}
 	cr, err := f.svc.VerifyCase(f.ctx, evSupervisor, f.caseID)
-	if err != nil || !cr.OK || len(cr.Items) != 2 {
+	if err != nil || cr.OK || len(cr.Items) != 2 { // the copy failed its hash check: the case's evidence is not ok
 		t.Errorf("case verify: %+v %v", cr, err)
+	}
+	for _, r := range cr.Items {
+		if failed := r.ItemID == copyID; r.OK == failed || (r.Integrity == evidence.IntegrityFailed) != failed {
+			t.Errorf("item %s: ok %v integrity %s", r.ItemID, r.OK, r.Integrity)
+		}
 	}
 	_, events, _, err := f.svc.Chain(f.ctx, evWorker, f.caseID, it.ID)
 	if err != nil || len(events) != int(rep.LastSeq) {
