@@ -105,7 +105,9 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/password":    {"signed-in"},
 	"POST /console/language":    {"signed-in"},
 	"GET /console/":             {"signed-in"},
-	// the console's administrator and auditor pages
+	// the console's content editor, administrator and auditor pages
+	"GET /console/library":             {"content_editor"},
+	"GET /console/library/:id":         {"content_editor"},
 	"GET /console/users":               {"admin"},
 	"POST /console/users":              {"admin"},
 	"GET /console/users/:id":           {"admin"},

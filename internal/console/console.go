@@ -12,6 +12,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/access"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/console/assets"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
@@ -49,6 +50,7 @@ type Deps struct {
 	Evidence   *evidence.Service
 	Protocols  *protocol.Service
 	Config     Config
+	Authoring  *authoring.Service
 	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's audit log.
 	DeploymentAuditOrg string
 }
@@ -121,6 +123,7 @@ func (c *Console) declare() {
 		route{method: post, path: Prefix + "/language", policy: open, h: c.setLanguage},
 		route{method: get, path: Prefix + "/", policy: access.SignedIn, h: c.home, nav: &navEntry{label: "console.nav.home", order: 0}},
 	)
+	c.declareEditor()
 	c.declareAdmin()
 	c.declareAuditor()
 }
