@@ -115,7 +115,9 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/cases/:case/interviews/:interview/review":  {"supervisor"},
 	"POST /console/cases/:case/interviews/:interview/addenda": {"supervisor"},
 	"GET /console/coaching":                                   {"supervisor"},
-	// the console's administrator and auditor pages
+	// the console's content editor, administrator and auditor pages
+	"GET /console/library":             {"content_editor"},
+	"GET /console/library/:id":         {"content_editor"},
 	"GET /console/users":               {"admin"},
 	"POST /console/users":              {"admin"},
 	"GET /console/users/:id":           {"admin"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/access"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
+	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/console/assets"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
@@ -51,6 +52,7 @@ type Deps struct {
 	Protocols  *protocol.Service
 	Worklist   *worklist.Service // the supervisor's worklist, as GET /v1/worklist builds it
 	Config     Config
+	Authoring  *authoring.Service
 	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's audit log.
 	DeploymentAuditOrg string
 }
@@ -124,6 +126,7 @@ func (c *Console) declare() {
 		route{method: get, path: Prefix + "/", policy: access.SignedIn, h: c.home, nav: &navEntry{label: "console.nav.home", order: 0}},
 	)
 	c.declareSupervisor()
+	c.declareEditor()
 	c.declareAdmin()
 	c.declareAuditor()
 }
