@@ -37,11 +37,11 @@ func BenchmarkSecurityLayer(b *testing.B) {
 	connList := envInts("LOAD_CONNECTIONS", []int{16, 64})
 	s := startServer(b, testEnv(b.TempDir(), map[string]string{"LOG_LEVEL": "warn"}), nil)
 	defer s.stop()
-	admin := benchLogin(b, s.base, "admin", adminPassword)
+	admin := benchToken(b, s.base, "admin", adminPassword)
 	if r := benchPost(b, s.base, "/v1/users", admin, map[string]any{"username": "bench", "display_name": "Bench", "roles": []string{"caseworker"}, "password": "a secured read passphrase 2026"}); r != http.StatusCreated {
 		b.Fatalf("creating the user: %d", r)
 	}
-	token := benchLogin(b, s.base, "bench", "a secured read passphrase 2026")
+	token := benchToken(b, s.base, "bench", "a secured read passphrase 2026")
 	fmt.Printf("\n%d rounds of %ds per side, alternating; server CPU is this process's user+system time per request\n\n", rounds, seconds)
 	fmt.Println("| read | connections | secured req/s | unguarded req/s | ratio | secured CPU/req | unguarded CPU/req | CPU ratio | cores busy, secured / unguarded | secured p50 | unguarded p50 |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -163,22 +163,4 @@ func benchPost(b *testing.B, base, path, token string, body any) int {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
-}
-
-// benchLogin signs in and returns the access token.
-func benchLogin(b *testing.B, base, username, password string) string {
-	b.Helper()
-	raw, _ := json.Marshal(map[string]string{"username": username, "password": password, "device_id": "bench-" + username})
-	resp, err := http.Post(base+"/v1/auth/login", "application/json", bytes.NewReader(raw))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tk struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tk); err != nil || tk.AccessToken == "" {
-		b.Fatalf("login %s: %d %v", username, resp.StatusCode, err)
-	}
-	return tk.AccessToken
 }
