@@ -174,7 +174,7 @@ func (s *security) bootstrap(ctx context.Context, password, dataDir string, cons
 		}
 		fmt.Fprintf(console, "\n  First start: created organisation \"default\" and user \"admin\".\n"+
 			"  One-time password of admin: %s\n  It is shown only now, %s.\n"+
-			"  Sign in and change it: POST /v1/users/{id}/password, or `api users reset-password -username admin`.\n\n", generated, where)
+			"  Sign in at /console/ and choose your own password (required at the first sign-in), or use POST /v1/me/password.\n\n", generated, where)
 		log.Warn("first start: created organisation \"default\" and user \"admin\" with a one-time password, shown on standard error and in DATA_DIR, never in this log; change it after signing in",
 			"username", "admin", "password_file_written", werr == nil)
 	case created:
