@@ -145,8 +145,10 @@ func TestAuditConcurrentRecord(t *testing.T) {
 			now := auditClock(auditStart, time.Millisecond)
 			var wg sync.WaitGroup
 			errs := make(chan error, tt.instances*tt.perInst)
+			var services []*audit.Service
 			for range tt.instances {
 				svc := audit.NewService(store, now)
+				services = append(services, svc)
 				for i := range tt.perInst {
 					wg.Go(func() {
 						if _, err := svc.Record(ctx, auditEntry("org", i)); err != nil {
@@ -159,6 +161,12 @@ func TestAuditConcurrentRecord(t *testing.T) {
 			close(errs)
 			for err := range errs {
 				t.Fatalf("Record: %v", err)
+			}
+			// Each service moves the stored head after answering; Flush waits for that.
+			for _, svc := range services {
+				if err := svc.Flush(ctx); err != nil {
+					t.Fatalf("Flush: %v", err)
+				}
 			}
 			total := tt.instances * tt.perInst
 			var seqs []int64
