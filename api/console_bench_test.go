@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,7 +28,7 @@ import (
 //	go test ./api -run '^$' -bench ConsolePages -benchtime 1x
 func BenchmarkConsolePages(b *testing.B) {
 	var sizes []int
-	for _, f := range strings.Split(cmpOr(os.Getenv("CONSOLE_BENCH_CASES"), "100,500"), ",") {
+	for _, f := range strings.Split(cmp.Or(os.Getenv("CONSOLE_BENCH_CASES"), "100,500"), ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
 			b.Fatalf("CONSOLE_BENCH_CASES: %q is not a size", f)
@@ -181,11 +182,4 @@ func benchToken(b *testing.B, base, username, password string) string {
 		b.Fatalf("login %s: %d %v", username, resp.StatusCode, err)
 	}
 	return tk.AccessToken
-}
-
-func cmpOr(s, def string) string {
-	if s != "" {
-		return s
-	}
-	return def
 }
