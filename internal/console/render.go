@@ -21,6 +21,7 @@ import (
 	"golang.org/x/text/number"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
@@ -265,7 +266,7 @@ func (c *Console) fail(r *request, err error) error {
 		kind, code, msgID = apperr.TooManyRequests, locked.Code(), locked.MessageID()
 		data = map[string]any{"Seconds": int(locked.RetryAfter.Seconds() + 0.999)}
 	}
-	status := statusOf(kind)
+	status := httpapi.StatusOf(kind)
 	if status >= 500 {
 		c.deps.Log.ErrorContext(r.ctx(), "console request failed", "request_id", audit.RequestID(r.ctx()),
 			"route", r.c.Route().Path, "code", code, "error", err.Error())
@@ -302,34 +303,6 @@ func (c *Console) labels(loc string, data map[string]any) map[string]any {
 		}
 	}
 	return out
-}
-
-// statusOf is the API's status of each error kind.
-func statusOf(k apperr.Kind) int {
-	switch k {
-	case apperr.Invalid:
-		return fiber.StatusBadRequest
-	case apperr.NotFound:
-		return fiber.StatusNotFound
-	case apperr.Conflict:
-		return fiber.StatusConflict
-	case apperr.Unauthorized:
-		return fiber.StatusUnauthorized
-	case apperr.Forbidden:
-		return fiber.StatusForbidden
-	case apperr.TooManyRequests:
-		return fiber.StatusTooManyRequests
-	case apperr.Unprocessable:
-		return fiber.StatusUnprocessableEntity
-	case apperr.TooLarge:
-		return fiber.StatusRequestEntityTooLarge
-	case apperr.NotAcceptable:
-		return fiber.StatusNotAcceptable
-	case apperr.Unavailable:
-		return fiber.StatusServiceUnavailable
-	default:
-		return fiber.StatusInternalServerError
-	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

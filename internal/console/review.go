@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
+	"github.com/childsafe-protocols/caseguide/internal/httpapi"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 )
 
@@ -166,7 +167,7 @@ func (c *Console) review(r *request) error {
 		for _, f := range e.Fields {
 			msgs = append(msgs, c.fieldMessage(r.loc.Code, f))
 		}
-		return c.showReview(r, statusOf(e.Kind), msgs)
+		return c.showReview(r, httpapi.StatusOf(e.Kind), msgs)
 	}
 	if err != nil {
 		return err

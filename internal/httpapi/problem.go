@@ -40,6 +40,15 @@ type problemField struct {
 	Message string `json:"message"`
 }
 
+// StatusOf returns the HTTP status of an error kind (500 for a kind it does not know): the one mapping
+// the API and the console answer with.
+func StatusOf(k apperr.Kind) int {
+	if st, ok := statusOfKind[k]; ok {
+		return st
+	}
+	return fiber.StatusInternalServerError
+}
+
 var statusOfKind = map[apperr.Kind]int{
 	apperr.Invalid:          fiber.StatusBadRequest,
 	apperr.NotFound:         fiber.StatusNotFound,
