@@ -17,6 +17,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/erasure"
 	"github.com/childsafe-protocols/caseguide/internal/console"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
 	"github.com/childsafe-protocols/caseguide/internal/httpapi"
@@ -73,6 +74,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if found, err := db.MigrateSchemaWithKeys(ctx, sec.keys); err != nil { // the migrations that re-encrypt
+		return err
+	} else if found != mongodb.SchemaVersion {
+		log.Info("data migrated", "from_schema_version", found, "to_schema_version", mongodb.SchemaVersion)
+	}
+	if n, err := db.CaseKeys(sec.keys).Rewrap(ctx); err != nil { // after a key ring rotation
+		return err
+	} else if n > 0 {
+		log.Info("case keys rewrapped under the active field key", "case_keys", n)
+	}
 	defer sec.flush(log) // before the database closes
 	if err := sec.bootstrap(ctx, cfg.BootstrapAdminPassword, cfg.DataDir, stderr, log); err != nil {
 		return err
@@ -113,6 +124,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
+	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
+		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
@@ -270,7 +283,7 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		return nil, nil, err
 	}
 	if found != mongodb.SchemaVersion {
-		log.Info("data migrated", "from_schema_version", found, "to_schema_version", mongodb.SchemaVersion)
+		log.Info("schema version read", "schema_version", found) // the migrations needing the field keys run once they are loaded
 	}
 	if embedded != nil { // lookups by _id scan every collection of FerretDB 1.24 without this
 		err := db.CreateCollections(ctx)

@@ -68,6 +68,9 @@ type Case struct {
 	UpdatedAt       time.Time
 	CreatedBy       string
 	Version         int64 // 1 when created, +1 on every change
+	// Erased is set by the store when the case was erased (its data key destroyed): every encrypted
+	// field (reference number, pseudonym, disability notes, status reason) then reads as "".
+	Erased bool
 }
 
 // Situation returns what protocols need to know about the case to decide which steps apply: the

@@ -53,6 +53,7 @@ type Config struct {
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
 	SyncSettle           time.Duration // SYNC_SETTLE: how long a change number whose write never reported its end holds back sync pulls (several instances: how far pulls lag)
 	SyncSeveralInstances bool          // SYNC_SEVERAL_INSTANCES: other instances write to the database too: pulls lag every change by SYNC_SETTLE
+	RetentionAfterClose  time.Duration // RETENTION_AFTER_CLOSE: how long a closed case is kept before it may be erased ("5y", "90d" or a Go duration; 0: as soon as closed)
 
 	MetricsToken       string        // METRICS_TOKEN: bearer token /metrics requires (secret); empty: /metrics is open
 	TLSCertFile        string        // TLS_CERT_FILE: PEM certificate chain; with TLS_KEY_FILE the service speaks HTTPS itself
@@ -122,6 +123,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
 		SyncSeveralInstances: env("SYNC_SEVERAL_INSTANCES", "false") == "true",
+		RetentionAfterClose:  retentionDur(env("RETENTION_AFTER_CLOSE", "5y"), &errs),
 
 		MetricsToken:       getenv("METRICS_TOKEN"),
 		TLSCertFile:        env("TLS_CERT_FILE", ""),
@@ -264,6 +266,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("authoring_required_locales", strings.Join(c.RequiredLocales, ",")),
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),
+		slog.String("retention_after_close", c.RetentionAfterClose.String()),
 		slog.Bool("sync_several_instances", c.SyncSeveralInstances),
 		slog.String("metrics_token", mask(c.MetricsToken)),
 		slog.String("tls_cert_file", c.TLSCertFile),
@@ -298,4 +301,28 @@ func MaskURI(uri string) string {
 		}
 	}
 	return u.String()
+}
+
+// retentionDur parses a retention period: "<n>y" (365 days each), "<n>d", or a Go duration ("0s",
+// "720h"); a bad or negative value is added to errs.
+func retentionDur(v string, errs *[]error) time.Duration {
+	bad := func() time.Duration {
+		*errs = append(*errs, fmt.Errorf("RETENTION_AFTER_CLOSE=%q is not a retention period (for example 5y, 90d, 0s)", v))
+		return 0
+	}
+	day := 24 * time.Hour
+	for suffix, unit := range map[string]time.Duration{"y": 365 * day, "d": day} {
+		if n, ok := strings.CutSuffix(v, suffix); ok {
+			k, err := strconv.Atoi(n)
+			if err != nil || k < 0 || k > 200 {
+				return bad()
+			}
+			return time.Duration(k) * unit
+		}
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return bad()
+	}
+	return d
 }

@@ -227,6 +227,10 @@ type Event struct {
 	// Unreadable is set by the store when a stored field cannot be decrypted: the document was
 	// altered outside the service. Verification reports it as a hash mismatch.
 	Unreadable bool
+	// Erased is set by the store when the case was erased (its data key destroyed): the encrypted
+	// fields read as "" and the event's hash can no longer be recomputed; verification then checks
+	// the chain's links, numbers, head, checkpoints and receipts (see Report.ContentErased).
+	Erased bool
 }
 
 // Apply returns the state after e.

@@ -60,6 +60,10 @@ type Report struct {
 	// chain was checked against; CheckpointLost says this process knows it from memory only.
 	Checkpoint     *checkpoint.Checkpoint
 	CheckpointLost bool
+	// ContentErased says the case was erased: the events' encrypted fields are gone, so their hashes
+	// were not recomputed from the fields; the links between the stored hashes, the numbering, the
+	// head, the checkpoints and the receipts were checked as usual.
+	ContentErased bool
 }
 
 // verify recomputes item it's chain (calling each, when set, with every event read) and checks it
@@ -90,6 +94,10 @@ func (s *Service) verify(ctx context.Context, it Item, given string, each func(E
 			problem(next, ProblemGap, "events %d to %d are missing", next, e.Seq-1)
 		case e.Seq < next:
 			problem(e.Seq, ProblemGap, "event %d appears again after event %d", e.Seq, next-1)
+		case e.Erased && e.PrevHash != prev:
+			problem(e.Seq, ProblemBrokenLink, "event %d: prev_hash %s, the previous event's hash is %s", e.Seq, e.PrevHash, prev)
+		case e.Erased:
+			rep.ContentErased = true // its fields are gone: only the links can be checked
 		case e.Unreadable:
 			problem(e.Seq, ProblemHashMismatch, "event %d cannot be decrypted: its stored fields were altered", e.Seq)
 		case e.ComputeHash() != e.Hash:

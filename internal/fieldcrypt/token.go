@@ -119,11 +119,10 @@ func (r *KeyRing) Reencrypt(token, aad string) (string, error) {
 	return r.Encrypt(plain, aad)
 }
 
-// IsToken reports whether s has the shape of a token of this package (for telling encrypted values
-// from legacy plaintext). It does not check that s decrypts.
+// IsToken reports whether s has the shape of a token of this package, under the key ring or under a
+// data key (for telling encrypted values from legacy plaintext). It does not check that s decrypts.
 func IsToken(s string) bool {
-	_, _, err := splitToken(s)
-	return err == nil
+	return IsRingToken(s) || IsDataKeyToken(s)
 }
 
 // splitToken checks a token's prefix and key id and returns the key id and the base64url payload.

@@ -87,6 +87,7 @@ type caseView struct {
 	UpdatedAt       time.Time  `json:"updated_at"`
 	CreatedBy       string     `json:"created_by"`
 	Version         int64      `json:"version"`
+	Erased          bool       `json:"erased"`
 }
 
 func toChild(b childBody) casework.Child {
@@ -111,7 +112,7 @@ func toCaseView(c casework.Case) caseView {
 			PreferredLanguage: c.Child.PreferredLanguage, Needs: needsView(c.Child.Needs)},
 		CaseTypes: codes(c.CaseTypes), CaseworkerIDs: nonNil(c.CaseworkerIDs), SupervisorID: c.SupervisorID,
 		Status: string(c.Status), StatusReason: c.StatusReason, OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version}
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, Erased: c.Erased}
 	if c.Child.BirthYear != 0 {
 		year := c.Child.BirthYear
 		v.Child.BirthYear = &year

@@ -17,6 +17,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
+	"github.com/childsafe-protocols/caseguide/internal/erasure"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/i18n"
 	"github.com/childsafe-protocols/caseguide/internal/idempotency"
@@ -69,6 +70,8 @@ type Deps struct {
 	HSTS bool
 	// Worklist builds supervisors' worklists (GET /v1/worklist).
 	Worklist *worklist.Service
+	// Erasure serves the retention policy and two-person erasure (nil: no such routes).
+	Erasure *erasure.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -153,6 +156,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.evidenceRoutes(app)
 	s.syncRoutes(app)
 	s.authoringRoutes(app)
+	s.erasureRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

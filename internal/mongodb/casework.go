@@ -101,13 +101,13 @@ type caseworkRecordDoc struct {
 // and step records with its key ring as it converts them to documents, and decrypts them on reading.
 type CaseworkStore struct {
 	db   *DB
-	keys *fieldcrypt.KeyRing
+	keys *CaseKeys
 }
 
 // Casework returns the casework store, encrypting with keys (whose active key encrypts new values;
 // every key in the ring can decrypt).
 func (d *DB) Casework(keys *fieldcrypt.KeyRing) *CaseworkStore {
-	return &CaseworkStore{db: d, keys: keys}
+	return &CaseworkStore{db: d, keys: d.CaseKeys(keys)}
 }
 
 // ensureCaseworkIndexes creates the indexes of the cases and runs collections: organisation-led
@@ -152,17 +152,19 @@ func (s *CaseworkStore) RawRunsCollection() *mongo.Collection {
 func (s *CaseworkStore) cases() *mongo.Collection { return s.db.db.Collection(caseworkCasesCollection) }
 func (s *CaseworkStore) runs() *mongo.Collection  { return s.db.db.Collection(caseworkRunsCollection) }
 
-// caseworkCipher encrypts or decrypts several fields, keeping the first error.
+// caseworkCipher encrypts or decrypts several fields of one case, keeping the first error; erased
+// says the case's key was destroyed (every field then reads as "").
 type caseworkCipher struct {
-	keys *fieldcrypt.KeyRing
-	err  error
+	c      fieldCipher
+	erased bool
+	err    error
 }
 
 func (c *caseworkCipher) seal(plaintext, aad string) string {
 	if c.err != nil {
 		return ""
 	}
-	tok, err := c.keys.Encrypt(plaintext, aad)
+	tok, err := c.c.Encrypt(plaintext, aad)
 	if err != nil {
 		c.err = fmt.Errorf("encrypting %s: %w", aad, err)
 	}
@@ -173,7 +175,7 @@ func (c *caseworkCipher) open(token, aad string) string {
 	if c.err != nil {
 		return ""
 	}
-	plain, err := c.keys.Decrypt(token, aad)
+	plain, err := c.c.Decrypt(token, aad)
 	if err != nil {
 		c.err = fmt.Errorf("decrypting %s: %w", aad, err)
 	}
@@ -186,8 +188,8 @@ func runRecordAAD(runID, clientID, field string) string {
 	return "run:" + runID + ":records." + clientID + "." + field
 }
 
-func toCaseworkCaseDoc(keys *fieldcrypt.KeyRing, c casework.Case) (caseworkCaseDoc, error) {
-	x := caseworkCipher{keys: keys}
+func toCaseworkCaseDoc(keys keyScope, c casework.Case) (caseworkCaseDoc, error) {
+	x := keys.sealing(c.ID)
 	types := make([]string, len(c.CaseTypes))
 	for i, t := range c.CaseTypes {
 		types[i] = string(t)
@@ -212,8 +214,8 @@ func toCaseworkCaseDoc(keys *fieldcrypt.KeyRing, c casework.Case) (caseworkCaseD
 	return d, x.err
 }
 
-func fromCaseworkCaseDoc(keys *fieldcrypt.KeyRing, d caseworkCaseDoc) (casework.Case, error) {
-	x := caseworkCipher{keys: keys}
+func fromCaseworkCaseDoc(keys keyScope, d caseworkCaseDoc) (casework.Case, error) {
+	x := keys.opening(d.ID)
 	types := make([]protocol.CaseType, len(d.CaseTypes))
 	for i, t := range d.CaseTypes {
 		types[i] = protocol.CaseType(t)
@@ -234,25 +236,26 @@ func fromCaseworkCaseDoc(keys *fieldcrypt.KeyRing, d caseworkCaseDoc) (casework.
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
 	}
+	c.Erased = x.erased
 	if x.err != nil {
 		return casework.Case{}, fmt.Errorf("reading case %s: %w", d.ID, x.err)
 	}
 	return c, nil
 }
 
-func toCaseworkRecordDoc(keys *fieldcrypt.KeyRing, runID string, r casework.StepRecord) (caseworkRecordDoc, error) {
-	x := caseworkCipher{keys: keys}
+func toCaseworkRecordDoc(keys keyScope, caseID, runID string, r casework.StepRecord) (caseworkRecordDoc, error) {
+	x := keys.sealing(caseID)
 	d := caseworkRecordDoc{StepID: r.StepID, Status: string(r.Status),
 		Reason: x.seal(r.Reason, runRecordAAD(runID, r.ClientID, "reason")), Note: x.seal(r.Note, runRecordAAD(runID, r.ClientID, "note")),
 		RecordedAt: r.RecordedAt, ReceivedAt: r.ReceivedAt, ByUserID: r.ByUserID, ClientID: r.ClientID}
 	return d, x.err
 }
 
-func toCaseworkRunDoc(keys *fieldcrypt.KeyRing, r casework.Run) (caseworkRunDoc, error) {
+func toCaseworkRunDoc(keys keyScope, r casework.Run) (caseworkRunDoc, error) {
 	d := caseworkRunDoc{ID: r.ID, OrgID: r.OrgID, CaseID: r.CaseID, ProtocolID: r.ProtocolID, ProtocolVersion: r.ProtocolVersion,
 		StartedAt: r.StartedAt, StartedBy: r.StartedBy, Records: make([]caseworkRecordDoc, 0, len(r.Records))}
 	for _, rec := range r.Records {
-		rd, err := toCaseworkRecordDoc(keys, r.ID, rec)
+		rd, err := toCaseworkRecordDoc(keys, r.CaseID, r.ID, rec)
 		if err != nil {
 			return caseworkRunDoc{}, err
 		}
@@ -261,8 +264,8 @@ func toCaseworkRunDoc(keys *fieldcrypt.KeyRing, r casework.Run) (caseworkRunDoc,
 	return d, nil
 }
 
-func fromCaseworkRunDoc(keys *fieldcrypt.KeyRing, d caseworkRunDoc) (casework.Run, error) {
-	x := caseworkCipher{keys: keys}
+func fromCaseworkRunDoc(keys keyScope, d caseworkRunDoc) (casework.Run, error) {
+	x := keys.opening(d.CaseID)
 	r := casework.Run{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, ProtocolID: d.ProtocolID, ProtocolVersion: d.ProtocolVersion,
 		StartedAt: d.StartedAt.UTC(), StartedBy: d.StartedBy, Records: make([]casework.StepRecord, 0, len(d.Records))}
 	for _, rd := range d.Records {
@@ -279,7 +282,7 @@ func fromCaseworkRunDoc(keys *fieldcrypt.KeyRing, d caseworkRunDoc) (casework.Ru
 // CreateCase stores a new case. It returns casework.ErrExists when the id is taken, an error when a
 // field cannot be encrypted, or the driver's error.
 func (s *CaseworkStore) CreateCase(ctx context.Context, c casework.Case) error {
-	doc, err := toCaseworkCaseDoc(s.keys, c)
+	doc, err := toCaseworkCaseDoc(s.keys.in(ctx), c)
 	if err != nil {
 		return err
 	}
@@ -299,7 +302,7 @@ func (s *CaseworkStore) Case(ctx context.Context, id string) (casework.Case, err
 	if err := findByID(ctx, s.cases(), id, &d, casework.ErrNotFound, "case "+id); err != nil {
 		return casework.Case{}, err
 	}
-	return fromCaseworkCaseDoc(s.keys, d)
+	return fromCaseworkCaseDoc(s.keys.in(ctx), d)
 }
 
 // ListCases returns up to limit cases matching f with ids after afterID, by id. It returns an error
@@ -337,14 +340,14 @@ func (s *CaseworkStore) ListCases(ctx context.Context, f casework.StoreFilter, a
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d caseworkCaseDoc) (casework.Case, error) { return fromCaseworkCaseDoc(s.keys, d) })
+	return convertAll(docs, func(d caseworkCaseDoc) (casework.Case, error) { return fromCaseworkCaseDoc(s.keys.in(ctx), d) })
 }
 
 // UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1. It
 // returns casework.ErrStale when the version differs, casework.ErrNotFound when the case does not
 // exist, an error when a field cannot be encrypted, or the driver's error.
 func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
-	doc, err := toCaseworkCaseDoc(s.keys, c)
+	doc, err := toCaseworkCaseDoc(s.keys.in(ctx), c)
 	if err != nil {
 		return err
 	}
@@ -393,7 +396,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 // CreateRun stores a new run with its records. It returns casework.ErrExists when the id is taken,
 // an error when a field cannot be encrypted, or the driver's error.
 func (s *CaseworkStore) CreateRun(ctx context.Context, r casework.Run) error {
-	doc, err := toCaseworkRunDoc(s.keys, r)
+	doc, err := toCaseworkRunDoc(s.keys.in(ctx), r)
 	if err != nil {
 		return err
 	}
@@ -418,7 +421,7 @@ func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error
 	if err := findByID(ctx, s.runs(), id, &d, casework.ErrNotFound, "run "+id); err != nil {
 		return casework.Run{}, err
 	}
-	return fromCaseworkRunDoc(s.keys, d)
+	return fromCaseworkRunDoc(s.keys.in(ctx), d)
 }
 
 // ListRuns returns the runs of a case by start time, then id. It returns an error when a field cannot
@@ -429,7 +432,7 @@ func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys, d) })
+	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys.in(ctx), d) })
 }
 
 // ListOrgRuns returns every run of organisation orgID, by case then start time, in one query (the
@@ -441,7 +444,7 @@ func (s *CaseworkStore) ListOrgRuns(ctx context.Context, orgID string) ([]casewo
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys, d) })
+	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys.in(ctx), d) })
 }
 
 // AppendStepRecord appends rec to run runID with one conditional update that matches only while no
@@ -449,19 +452,20 @@ func (s *CaseworkStore) ListOrgRuns(ctx context.Context, orgID string) ([]casewo
 // whether rec was stored. It returns casework.ErrNotFound when the run does not exist, an error when a
 // field cannot be encrypted, or the driver's error.
 func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec casework.StepRecord) (bool, error) {
-	doc, err := toCaseworkRecordDoc(s.keys, runID, rec)
-	if err != nil {
-		return false, err
-	}
 	var owner struct {
-		OrgID string `bson:"org_id"`
+		OrgID  string `bson:"org_id"`
+		CaseID string `bson:"case_id"`
 	}
-	err = s.runs().FindOne(ctx, bson.D{{Key: "_id", Value: runID}}, options.FindOne().SetProjection(bson.D{{Key: "org_id", Value: 1}})).Decode(&owner)
+	err := s.runs().FindOne(ctx, bson.D{{Key: "_id", Value: runID}}, options.FindOne().SetProjection(bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}})).Decode(&owner)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, casework.ErrNotFound
 	}
 	if err != nil {
 		return false, unavailable("reading run %s: %w", runID, err)
+	}
+	doc, err := toCaseworkRecordDoc(s.keys.in(ctx), owner.CaseID, runID, rec)
+	if err != nil {
+		return false, err
 	}
 	seq, done, err := s.db.BeginChange(ctx, owner.OrgID)
 	if err != nil {

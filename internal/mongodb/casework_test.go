@@ -966,12 +966,26 @@ func TestCaseworkEncryptedAtRest(t *testing.T) {
 	if err := f.store.RawCasesCollection().FindOne(f.ctx, bson.D{{Key: "_id", Value: c.ID}}).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(doc.Ref, "enc:v1:k1:") || !strings.HasPrefix(doc.Child.Pseudonym, "enc:v1:k1:") {
-		t.Fatalf("stored fields are not tokens of key k1: %q %q", doc.Ref, doc.Child.Pseudonym)
+	if !strings.HasPrefix(doc.Ref, "enc:d1:") || !strings.HasPrefix(doc.Child.Pseudonym, "enc:d1:") {
+		t.Fatalf("stored fields are not tokens of the case's data key: %q %q", doc.Ref, doc.Child.Pseudonym)
+	}
+	wrapped := func(t *testing.T) string {
+		t.Helper()
+		var k struct {
+			Wrapped string `bson:"wrapped"`
+		}
+		if err := f.db.CaseKeys(nil).RawCaseKeysCollection().FindOne(f.ctx, bson.D{{Key: "_id", Value: c.ID}}).Decode(&k); err != nil {
+			t.Fatal(err)
+		}
+		return k.Wrapped
+	}
+	if w := wrapped(t); !strings.HasPrefix(w, "enc:v1:k1:") {
+		t.Fatalf("the case's data key is not wrapped by ring key k1: %q", w)
 	}
 
 	t.Run("a ring with a new key prepended reads old records", func(t *testing.T) {
-		rotated := f.db.Casework(caseworkRing(t, caseworkKey("k2", 2)+","+caseworkKey("k1", 1)))
+		rotatedRing := caseworkRing(t, caseworkKey("k2", 2)+","+caseworkKey("k1", 1))
+		rotated := f.db.Casework(rotatedRing)
 		svc := casework.NewService(rotated, f.protocols, f.events, f.clock.Now)
 		got, err := svc.Get(f.ctx, cwAlice, c.ID)
 		if err != nil || got.ReferenceNumber != n.ReferenceNumber || got.Child.Pseudonym != n.Child.Pseudonym ||
@@ -993,11 +1007,18 @@ func TestCaseworkEncryptedAtRest(t *testing.T) {
 		if err := rotated.RawCasesCollection().FindOne(f.ctx, bson.D{{Key: "_id", Value: c.ID}}).Decode(&doc); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(doc.Reason, "enc:v1:k2:") || !strings.HasPrefix(doc.Ref, "enc:v1:k2:") {
-			t.Fatalf("rewritten fields not under the new key: %q %q", doc.Reason, doc.Ref)
+		if !strings.HasPrefix(doc.Reason, "enc:d1:") || !strings.HasPrefix(doc.Ref, "enc:d1:") {
+			t.Fatalf("rewritten fields not under the case key: %q %q", doc.Reason, doc.Ref)
 		}
-		if got, err := f.svc.Get(f.ctx, cwAlice, c.ID); err == nil || !errors.Is(err, fieldcrypt.ErrUndecryptable) {
-			t.Fatalf("a ring without the new key read the rewritten case: %+v, %v", got, err)
+		if n, err := f.db.CaseKeys(rotatedRing).Rewrap(f.ctx); err != nil || n == 0 {
+			t.Fatalf("rewrapping the case keys: %d, %v", n, err)
+		}
+		if w := wrapped(t); !strings.HasPrefix(w, "enc:v1:k2:") {
+			t.Fatalf("the case's data key is not rewrapped by the new ring key k2: %q", w)
+		}
+		oldOnly := casework.NewService(f.db.Casework(caseworkRing(t, caseworkKey("k1", 1))), f.protocols, f.events, f.clock.Now)
+		if got, err := oldOnly.Get(f.ctx, cwAlice, c.ID); err == nil || !errors.Is(err, fieldcrypt.ErrUndecryptable) {
+			t.Fatalf("a ring without the new key read the rewrapped case: %+v, %v", got, err)
 		}
 		if reopened.ReferenceNumber != n.ReferenceNumber {
 			t.Fatalf("reopened: %+v", reopened)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/ferret"
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 )
 
 // unavailable wraps a failed database operation: the client sees a 503 (try again), never internals.
@@ -36,6 +37,9 @@ type DB struct {
 	tables     *ferret.Tables
 	sqlIndexMu sync.Mutex
 	sqlIndexes []sqlIndex
+	// the case key keepers, one per key ring (see CaseKeys)
+	caseKeysMu sync.Mutex
+	caseKeys   map[*fieldcrypt.KeyRing]*CaseKeys
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -75,7 +79,7 @@ func (d *DB) Close(ctx context.Context) error { return d.client.Disconnect(ctx) 
 // the server gives.
 func (d *DB) EnsureIndexes(ctx context.Context) error {
 	for _, ensure := range []func(context.Context) error{d.ensureProtocolIndexes, d.ensureIdentityIndexes, d.ensureAuditIndexes,
-		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes} {
+		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes, d.ensureErasureIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}
@@ -110,7 +114,7 @@ var collections = []string{
 	evidenceItemsCollection, evidenceEventsCollection, idempotencyCollection, identityOrgsCollection,
 	identityUsersCollection, identityDevicesCollection, identitySessionsCollection, identityThrottleCollection,
 	interviewSessionsCollection, interviewLogsCollection, syncDevicesCollection, syncResultsCollection,
-	checkpointsCollection, schemaCollection,
+	checkpointsCollection, schemaCollection, caseKeysCollection, erasureRequestsCollection,
 }
 
 // CreateCollections creates the collections that do not exist yet (a collection otherwise appears

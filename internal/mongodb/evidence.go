@@ -132,12 +132,12 @@ type evidenceEventDoc struct {
 // EvidenceStore implements evidence.Store.
 type EvidenceStore struct {
 	db   *DB
-	keys *fieldcrypt.KeyRing
+	keys *CaseKeys
 }
 
 // Evidence returns the evidence store, encrypting with keys.
 func (d *DB) Evidence(keys *fieldcrypt.KeyRing) *EvidenceStore {
-	return &EvidenceStore{db: d, keys: keys}
+	return &EvidenceStore{db: d, keys: d.CaseKeys(keys)}
 }
 
 // ensureEvidenceIndexes creates the indexes of the evidence collections: the events of an item by
@@ -204,8 +204,8 @@ func toEvidenceStateDoc(x *caseworkCipher, id string, st evidence.State) evidenc
 		SealIntact: st.SealIntact}
 }
 
-func toEvidenceItemDoc(keys *fieldcrypt.KeyRing, it evidence.Item) (evidenceItemDoc, error) {
-	x := &caseworkCipher{keys: keys}
+func toEvidenceItemDoc(keys keyScope, it evidence.Item) (evidenceItemDoc, error) {
+	x := keys.sealing(it.CaseID)
 	a := func(f string) string { return itemAAD(it.ID, f) }
 	hashes := make([]evidenceHashDoc, len(it.Hashes))
 	for i, h := range it.Hashes {
@@ -229,8 +229,8 @@ func toEvidenceItemDoc(keys *fieldcrypt.KeyRing, it evidence.Item) (evidenceItem
 	return d, x.err
 }
 
-func fromEvidenceItemDoc(keys *fieldcrypt.KeyRing, d evidenceItemDoc) (evidence.Item, error) {
-	x := &caseworkCipher{keys: keys}
+func fromEvidenceItemDoc(keys keyScope, d evidenceItemDoc) (evidence.Item, error) {
+	x := keys.opening(d.CaseID)
 	a := func(f string) string { return itemAAD(d.ID, f) }
 	hashes := make([]evidence.Hash, len(d.Hashes))
 	for i, h := range d.Hashes {
@@ -264,8 +264,8 @@ func fromEvidenceItemDoc(keys *fieldcrypt.KeyRing, d evidenceItemDoc) (evidence.
 	return it, nil
 }
 
-func toEvidenceEventDoc(keys *fieldcrypt.KeyRing, e evidence.Event, changeSeq int64) (evidenceEventDoc, error) {
-	x := &caseworkCipher{keys: keys}
+func toEvidenceEventDoc(keys keyScope, e evidence.Event, changeSeq int64) (evidenceEventDoc, error) {
+	x := keys.sealing(e.CaseID)
 	a := func(f string) string { return eventAAD(e.ItemID, e.Seq, f) }
 	party := func(p evidence.Party, field string) *evidencePartyDoc {
 		if p.IsZero() {
@@ -291,8 +291,8 @@ func toEvidenceEventDoc(keys *fieldcrypt.KeyRing, e evidence.Event, changeSeq in
 
 // fromEvidenceEventDoc converts a stored event; a field that does not decrypt marks it Unreadable
 // (the document was altered) instead of failing, so verification can report where.
-func fromEvidenceEventDoc(keys *fieldcrypt.KeyRing, d evidenceEventDoc) evidence.Event {
-	x := &caseworkCipher{keys: keys}
+func fromEvidenceEventDoc(keys keyScope, d evidenceEventDoc) evidence.Event {
+	x := keys.opening(d.CaseID)
 	a := func(f string) string { return eventAAD(d.ItemID, d.Seq, f) }
 	party := func(p *evidencePartyDoc, field string) evidence.Party {
 		if p == nil {
@@ -314,6 +314,7 @@ func fromEvidenceEventDoc(keys *fieldcrypt.KeyRing, d evidenceEventDoc) evidence
 		// Keep what is in clear; the encrypted fields could not be read.
 		e.Unreadable = true
 	}
+	e.Erased = x.erased
 	return e
 }
 
@@ -321,7 +322,7 @@ func fromEvidenceEventDoc(keys *fieldcrypt.KeyRing, d evidenceEventDoc) evidence
 // evidence.ErrExists when the id is taken, an error when a field cannot be encrypted, or an
 // Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) CreateItem(ctx context.Context, it evidence.Item) error {
-	doc, err := toEvidenceItemDoc(s.keys, it)
+	doc, err := toEvidenceItemDoc(s.keys.in(ctx), it)
 	if err != nil {
 		return err
 	}
@@ -341,7 +342,7 @@ func (s *EvidenceStore) Item(ctx context.Context, id string) (evidence.Item, err
 	if err := findByID(ctx, s.items(), id, &d, evidence.ErrNotFound, "evidence item "+id); err != nil {
 		return evidence.Item{}, err
 	}
-	return fromEvidenceItemDoc(s.keys, d)
+	return fromEvidenceItemDoc(s.keys.in(ctx), d)
 }
 
 // ListItems returns the items of a case after the key after, by creation time, then id: at most
@@ -363,7 +364,7 @@ func (s *EvidenceStore) ListItems(ctx context.Context, caseID string, after evid
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d evidenceItemDoc) (evidence.Item, error) { return fromEvidenceItemDoc(s.keys, d) })
+	return convertAll(docs, func(d evidenceItemDoc) (evidence.Item, error) { return fromEvidenceItemDoc(s.keys.in(ctx), d) })
 }
 
 // ListOrgProblemItems returns the items of organisation orgID whose custody chain recorded a
@@ -379,7 +380,7 @@ func (s *EvidenceStore) ListOrgProblemItems(ctx context.Context, orgID string) (
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d evidenceItemDoc) (evidence.Item, error) { return fromEvidenceItemDoc(s.keys, d) })
+	return convertAll(docs, func(d evidenceItemDoc) (evidence.Item, error) { return fromEvidenceItemDoc(s.keys.in(ctx), d) })
 }
 
 // InsertEvents stores events (one item's, consecutive Seqs ascending) with one ordered insert that
@@ -397,7 +398,7 @@ func (s *EvidenceStore) InsertEvents(ctx context.Context, events []evidence.Even
 	defer done()
 	docs := make([]evidenceEventDoc, len(events))
 	for i, e := range events {
-		if docs[i], err = toEvidenceEventDoc(s.keys, e, first+int64(i)); err != nil {
+		if docs[i], err = toEvidenceEventDoc(s.keys.in(ctx), e, first+int64(i)); err != nil {
 			return err
 		}
 	}
@@ -428,7 +429,7 @@ func (s *EvidenceStore) InsertEvents(ctx context.Context, events []evidence.Even
 // head is already at or past head.Seq. It returns an error when a field cannot be encrypted, or an
 // Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) SetHead(ctx context.Context, it evidence.Item, head evidence.Head, st evidence.State) error {
-	x := &caseworkCipher{keys: s.keys}
+	x := s.keys.in(ctx).sealing(it.CaseID)
 	stDoc := toEvidenceStateDoc(x, it.ID, st)
 	if x.err != nil {
 		return x.err
@@ -462,7 +463,7 @@ func (s *EvidenceStore) Event(ctx context.Context, itemID string, seq int64) (ev
 	if err != nil {
 		return evidence.Event{}, false, unavailable("reading custody event %s:%d: %w", itemID, seq, err)
 	}
-	return fromEvidenceEventDoc(s.keys, d), true, nil
+	return fromEvidenceEventDoc(s.keys.in(ctx), d), true, nil
 }
 
 // EventIDs returns the client id and Seq of every event of an item (one query, read once per item
@@ -496,7 +497,7 @@ func (s *EvidenceStore) Events(ctx context.Context, itemID string, after int64, 
 	if err != nil {
 		return nil, err
 	}
-	return mapDocs(docs, func(d evidenceEventDoc) evidence.Event { return fromEvidenceEventDoc(s.keys, d) }), nil
+	return mapDocs(docs, func(d evidenceEventDoc) evidence.Event { return fromEvidenceEventDoc(s.keys.in(ctx), d) }), nil
 }
 
 // ScanEvents calls fn with every event of an item in ascending Seq order. It returns fn's first
@@ -519,7 +520,7 @@ func (s *EvidenceStore) ScanEvents(ctx context.Context, itemID string, fn func(e
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("decoding a custody event of %s: %w", itemID, err)
 		}
-		if err := fn(fromEvidenceEventDoc(s.keys, d)); err != nil {
+		if err := fn(fromEvidenceEventDoc(s.keys.in(ctx), d)); err != nil {
 			return err
 		}
 	}

@@ -28,7 +28,7 @@ func (f evidenceItemFeed) Changes(ctx context.Context, q devicesync.Query) ([]de
 	}
 	out := make([]devicesync.Record, 0, len(docs))
 	for _, d := range docs {
-		it, err := fromEvidenceItemDoc(f.s.keys, d)
+		it, err := fromEvidenceItemDoc(f.s.keys.in(ctx), d)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +52,7 @@ func (f custodyEventFeed) Changes(ctx context.Context, q devicesync.Query) ([]de
 	}
 	out := make([]devicesync.Record, 0, len(docs))
 	for _, d := range docs {
-		rec := devicesync.CustodyEventRecord(fromEvidenceEventDoc(f.s.keys, d))
+		rec := devicesync.CustodyEventRecord(fromEvidenceEventDoc(f.s.keys.in(ctx), d))
 		rec.Seq = d.ChangeSeq
 		out = append(out, rec)
 	}

@@ -196,12 +196,12 @@ type interviewMarkDoc struct {
 // every write stamps the organisation's next change sequence number (change_seq) and updated_at.
 type InterviewStore struct {
 	db   *DB
-	keys *fieldcrypt.KeyRing
+	keys *CaseKeys
 }
 
 // Interviews returns the interview store, encrypting with keys.
 func (d *DB) Interviews(keys *fieldcrypt.KeyRing) *InterviewStore {
-	return &InterviewStore{db: d, keys: keys}
+	return &InterviewStore{db: d, keys: d.CaseKeys(keys)}
 }
 
 // ensureInterviewIndexes creates the indexes of the sessions collection: the sessions of a case, the
@@ -244,8 +244,8 @@ func interviewLogAAD(id, kind, clientID, field string) string {
 	return "interview-log:" + id + ":" + kind + "." + clientID + "." + field
 }
 
-func toInterviewSessionDoc(keys *fieldcrypt.KeyRing, s interview.Session) (interviewSessionDoc, error) {
-	x := caseworkCipher{keys: keys}
+func toInterviewSessionDoc(keys keyScope, s interview.Session) (interviewSessionDoc, error) {
+	x := keys.sealing(s.CaseID)
 	aad := func(field string) string { return interviewAAD(s.ID, field) }
 	d := interviewSessionDoc{ID: s.ID, OrgID: s.OrgID, CaseID: s.CaseID, UpdatedAt: s.UpdatedAt, ProtocolID: s.ProtocolID,
 		ProtocolVersion: s.ProtocolVersion, InterviewerID: s.InterviewerID, Status: string(s.Status),
@@ -297,8 +297,8 @@ func toInterviewSessionDoc(keys *fieldcrypt.KeyRing, s interview.Session) (inter
 	return d, x.err
 }
 
-func fromInterviewSessionDoc(keys *fieldcrypt.KeyRing, d interviewSessionDoc) (interview.Session, error) {
-	x := caseworkCipher{keys: keys}
+func fromInterviewSessionDoc(keys keyScope, d interviewSessionDoc) (interview.Session, error) {
+	x := keys.opening(d.CaseID)
 	aad := func(field string) string { return interviewAAD(d.ID, field) }
 	s := interview.Session{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, ProtocolID: d.ProtocolID, ProtocolVersion: d.ProtocolVersion,
 		InterviewerID: d.InterviewerID, Status: interview.Status(d.Status), StartedAt: identityUTCPtr(d.StartedAt), EndedAt: identityUTCPtr(d.EndedAt),
@@ -355,8 +355,8 @@ func fromInterviewSessionDoc(keys *fieldcrypt.KeyRing, d interviewSessionDoc) (i
 	return s, nil
 }
 
-func toInterviewEntryDocs(keys *fieldcrypt.KeyRing, id string, e interview.Entries) (interviewLogDoc, error) {
-	x := caseworkCipher{keys: keys}
+func toInterviewEntryDocs(keys keyScope, caseID, id string, e interview.Entries) (interviewLogDoc, error) {
+	x := keys.sealing(caseID)
 	var d interviewLogDoc
 	for _, p := range e.Prompts {
 		d.Prompts = append(d.Prompts, interviewPromptDoc{ClientID: p.ClientID, Type: string(p.Type),
@@ -379,8 +379,8 @@ func toInterviewEntryDocs(keys *fieldcrypt.KeyRing, id string, e interview.Entri
 	return d, x.err
 }
 
-func fromInterviewLogDoc(keys *fieldcrypt.KeyRing, d interviewLogDoc) (interview.Log, error) {
-	x := caseworkCipher{keys: keys}
+func fromInterviewLogDoc(keys keyScope, d interviewLogDoc) (interview.Log, error) {
+	x := keys.opening(d.CaseID)
 	l := interview.Log{SessionID: d.ID, Open: d.Open, ClosedAt: d.ClosedAt.UTC()}
 	for _, p := range d.Prompts {
 		l.Prompts = append(l.Prompts, interview.Prompt{ClientID: p.ClientID, Type: interview.PromptType(p.Type),
@@ -432,7 +432,7 @@ func typedOf[T ~string](values []string) []T {
 // exists without one once its create succeeded). It returns interview.ErrExists when the id is taken,
 // an error when a field cannot be encrypted, or the driver's error.
 func (s *InterviewStore) CreateSession(ctx context.Context, sess interview.Session) error {
-	doc, err := toInterviewSessionDoc(s.keys, sess)
+	doc, err := toInterviewSessionDoc(s.keys.in(ctx), sess)
 	if err != nil {
 		return err
 	}
@@ -458,7 +458,7 @@ func (s *InterviewStore) Session(ctx context.Context, id string) (interview.Sess
 	if err := findByID(ctx, s.sessions(), id, &d, interview.ErrNotFound, "interview "+id); err != nil {
 		return interview.Session{}, err
 	}
-	return fromInterviewSessionDoc(s.keys, d)
+	return fromInterviewSessionDoc(s.keys.in(ctx), d)
 }
 
 // UpdateSession replaces every mutable field of session sess.ID when its stored version is
@@ -466,7 +466,7 @@ func (s *InterviewStore) Session(ctx context.Context, id string) (interview.Sess
 // version differs, interview.ErrNotFound when the session does not exist, an error when a field
 // cannot be encrypted, or the driver's error.
 func (s *InterviewStore) UpdateSession(ctx context.Context, sess interview.Session) error {
-	doc, err := toInterviewSessionDoc(s.keys, sess)
+	doc, err := toInterviewSessionDoc(s.keys.in(ctx), sess)
 	if err != nil {
 		return err
 	}
@@ -526,7 +526,7 @@ func (s *InterviewStore) find(ctx context.Context, filter, sort bson.D) ([]inter
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d interviewSessionDoc) (interview.Session, error) { return fromInterviewSessionDoc(s.keys, d) })
+	return convertAll(docs, func(d interviewSessionDoc) (interview.Session, error) { return fromInterviewSessionDoc(s.keys.in(ctx), d) })
 }
 
 // Log returns the log of a session: interview.ErrNotFound when there is none, an error when a field
@@ -536,7 +536,7 @@ func (s *InterviewStore) Log(ctx context.Context, sessionID string) (interview.L
 	if err != nil {
 		return interview.Log{}, err
 	}
-	return fromInterviewLogDoc(s.keys, d)
+	return fromInterviewLogDoc(s.keys.in(ctx), d)
 }
 
 func (s *InterviewStore) readLog(ctx context.Context, id string) (interviewLogDoc, error) {
@@ -590,7 +590,7 @@ func (s *InterviewStore) appendOnce(ctx context.Context, sessionID string, e int
 	if len(held)+fresh.Len() > interview.MaxLogEntries {
 		return 0, true, interview.ErrLogFull
 	}
-	docs, err := toInterviewEntryDocs(s.keys, sessionID, fresh)
+	docs, err := toInterviewEntryDocs(s.keys.in(ctx), cur.CaseID, sessionID, fresh)
 	if err != nil {
 		return 0, true, err
 	}

@@ -122,13 +122,13 @@ func (f interviewFeed) changes(ctx context.Context, q devicesync.Query) (recs []
 		if seq <= q.AfterSeq || seq > complete {
 			continue // it changed again later: it comes with that number
 		}
-		sess, err := fromInterviewSessionDoc(f.s.keys, *sd)
+		sess, err := fromInterviewSessionDoc(f.s.keys.in(ctx), *sd)
 		if err != nil {
 			return nil, 0, err
 		}
 		log := interview.Log{SessionID: id, Open: true} // a session created without one (an interrupted create)
 		if ld != nil {
-			if log, err = fromInterviewLogDoc(f.s.keys, *ld); err != nil {
+			if log, err = fromInterviewLogDoc(f.s.keys.in(ctx), *ld); err != nil {
 				return nil, 0, err
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 )
 
 // schemaCollection holds one document, {_id: "schema", version, updated_at}: the layout version of
@@ -17,13 +19,22 @@ const schemaCollection = "schema_version"
 
 // SchemaVersion is the layout of stored data this code reads and writes. Raise it by one with each
 // change that needs existing data rewritten, and append that rewrite to migrations; never lower it.
-const SchemaVersion = 1
+const SchemaVersion = 2
+
+// migration rewrites data of one layout into the next; needsKeys marks one that reads or writes
+// encrypted fields and so runs only once the field key ring is loaded (MigrateSchemaWithKeys).
+type migration struct {
+	needsKeys bool
+	run       func(ctx context.Context, d *DB, ring *fieldcrypt.KeyRing) error
+}
 
 // migrations[i] rewrites data of layout i into layout i+1. Each must be idempotent (an interrupted
 // start runs it again) and work on both MongoDB and FerretDB. Layout 0 is a database from before
 // versions were stored, which is layout 1 already; indexes are created idempotently at every start.
-var migrations = []func(ctx context.Context, d *DB) error{
-	0: func(context.Context, *DB) error { return nil },
+// Layout 2 encrypts each case's fields under the case's own data key (migrateToCaseKeys).
+var migrations = []migration{
+	0: {run: func(context.Context, *DB, *fieldcrypt.KeyRing) error { return nil }},
+	1: {needsKeys: true, run: migrateToCaseKeys},
 }
 
 // NewerSchemaError is returned by MigrateSchema for data written by a newer version of the service.
@@ -35,11 +46,22 @@ func (e *NewerSchemaError) Error() string {
 		"run that newer version (or restore a backup taken before the upgrade), never an older one on newer data", e.Stored, e.Supported)
 }
 
-// MigrateSchema brings the stored data to SchemaVersion at start: it reads the stored version (none:
-// 0), refuses data of a newer version with a *NewerSchemaError, runs the migrations from the stored
-// version up, each followed by storing its version, and returns the version found. It returns the
+// MigrateSchema brings the stored data towards SchemaVersion at start: it reads the stored version
+// (none: 0), refuses data of a newer version with a *NewerSchemaError, runs the migrations from the
+// stored version up, each followed by storing its version, stopping before the first that needs the
+// field key ring (MigrateSchemaWithKeys runs the rest), and returns the version found. It returns the
 // database's or a migration's error otherwise.
 func (d *DB) MigrateSchema(ctx context.Context) (found int, err error) {
+	return d.migrate(ctx, nil)
+}
+
+// MigrateSchemaWithKeys is MigrateSchema with the field key ring, so every migration runs; it
+// returns MigrateSchema's errors.
+func (d *DB) MigrateSchemaWithKeys(ctx context.Context, ring *fieldcrypt.KeyRing) (found int, err error) {
+	return d.migrate(ctx, ring)
+}
+
+func (d *DB) migrate(ctx context.Context, ring *fieldcrypt.KeyRing) (found int, err error) {
 	coll := d.db.Collection(schemaCollection)
 	var doc struct {
 		Version int `bson:"version"`
@@ -53,7 +75,10 @@ func (d *DB) MigrateSchema(ctx context.Context) (found int, err error) {
 		return found, &NewerSchemaError{Stored: found, Supported: SchemaVersion}
 	}
 	for v := found; v < SchemaVersion; v++ {
-		if err := migrations[v](ctx, d); err != nil {
+		if migrations[v].needsKeys && ring == nil {
+			break
+		}
+		if err := migrations[v].run(ctx, d, ring); err != nil {
 			return found, fmt.Errorf("migrating the data from schema version %d to %d: %w", v, v+1, err)
 		}
 		_, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "schema"}},

@@ -27,8 +27,9 @@ func TestMigrateSchema(t *testing.T) {
 		}
 		return doc.Version
 	}
+	ring := caseworkRing(t, caseworkKey("k1", 1))
 	for i, want := range []int{0, mongodb.SchemaVersion} {
-		found, err := db.MigrateSchema(ctx)
+		found, err := db.MigrateSchemaWithKeys(ctx, ring)
 		if err != nil || found != want || stored() != mongodb.SchemaVersion {
 			t.Fatalf("start %d: found %d (want %d), stored %d, %v", i, found, want, stored(), err)
 		}

@@ -128,7 +128,7 @@ func (f caseFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync
 	}
 	out := make([]devicesync.Record, 0, len(docs))
 	for _, d := range docs {
-		c, err := fromCaseworkCaseDoc(f.s.keys, d)
+		c, err := fromCaseworkCaseDoc(f.s.cases.keys.in(ctx), d)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +180,7 @@ func (f runFeed) Changes(ctx context.Context, q devicesync.Query) ([]devicesync.
 	}
 	out := make([]devicesync.Record, 0, len(docs))
 	for _, d := range docs {
-		r, err := fromCaseworkRunDoc(f.s.keys, d)
+		r, err := fromCaseworkRunDoc(f.s.cases.keys.in(ctx), d)
 		if err != nil {
 			return nil, err
 		}
