@@ -123,7 +123,9 @@ func server(t *testing.T) *testServer {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sharedEnv = testEnv(dir, nil)
+		// Closed cases may be erased at once on the shared server (the retention period's refusal is
+		// tested on a server of its own, TestErasureWaitsForTheRetentionPeriod).
+		sharedEnv = testEnv(dir, map[string]string{"RETENTION_AFTER_CLOSE": "0s"})
 		shared = startServer(t, sharedEnv, &serveHooks{matrix: func(r []httpapi.Route) { sharedRoutes = r }})
 		shared.dataDir = dir
 	})

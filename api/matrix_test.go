@@ -65,6 +65,14 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /v1/interviews/review-queue":                  {"supervisor"},
 	"GET /v1/interviews/coaching":                      {"caseworker", "supervisor"},
 	"GET /v1/worklist":                                 {"supervisor"},
+
+	// retention and erasure
+	"POST /v1/cases/:id/erasure-requests":   {"supervisor"},
+	"GET /v1/erasure-requests":              {"supervisor", "admin"},
+	"GET /v1/erasure-requests/:id":          {"supervisor", "admin"},
+	"POST /v1/erasure-requests/:id/confirm": {"admin"},
+	"POST /v1/erasure-requests/:id/reject":  {"admin"},
+	"GET /v1/retention/due":                 {"supervisor", "admin"},
 	// evidence
 	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},

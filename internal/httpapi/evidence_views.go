@@ -336,11 +336,12 @@ type chainReportView struct {
 	UnsignedEvents  int64             `json:"unsigned_events"`
 	Integrity       string            `json:"integrity"`
 	Checkpoint      *checkpointView   `json:"checkpoint"`
+	ContentErased   bool              `json:"content_erased"`
 }
 
 func toChainReportView(r evidence.Report) chainReportView {
 	v := chainReportView{ItemID: r.ItemID, Events: r.Events, OK: r.OK, LastSeq: r.LastSeq, LastHash: r.LastHash, HeadSeq: r.HeadSeq,
-		ReceiptSeq: r.ReceiptSeq, UnsignedEvents: r.UnsignedEvents, Integrity: r.Integrity}
+		ReceiptSeq: r.ReceiptSeq, UnsignedEvents: r.UnsignedEvents, Integrity: r.Integrity, ContentErased: r.ContentErased}
 	if p := r.FirstProblem; p != nil {
 		v.FirstProblem = &chainProblemView{Seq: p.Seq, Kind: p.Kind, Detail: p.Detail}
 	}
