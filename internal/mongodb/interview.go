@@ -526,7 +526,9 @@ func (s *InterviewStore) find(ctx context.Context, filter, sort bson.D) ([]inter
 	if err != nil {
 		return nil, err
 	}
-	return convertAll(docs, func(d interviewSessionDoc) (interview.Session, error) { return fromInterviewSessionDoc(s.keys.in(ctx), d) })
+	return convertAll(docs, func(d interviewSessionDoc) (interview.Session, error) {
+		return fromInterviewSessionDoc(s.keys.in(ctx), d)
+	})
 }
 
 // Log returns the log of a session: interview.ErrNotFound when there is none, an error when a field
