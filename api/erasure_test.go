@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 )
@@ -66,6 +68,28 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	if r := post(t, base, http.MethodPost, items+"/"+itemID+"/events", worker.AccessToken, event("note", map[string]any{"note": note})); r.status != http.StatusCreated {
 		t.Fatalf("note event: %d %s", r.status, r.body)
 	}
+	runID := newID()
+	if r := post(t, base, http.MethodPost, "/v1/cases/"+caseID+"/runs", worker.AccessToken, map[string]string{"id": runID, "protocol_id": "first-contact-safety"}); r.status != http.StatusCreated {
+		t.Fatalf("start run: %d %s", r.status, r.body)
+	}
+	var run struct {
+		Steps []struct {
+			StepID string `json:"step_id"`
+		}
+	}
+	get(t, base, "/v1/cases/"+caseID+"/runs/"+runID, auth(worker)).json(t, &run)
+	stepNote := "Step-note-Heronsgate-5512"
+	if r := post(t, base, http.MethodPost, "/v1/cases/"+caseID+"/runs/"+runID+"/steps", worker.AccessToken, map[string]any{
+		"client_id": "n1", "step_id": run.Steps[0].StepID, "status": "done", "note": stepNote, "recorded_at": rfc(time.Now())}); r.status != http.StatusOK {
+		t.Fatalf("record step: %d %s", r.status, r.body)
+	}
+	interviewID := newID()
+	if r := post(t, base, http.MethodPost, "/v1/cases/"+caseID+"/interviews", worker.AccessToken, map[string]any{"id": interviewID, "plan": interviewPlan()}); r.status != http.StatusCreated {
+		t.Fatalf("create interview: %d %s", r.status, r.body)
+	}
+	words := "Tell me about Quillon-Marsh-7781"
+	sessionCall(t, base, http.MethodPost, "/v1/cases/"+caseID+"/interviews/"+interviewID+"/log", worker.AccessToken, map[string]any{
+		"prompts": []map[string]any{{"client_id": "p1", "type": "invitation", "words": words, "recorded_at": rfc(time.Now().Add(-time.Minute))}}}, 200)
 	request := "/v1/cases/" + caseID + "/erasure-requests"
 	reason := map[string]string{"reason": "Retention period over, no proceedings pending"}
 
@@ -140,11 +164,34 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	if again := postKey(t, base, request, supervisor.AccessToken, "erase-"+caseID, reason); again.status != http.StatusCreated || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, r.body) {
 		t.Errorf("a retried request: %d replayed=%q", again.status, again.header.Get("Idempotent-Replayed"))
 	}
+	var pendingDue struct {
+		Items []struct {
+			CaseID         string  `json:"case_id"`
+			PendingRequest *string `json:"pending_request"`
+		} `json:"items"`
+	}
+	get(t, base, "/v1/retention/due?limit=200", auth(admin2)).json(t, &pendingDue)
+	foundPending := false
+	for _, d := range pendingDue.Items {
+		foundPending = foundPending || d.CaseID == caseID && d.PendingRequest != nil && *d.PendingRequest == req.ID
+	}
+	if !foundPending {
+		t.Errorf("the due list does not show the pending request: %+v", pendingDue.Items)
+	}
 	confirm := "/v1/erasure-requests/" + req.ID + "/confirm"
 	for name, tk := range map[string]tokens{"supervisor": supervisor, "caseworker": worker, "auditor": auditor} {
 		if r := post(t, base, http.MethodPost, confirm, tk.AccessToken, reason); r.status != http.StatusForbidden {
 			t.Errorf("%s confirming: %d, want 403", name, r.status)
 		}
+	}
+	db := rawDatabase(t, s)
+	ctx := context.Background()
+	ring, err := fieldcrypt.LoadOrCreate(s.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain, err := decryptStored(ctx, db, ring, caseID); err != nil || plain != pseudonym {
+		t.Fatalf("before the erasure, the key ring and the wrapped case key give %q, %v", plain, err)
 	}
 	if r := post(t, base, http.MethodPost, confirm, org.admin, map[string]string{"reason": "Checked against the schedule"}); r.status != http.StatusOK {
 		t.Fatalf("confirm: %d %s", r.status, r.body)
@@ -175,6 +222,12 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	if !c.Erased || c.Child.Pseudonym != "" || c.ReferenceNumber != "" {
 		t.Errorf("the erased case reads %+v", c)
 	}
+	if r := get(t, base, "/v1/cases/"+caseID+"/runs/"+runID, auth(worker)); r.status != http.StatusOK || strings.Contains(string(r.body), stepNote) {
+		t.Errorf("reading the erased run: %d %s", r.status, r.body)
+	}
+	if r := get(t, base, "/v1/cases/"+caseID+"/interviews/"+interviewID, auth(worker)); r.status != http.StatusOK || strings.Contains(string(r.body), "Quillon-Marsh") {
+		t.Errorf("reading the erased interview: %d %s", r.status, r.body)
+	}
 	if r := get(t, base, items+"/"+itemID, auth(worker)); r.status != http.StatusOK || strings.Contains(string(r.body), descr) {
 		t.Errorf("reading the erased item: %d %s", r.status, r.body)
 	}
@@ -183,18 +236,15 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	}
 
 	// The stored values do not decrypt, even with the key ring.
-	db := rawDatabase(t, s)
-	ctx := context.Background()
+	if plain, err := decryptStored(ctx, db, ring, caseID); err == nil {
+		t.Errorf("after the erasure, the stored pseudonym still decrypts: %q", plain)
+	}
 	var key struct {
 		Wrapped     string `bson:"wrapped"`
 		DestroyedAt any    `bson:"destroyed_at"`
 	}
 	if err := db.Collection("case_keys").FindOne(ctx, bson.D{{Key: "_id", Value: caseID}}).Decode(&key); err != nil || key.Wrapped != "" || key.DestroyedAt == nil {
 		t.Fatalf("the case key: %+v, %v", key, err)
-	}
-	ring, err := fieldcrypt.LoadOrCreate(s.dataDir)
-	if err != nil {
-		t.Fatal(err)
 	}
 	var stored struct {
 		Child struct {
@@ -207,7 +257,7 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	if plain, err := ring.Decrypt(stored.Child.Pseudonym, "case:"+caseID+":child.pseudonym"); err == nil {
 		t.Errorf("the key ring decrypted the erased pseudonym: %q", plain)
 	}
-	for _, coll := range []string{"cases", "evidence_items", "evidence_events", "case_keys"} {
+	for _, coll := range []string{"cases", "runs", "interview_sessions", "interview_logs", "evidence_items", "evidence_events", "case_keys"} {
 		cur, err := db.Collection(coll).Find(ctx, bson.D{{Key: "case_id", Value: caseID}})
 		if coll == "cases" || coll == "case_keys" {
 			cur, err = db.Collection(coll).Find(ctx, bson.D{{Key: "_id", Value: caseID}})
@@ -216,7 +266,7 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 		for cur.Next(ctx) {
-			for _, secret := range []string{pseudonym, note, descr} {
+			for _, secret := range []string{pseudonym, note, descr, stepNote, "Quillon-Marsh"} {
 				if bytes.Contains(cur.Current, []byte(secret)) {
 					t.Errorf("%s holds %q in plain text", coll, secret)
 				}
@@ -263,6 +313,9 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	if seen["case.erasure_request"] != supervisor.User.ID || seen["case.erase"] == "" || seen["case.erasure_confirm"] == "" || seen["case.erasure_reject"] != admin2.User.ID {
 		t.Errorf("audit entries of the erasure: %v", seen)
 	}
+	if r := get(t, base, "/v1/retention/due?limit=200", auth(admin2)); strings.Contains(string(r.body), caseID) {
+		t.Error("the erased case is still due for erasure")
+	}
 	var list struct {
 		Items []erasureBody `json:"items"`
 	}
@@ -270,9 +323,47 @@ func TestErasureTwoPersonFlow(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].ID != req.ID {
 		t.Errorf("confirmed requests: %+v", list.Items)
 	}
+	other := newOrg(t)
+	if r := get(t, base, "/v1/erasure-requests/"+req.ID, "Authorization: Bearer "+other.admin); r.status != http.StatusNotFound {
+		t.Errorf("an administrator of another organisation reading a request: %d, want 404", r.status)
+	}
+	if r := post(t, base, http.MethodPost, "/v1/erasure-requests/"+first.ID+"/confirm", other.admin, reason); r.status != http.StatusNotFound {
+		t.Errorf("an administrator of another organisation confirming: %d, want 404", r.status)
+	}
+	var otherList struct {
+		Items []erasureBody `json:"items"`
+	}
+	get(t, base, "/v1/erasure-requests", "Authorization: Bearer "+other.admin).json(t, &otherList)
+	if len(otherList.Items) != 0 {
+		t.Errorf("another organisation lists %d requests", len(otherList.Items))
+	}
 	if r := get(t, base, "/v1/erasure-requests/"+req.ID, auth(worker)); r.status != http.StatusForbidden {
 		t.Errorf("a caseworker reading a request: %d", r.status)
 	}
+}
+
+// decryptStored reads the stored pseudonym of a case and decrypts it as the service would, with the
+// key ring and the case's wrapped data key read from the database.
+func decryptStored(ctx context.Context, db *mongo.Database, ring *fieldcrypt.KeyRing, caseID string) (string, error) {
+	var c struct {
+		Child struct {
+			Pseudonym string `bson:"pseudonym"`
+		} `bson:"child"`
+	}
+	if err := db.Collection("cases").FindOne(ctx, bson.D{{Key: "_id", Value: caseID}}).Decode(&c); err != nil {
+		return "", err
+	}
+	var k struct {
+		Wrapped string `bson:"wrapped"`
+	}
+	if err := db.Collection("case_keys").FindOne(ctx, bson.D{{Key: "_id", Value: caseID}}).Decode(&k); err != nil {
+		return "", err
+	}
+	key, err := ring.UnwrapDataKey(k.Wrapped, "case_key:"+caseID)
+	if err != nil {
+		return "", err
+	}
+	return key.Decrypt(c.Child.Pseudonym, "case:"+caseID+":child.pseudonym")
 }
 
 // tokensIn returns every string value of a BSON document that looks like an encrypted value.
