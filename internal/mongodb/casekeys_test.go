@@ -11,6 +11,7 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
@@ -97,4 +98,48 @@ func TestCaseKeysMigrationAndErasure(t *testing.T) {
 	if err := db.Erasure(ring).EraseCase(ctx, "o1", id, now); err != nil {
 		t.Errorf("erasing again: %v", err)
 	}
+}
+
+// BenchmarkCaseKeyRead measures reading one case by id with its data key in memory (the hot path)
+// and with an empty key memory (the first read after a start, or after 30 s: one more read by id):
+//
+//	go test ./internal/mongodb -run '^$' -bench CaseKeyRead -benchtime 2s
+func BenchmarkCaseKeyRead(b *testing.B) {
+	ctx := context.Background()
+	db := dbtest.Open(b)
+	spec := caseworkKey("k1", 5)
+	store := db.Casework(caseworkRing(b, spec))
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	id := uuid.Must(uuid.NewV7()).String()
+	if err := store.CreateCase(ctx, casework.Case{ID: id, OrgID: "o1", ReferenceNumber: "REF-1", Child: casework.Child{Pseudonym: "Child 1", AgeBand: protocol.Age6To11},
+		CaseTypes: []protocol.CaseType{protocol.CaseGrooming}, Status: casework.StatusOpen, OpenedAt: now, CreatedAt: now, UpdatedAt: now, Version: 1}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("key in memory", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := store.Case(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("key read and unwrapped", func(b *testing.B) {
+		rings := make([]*fieldcrypt.KeyRing, 0, 64)
+		for range 64 {
+			rings = append(rings, caseworkRing(b, spec))
+		}
+		i := 0
+		for b.Loop() {
+			if _, err := db.Casework(rings[i%len(rings)]).Case(ctx, id); err != nil { // a fresh keeper for the first 64 reads
+				b.Fatal(err)
+			}
+			i++
+			if i%len(rings) == 0 {
+				b.StopTimer()
+				for j := range rings {
+					rings[j] = caseworkRing(b, spec)
+				}
+				b.StartTimer()
+			}
+		}
+	})
 }
