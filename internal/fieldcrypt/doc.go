@@ -35,4 +35,12 @@
 //     cannot be decrypted by anyone: keep backups of retired keys as long as backups of the data.
 //
 // A key must not encrypt more than 2^32 values (random nonces); rotate well before that.
+//
+// # Data keys
+//
+// A [DataKey] is the key of one record (the service gives every case one): values are encrypted
+// under it as "enc:d1:<base64url>" tokens, bound to their aad like ring tokens. Its 32 bytes are
+// stored only wrapped by the ring ([KeyRing.WrapDataKey], a ring token, so ring rotation rewraps it
+// with [KeyRing.Reencrypt]). Destroying the wrapped copy makes every value under the data key
+// unrecoverable, whatever keys the ring holds: that is how a case is erased.
 package fieldcrypt
