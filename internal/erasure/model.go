@@ -107,9 +107,10 @@ type Cases interface {
 	ListCases(ctx context.Context, f casework.StoreFilter, afterID string, limit int) ([]casework.Case, error)
 }
 
-// Evidence verifies a case's custody chains and names its items under legal hold
-// (evidence.Service.CaseChains).
+// Evidence names a case's items under legal hold and verifies its custody chains
+// (evidence.Service.HeldItems and CaseChains).
 type Evidence interface {
+	HeldItems(ctx context.Context, orgID, caseID string) ([]string, error)
 	CaseChains(ctx context.Context, orgID, caseID string) (evidence.CaseReport, []string, error)
 }
 

@@ -97,7 +97,7 @@ func (s *Service) allowed(ctx context.Context, c casework.Case) error {
 	if until := c.ClosedAt.Add(s.policy.RetainAfterClose); s.now().Before(until) {
 		return errRetentionRunning(until)
 	}
-	_, held, err := s.evidence.CaseChains(ctx, c.OrgID, c.ID)
+	held, err := s.evidence.HeldItems(ctx, c.OrgID, c.ID)
 	if err != nil {
 		return err
 	}
@@ -304,8 +304,15 @@ func (s *Service) Due(ctx context.Context, p identity.Principal, limit int) ([]D
 			return nil, err
 		}
 		for _, c := range page {
-			if c.Erased || c.ClosedAt == nil || s.allowed(ctx, c) != nil {
+			if c.Erased || c.ClosedAt == nil {
 				continue
+			}
+			if err := s.allowed(ctx, c); err != nil {
+				var refusal *apperr.Error
+				if errors.As(err, &refusal) && refusal.Kind == apperr.Conflict {
+					continue // the policy keeps it
+				}
+				return nil, err
 			}
 			d := Due{CaseID: c.ID, ClosedAt: *c.ClosedAt, DueSince: c.ClosedAt.Add(s.policy.RetainAfterClose)}
 			if r, ok, err := s.store.Pending(ctx, c.ID); err != nil {

@@ -5,6 +5,23 @@ import (
 	"fmt"
 )
 
+// HeldItems returns the ids of the evidence items of case caseID (of organisation orgID) under legal
+// hold, for the retention policy (package erasure, which checks the caller's organisation itself and
+// records its own audit entries). It returns the store's error.
+func (s *Service) HeldItems(ctx context.Context, orgID, caseID string) ([]string, error) {
+	items, err := s.store.ListItems(ctx, caseID, ItemKey{}, 0)
+	if err != nil {
+		return nil, fmt.Errorf("listing evidence of case %s: %w", caseID, err)
+	}
+	held := []string{}
+	for _, it := range items {
+		if it.OrgID == orgID && it.State.LegalHold {
+			held = append(held, it.ID)
+		}
+	}
+	return held, nil
+}
+
 // CaseChains verifies the custody chain of every evidence item of case caseID, for the erasure of the
 // case (package erasure), which checks the caller's organisation itself and records its own audit
 // entries. Items of another organisation than orgID are skipped. It returns the reports with the ids
