@@ -417,6 +417,12 @@ func TestErasureWaitsForTheRetentionPeriod(t *testing.T) {
 	if r.status != http.StatusConflict || r.problem(t).Code != "erasure_retention_running" {
 		t.Fatalf("erasing before the retention period ended: %d %s", r.status, r.body)
 	}
+	until := time.Now().UTC().AddDate(0, 0, 5*365).Format(time.DateOnly)
+	fr := do(t, base, http.MethodPost, "/v1/cases/"+id+"/erasure-requests", strings.NewReader(`{"reason":"Demande de la famille"}`),
+		"Content-Type: application/json", "Authorization: Bearer "+supervisor.AccessToken, "Accept-Language: fr")
+	if p := fr.problem(t); fr.status != http.StatusConflict || !strings.Contains(p.Detail, "conservation") || !strings.Contains(p.Detail, until) {
+		t.Errorf("the refusal in French: %d %+v (want the date %s)", fr.status, p, until)
+	}
 	var due struct {
 		Days  float64 `json:"retain_after_close_days"`
 		Items []any   `json:"items"`
