@@ -33,6 +33,7 @@ var queryShapes = []struct {
 	{"audit list", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "action", Value: "case.read"}}, bson.D{{Key: "seq", Value: 1}}},
 	{"audit list of an actor", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "actor_id", Value: "u"}}, bson.D{{Key: "seq", Value: 1}}},
 	{"audit list of a resource", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "resource_type", Value: "case"}, {Key: "resource_id", Value: "c"}}, bson.D{{Key: "seq", Value: 1}}},
+	{"first audit entry since a time", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "time", Value: bson.D{{Key: "$gte", Value: time.Unix(0, 0)}}}}, bson.D{{Key: "time", Value: 1}}},
 	{"audit scan (verification)", "audit_log", bson.D{{Key: "org_id", Value: "o"}}, bson.D{{Key: "seq", Value: 1}}},
 	{"newest audit entry", "audit_log", bson.D{{Key: "org_id", Value: "o"}}, bson.D{{Key: "seq", Value: -1}}},
 	{"evidence of a case", "evidence_items", bson.D{{Key: "case_id", Value: "c"}, {Key: "$or", Value: bson.A{
