@@ -43,6 +43,10 @@ var queryShapes = []struct {
 	{"custody events of an item", "evidence_events", bson.D{{Key: "item_id", Value: "i"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}}, bson.D{{Key: "seq", Value: 1}}},
 	{"custody event sync window", "evidence_events", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
 	{"interviews of a case", "interview_sessions", bson.D{{Key: "case_id", Value: "c"}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
+	{"review queue page", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted"}}}}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "submitted_at", Value: bson.D{{Key: "$gt", Value: time.Unix(0, 0)}}}},
+		bson.D{{Key: "submitted_at", Value: time.Unix(0, 0)}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: "x"}}}}}}}, bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}},
+	{"review queue first page", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted"}}}}, {Key: "submitted_at", Value: bson.D{{Key: "$ne", Value: nil}}}}, bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}},
 	{"review queue and coaching", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted"}}}}, {Key: "interviewer_id", Value: "u"}}, bson.D{{Key: "_id", Value: 1}}},
 	{"interview sync window", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
 	{"interview log sync window", "interview_logs", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
