@@ -330,17 +330,19 @@ func (s *Service) commit(ctx context.Context, q *orgLog, batch []*request) ([]En
 	done := 0 // batch[:done] are stored
 	for range MaxRecordAttempts {
 		entries = entries[:0]
-		seq, prevHash := int64(1), ZeroHash
+		seq, prevHash, prevTime := int64(1), ZeroHash, time.Time{}
 		if q.hasHead {
-			seq, prevHash = q.head.Seq+1, q.head.Hash
+			seq, prevHash, prevTime = q.head.Seq+1, q.head.Hash, q.head.Time
 		}
 		for _, r := range batch[done:] {
 			e := r.e
 			e.Seq, e.PrevHash = seq, prevHash
-			e.Time = s.now().UTC().Truncate(time.Millisecond)
+			// Never before the previous entry (another instance's clock may run ahead): times do not
+			// decrease with Seq, so a list filtered by time can find its first entry by time.
+			e.Time = latest(s.now().UTC().Truncate(time.Millisecond), prevTime)
 			e.Hash = e.ComputeHash()
 			entries = append(entries, e)
-			seq, prevHash = seq+1, e.Hash
+			seq, prevHash, prevTime = seq+1, e.Hash, e.Time
 		}
 		err := s.store.AppendMany(ctx, entries)
 		written := len(entries)
@@ -444,4 +446,12 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, after int64,
 		next = entries[limit-1].Seq
 	}
 	return entries, next, nil
+}
+
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -705,3 +705,28 @@ func TestListBoundsTheLimit(t *testing.T) {
 		t.Fatalf("List of the last page = %+v, next %d, %v; want one entry and no next page", page, next, err)
 	}
 }
+
+// An instance whose clock runs behind another's never records an entry before the previous one:
+// times do not decrease with Seq, which the audit list's time filter relies on.
+func TestRecordTimesNeverGoBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newMemStore()
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ahead := NewService(store, func() time.Time { return base.Add(time.Minute) })
+	behind := NewService(store, func() time.Time { return base })
+	first, err := ahead.Record(ctx, sample("org", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := behind.Record(ctx, sample("org", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Seq != first.Seq+1 || second.Time.Before(first.Time) {
+		t.Fatalf("entry %d at %v after entry %d at %v", second.Seq, second.Time, first.Seq, first.Time)
+	}
+	if r, err := behind.Verify(ctx, "org"); err != nil || !r.OK {
+		t.Fatalf("Verify = %+v, %v", r, err)
+	}
+}

@@ -43,7 +43,8 @@ func (s *Service) ReviewQueue(ctx context.Context, p identity.Principal, after s
 		limit = defaultQueueLimit
 	}
 	limit = min(limit, maxQueueLimit)
-	list, err := s.store.OrgSessions(ctx, OrgFilter{OrgID: p.OrgID, Statuses: []Status{StatusSubmitted, StatusResubmitted}})
+	list, err := s.store.OrgSessions(ctx, OrgFilter{OrgID: p.OrgID, Statuses: []Status{StatusSubmitted, StatusResubmitted},
+		Queue: &QueueCursor{AfterTime: afterTime, AfterID: afterID, Limit: limit + 1}}) // one more: is there a next page?
 	if err != nil {
 		return QueuePage{}, fmt.Errorf("listing the review queue: %w", err)
 	}

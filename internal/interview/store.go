@@ -14,6 +14,18 @@ type OrgFilter struct {
 	OrgID         string
 	Statuses      []Status
 	InterviewerID string
+	// Queue, when set, asks for the review queue's order and page: sessions submitted (SubmittedAt
+	// set), by SubmittedAt then ID, only those after Queue.After, at most Queue.Limit (0: all). A
+	// store may return more (the Service sorts, filters and cuts again); it must not return fewer.
+	Queue *QueueCursor
+}
+
+// QueueCursor is a position in the review queue: the last session of the previous page (zero: from
+// the start) and the most sessions wanted.
+type QueueCursor struct {
+	AfterTime time.Time
+	AfterID   string
+	Limit     int
 }
 
 // Store persists sessions (one document each) and their logs (one document each, by session id).

@@ -107,6 +107,7 @@ func (d *DB) ensureAuditIndexes(ctx context.Context) error {
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "actor_id", Value: 1}, {Key: "seq", Value: 1}}, Options: options.Index().SetName("org_actor_seq")},
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "resource_type", Value: 1}, {Key: "resource_id", Value: 1}, {Key: "seq", Value: 1}},
 			Options: options.Index().SetName("org_resource_seq")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "time", Value: 1}}, Options: options.Index().SetName("org_time")},
 	}
 	if d.ferret { // the embedded tables get them (UseTables), where SQLite maintains them cheaply
 		for _, m := range models {
@@ -252,6 +253,15 @@ func (s *AuditStore) List(ctx context.Context, orgID string, f audit.Filter, aft
 	var times bson.D
 	if !f.Since.IsZero() {
 		times = append(times, bson.E{Key: "$gte", Value: f.Since})
+		first, found, err := s.firstSince(ctx, orgID, f.Since)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return []audit.Entry{}, nil
+		}
+		after = max(after, first-1)
+		filter[1] = bson.E{Key: "seq", Value: bson.D{{Key: "$gt", Value: after}}}
 	}
 	if !f.Until.IsZero() {
 		times = append(times, bson.E{Key: "$lt", Value: f.Until})
@@ -269,6 +279,19 @@ func (s *AuditStore) List(ctx context.Context, orgID string, f audit.Filter, aft
 		out = append(out, fromAuditEntryDoc(d))
 	}
 	return out, nil
+}
+
+// firstSince returns the Seq of the organisation's first entry recorded at or after since (found
+// by the org_time index: entries' times do not decrease with Seq, see audit.Service), and false when
+// there is none. It returns an Unavailable *apperr.Error when the database fails.
+func (s *AuditStore) firstSince(ctx context.Context, orgID string, since time.Time) (int64, bool, error) {
+	filter := bson.D{{Key: "org_id", Value: orgID}, {Key: "time", Value: bson.D{{Key: "$gte", Value: since}}}}
+	opts := options.Find().SetSort(bson.D{{Key: "time", Value: 1}}).SetLimit(1)
+	docs, err := findDocs[auditEntryDoc](ctx, s.db, s.entries(), filter, opts, "finding the first audit entry of %s since a time: %w", orgID)
+	if err != nil || len(docs) == 0 {
+		return 0, false, err
+	}
+	return docs[0].Seq, true, nil
 }
 
 // Scan calls fn with every entry of the organisation in ascending Seq order. It returns fn's first

@@ -33,6 +33,7 @@ var queryShapes = []struct {
 	{"audit list", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "action", Value: "case.read"}}, bson.D{{Key: "seq", Value: 1}}},
 	{"audit list of an actor", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "actor_id", Value: "u"}}, bson.D{{Key: "seq", Value: 1}}},
 	{"audit list of a resource", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}, {Key: "resource_type", Value: "case"}, {Key: "resource_id", Value: "c"}}, bson.D{{Key: "seq", Value: 1}}},
+	{"first audit entry since a time", "audit_log", bson.D{{Key: "org_id", Value: "o"}, {Key: "time", Value: bson.D{{Key: "$gte", Value: time.Unix(0, 0)}}}}, bson.D{{Key: "time", Value: 1}}},
 	{"audit scan (verification)", "audit_log", bson.D{{Key: "org_id", Value: "o"}}, bson.D{{Key: "seq", Value: 1}}},
 	{"newest audit entry", "audit_log", bson.D{{Key: "org_id", Value: "o"}}, bson.D{{Key: "seq", Value: -1}}},
 	{"evidence of a case", "evidence_items", bson.D{{Key: "case_id", Value: "c"}, {Key: "$or", Value: bson.A{
@@ -42,6 +43,10 @@ var queryShapes = []struct {
 	{"custody events of an item", "evidence_events", bson.D{{Key: "item_id", Value: "i"}, {Key: "seq", Value: bson.D{{Key: "$gt", Value: 0}}}}, bson.D{{Key: "seq", Value: 1}}},
 	{"custody event sync window", "evidence_events", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
 	{"interviews of a case", "interview_sessions", bson.D{{Key: "case_id", Value: "c"}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}},
+	{"review queue page", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted"}}}}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "submitted_at", Value: bson.D{{Key: "$gt", Value: time.Unix(0, 0)}}}},
+		bson.D{{Key: "submitted_at", Value: time.Unix(0, 0)}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: "x"}}}}}}}, bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}},
+	{"review queue first page", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted"}}}}, {Key: "submitted_at", Value: bson.D{{Key: "$ne", Value: nil}}}}, bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}},
 	{"review queue and coaching", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted"}}}}, {Key: "interviewer_id", Value: "u"}}, bson.D{{Key: "_id", Value: 1}}},
 	{"interview sync window", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
 	{"interview log sync window", "interview_logs", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},

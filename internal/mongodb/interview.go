@@ -505,10 +505,11 @@ func (s *InterviewStore) UpdateSession(ctx context.Context, sess interview.Sessi
 // CaseSessions returns the sessions of a case by creation time, then id. It returns an error when a
 // field cannot be decrypted, or the driver's error.
 func (s *InterviewStore) CaseSessions(ctx context.Context, caseID string) ([]interview.Session, error) {
-	return s.find(ctx, bson.D{{Key: "case_id", Value: caseID}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}})
+	return s.find(ctx, bson.D{{Key: "case_id", Value: caseID}}, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}))
 }
 
-// OrgSessions returns the sessions matching f, by id. It returns an error when a field cannot be
+// OrgSessions returns the sessions matching f, by id; with f.Queue, one page of the review queue
+// by submission time then id (see interview.OrgFilter). It returns an error when a field cannot be
 // decrypted, or the driver's error.
 func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter) ([]interview.Session, error) {
 	filter := bson.D{{Key: "org_id", Value: f.OrgID}}
@@ -518,11 +519,27 @@ func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter)
 	if f.InterviewerID != "" {
 		filter = append(filter, bson.E{Key: "interviewer_id", Value: f.InterviewerID})
 	}
-	return s.find(ctx, filter, bson.D{{Key: "_id", Value: 1}})
+	if q := f.Queue; q != nil {
+		// The review queue's page: by submission then id, after the cursor, on the org_status index.
+		if q.AfterID == "" {
+			filter = append(filter, bson.E{Key: "submitted_at", Value: bson.D{{Key: "$ne", Value: nil}}})
+		} else {
+			filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+				bson.D{{Key: "submitted_at", Value: bson.D{{Key: "$gt", Value: q.AfterTime}}}},
+				bson.D{{Key: "submitted_at", Value: q.AfterTime}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: q.AfterID}}}},
+			}})
+		}
+		opts := options.Find().SetSort(bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}})
+		if q.Limit > 0 {
+			opts.SetLimit(int64(q.Limit))
+		}
+		return s.find(ctx, filter, opts)
+	}
+	return s.find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
-func (s *InterviewStore) find(ctx context.Context, filter, sort bson.D) ([]interview.Session, error) {
-	docs, err := findDocs[interviewSessionDoc](ctx, s.db, s.sessions(), filter, options.Find().SetSort(sort), "listing interviews: %w")
+func (s *InterviewStore) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]interview.Session, error) {
+	docs, err := findDocs[interviewSessionDoc](ctx, s.db, s.sessions(), filter, opts, "listing interviews: %w")
 	if err != nil {
 		return nil, err
 	}
