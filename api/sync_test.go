@@ -1162,3 +1162,44 @@ func assignedCase(t *testing.T, base, supervisorToken, workerID, pseudonym strin
 	}
 	return id
 }
+
+// An op_id already applied and pushed again is a retry only with the same content: with another
+// payload it is a conflict showing the first result, and nothing of the second payload is applied.
+func TestSyncPushReusedOpIDWithOtherPayload(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t)
+	_, _, worker := org.newUser(t, "caseworker")
+	caseID := newID()
+	op := createOp(caseID, "Child U.")
+	first := push(t, worker.AccessToken, op)
+	if first[0].Status != "applied" {
+		t.Fatalf("first push: %+v", first[0])
+	}
+	tests := []struct {
+		name   string
+		op     map[string]any
+		status string
+	}{
+		{"same payload is a retry", op, "already_applied"},
+		{"other payload is a conflict", func() map[string]any {
+			other := createOp(caseID, "Child V.")
+			other["op_id"] = op["op_id"]
+			return other
+		}(), "conflict"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := push(t, worker.AccessToken, tc.op)
+			if res[0].Status != tc.status || len(res[0].First) == 0 {
+				t.Fatalf("status %q, want %q with the first result (problem %+v, first %s)", res[0].Status, tc.status, res[0].Problem, res[0].First)
+			}
+			var f pushResult
+			if err := json.Unmarshal(res[0].First, &f); err != nil || f.Status != "applied" || f.ID != caseID {
+				t.Errorf("first result = %+v (%v), want the applied create", f, err)
+			}
+			if tc.status == "conflict" && (res[0].Problem == nil || res[0].Problem.Code != "op_id_reused") {
+				t.Errorf("conflict problem = %+v, want op_id_reused", res[0].Problem)
+			}
+		})
+	}
+}
