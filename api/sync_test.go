@@ -1203,3 +1203,39 @@ func TestSyncPushReusedOpIDWithOtherPayload(t *testing.T) {
 		})
 	}
 }
+
+// The same Idempotency-Key with another body is refused on every kind of POST (the one middleware),
+// answered 422 idempotency_key_reused (as the IETF draft advises) rather than 409.
+func TestIdempotencyKeyReusedAcrossEndpoints(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t)
+	base := server(t).base
+	_, _, worker := org.newUser(t, "caseworker")
+	tests := []struct {
+		name          string
+		path          string
+		first, second any
+	}{
+		{"case create", "/v1/cases", newCase(newID(), "Child A."), newCase(newID(), "Child B.")},
+		{"sync push", "/v1/sync/push", map[string]any{"operations": []any{createOp(newID(), "Child C.")}},
+			map[string]any{"operations": []any{createOp(newID(), "Child D.")}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			key := newID()
+			send := func(body any) *response {
+				b, _ := json.Marshal(body)
+				return do(t, base, http.MethodPost, tc.path, bytes.NewReader(b), "Content-Type: application/json",
+					"Authorization: Bearer "+worker.AccessToken, "Idempotency-Key: "+key)
+			}
+			if r := send(tc.first); r.status >= 300 {
+				t.Fatalf("first: %d %s", r.status, r.body)
+			}
+			r := send(tc.second)
+			if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != "idempotency_key_reused" {
+				t.Errorf("same key, other body: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
