@@ -1162,3 +1162,80 @@ func assignedCase(t *testing.T, base, supervisorToken, workerID, pseudonym strin
 	}
 	return id
 }
+
+// An op_id already applied and pushed again is a retry only with the same content: with another
+// payload it is a conflict showing the first result, and nothing of the second payload is applied.
+func TestSyncPushReusedOpIDWithOtherPayload(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t)
+	_, _, worker := org.newUser(t, "caseworker")
+	caseID := newID()
+	op := createOp(caseID, "Child U.")
+	first := push(t, worker.AccessToken, op)
+	if first[0].Status != "applied" {
+		t.Fatalf("first push: %+v", first[0])
+	}
+	tests := []struct {
+		name   string
+		op     map[string]any
+		status string
+	}{
+		{"same payload is a retry", op, "already_applied"},
+		{"other payload is a conflict", func() map[string]any {
+			other := createOp(caseID, "Child V.")
+			other["op_id"] = op["op_id"]
+			return other
+		}(), "conflict"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := push(t, worker.AccessToken, tc.op)
+			if res[0].Status != tc.status || len(res[0].First) == 0 {
+				t.Fatalf("status %q, want %q with the first result (problem %+v, first %s)", res[0].Status, tc.status, res[0].Problem, res[0].First)
+			}
+			var f pushResult
+			if err := json.Unmarshal(res[0].First, &f); err != nil || f.Status != "applied" || f.ID != caseID {
+				t.Errorf("first result = %+v (%v), want the applied create", f, err)
+			}
+			if tc.status == "conflict" && (res[0].Problem == nil || res[0].Problem.Code != "op_id_reused") {
+				t.Errorf("conflict problem = %+v, want op_id_reused", res[0].Problem)
+			}
+		})
+	}
+}
+
+// The same Idempotency-Key with another body is refused on every kind of POST (the one middleware),
+// answered 422 idempotency_key_reused (as the IETF draft advises) rather than 409.
+func TestIdempotencyKeyReusedAcrossEndpoints(t *testing.T) {
+	t.Parallel()
+	org := newOrg(t)
+	base := server(t).base
+	_, _, worker := org.newUser(t, "caseworker")
+	tests := []struct {
+		name          string
+		path          string
+		first, second any
+	}{
+		{"case create", "/v1/cases", newCase(newID(), "Child A."), newCase(newID(), "Child B.")},
+		{"sync push", "/v1/sync/push", map[string]any{"operations": []any{createOp(newID(), "Child C.")}},
+			map[string]any{"operations": []any{createOp(newID(), "Child D.")}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			key := newID()
+			send := func(body any) *response {
+				b, _ := json.Marshal(body)
+				return do(t, base, http.MethodPost, tc.path, bytes.NewReader(b), "Content-Type: application/json",
+					"Authorization: Bearer "+worker.AccessToken, "Idempotency-Key: "+key)
+			}
+			if r := send(tc.first); r.status >= 300 {
+				t.Fatalf("first: %d %s", r.status, r.body)
+			}
+			r := send(tc.second)
+			if r.status != http.StatusUnprocessableEntity || r.problem(t).Code != "idempotency_key_reused" {
+				t.Errorf("same key, other body: %d %s", r.status, r.body)
+			}
+		})
+	}
+}

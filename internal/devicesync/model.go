@@ -121,6 +121,10 @@ type Operation struct {
 	CaseID      string
 	BaseVersion int64 // update: the version the device changed
 	Group       string
+	// Fingerprint identifies the operation's content (the HTTP layer hashes what the device sent):
+	// it is stored with the first result, and the same OpID pushed again with another Fingerprint
+	// is a reuse, answered as a conflict showing the held result rather than as a retry.
+	Fingerprint string
 	Payload     any
 	// Base, for updates: the values the device started from, for the fields it changed; the
 	// Applier merges when the server changed only other fields.
@@ -155,7 +159,7 @@ type Result struct {
 	MergedFields      []string // merged: the device's fields applied on top of the server's changes
 	ConflictingFields []string // conflict: the fields both sides changed
 	Problem           error    // rejected or not_applied: an *apperr.Error
-	Replay            []byte   // already_applied: the first result as it was encoded then
+	Replay            []byte   // already_applied, or a conflict of a reused OpID: the first result as it was encoded then
 }
 
 // Applier applies the push operations of one record type. Errors returned are *apperr.Error for

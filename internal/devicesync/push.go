@@ -1,6 +1,7 @@
 package devicesync
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -11,6 +12,55 @@ import (
 
 func errUnknownType(t string) error {
 	return apperr.Validation(apperr.FieldError{Field: "type", Code: "unknown_type", MessageID: "field.sync_unknown_type", Data: map[string]any{"Type": t}})
+}
+
+// errOpIDReused is the problem of an operation whose OpID was applied before with other content.
+func errOpIDReused() error {
+	return apperr.New(apperr.Conflict, "op_id_reused", "ErrIdempotencyKeyReused", nil)
+}
+
+// fingerprintSep ends the fingerprint stored before an encoded result (an encoded result is a
+// JSON object, so it never starts with fingerprintTag).
+const (
+	fingerprintTag = "fp:"
+	fingerprintSep = '\n'
+)
+
+// withFingerprint prefixes an encoded result with the fingerprint of its operation.
+func withFingerprint(fp string, encoded []byte) []byte {
+	if fp == "" {
+		return encoded
+	}
+	out := make([]byte, 0, len(fingerprintTag)+len(fp)+1+len(encoded))
+	out = append(out, fingerprintTag...)
+	out = append(out, fp...)
+	out = append(out, fingerprintSep)
+	return append(out, encoded...)
+}
+
+// splitFingerprint returns the fingerprint stored with a result (empty for a result stored
+// without one) and the encoded result.
+func splitFingerprint(stored []byte) (string, []byte) {
+	if !bytes.HasPrefix(stored, []byte(fingerprintTag)) {
+		return "", stored
+	}
+	rest := stored[len(fingerprintTag):]
+	i := bytes.IndexByte(rest, fingerprintSep)
+	if i < 0 {
+		return "", stored
+	}
+	return string(rest[:i]), rest[i+1:]
+}
+
+// replayOf answers op from the stored first result of its OpID: already_applied when op is the
+// same operation (or either fingerprint is unknown), a conflict holding the first result when the
+// OpID was reused for other content.
+func replayOf(op Operation, stored []byte) Result {
+	fp, first := splitFingerprint(stored)
+	if fp != "" && op.Fingerprint != "" && fp != op.Fingerprint {
+		return Result{OpID: op.OpID, Status: StatusConflict, Type: op.Type, ID: op.ID, Replay: first, Problem: errOpIDReused()}
+	}
+	return Result{OpID: op.OpID, Status: StatusAlreadyApplied, Type: op.Type, ID: op.ID, Replay: first}
 }
 
 func errGroupFailed(group string) error {
@@ -91,13 +141,13 @@ type pushState struct {
 	encode Encoder
 }
 
-// replayed returns the stored first result of op, if any.
+// replayed returns the answer from the stored first result of op, if any (see replayOf).
 func (st pushState) replayed(op Operation) (Result, bool) {
 	b, ok := st.stored[op.OpID]
 	if !ok {
 		return Result{}, false
 	}
-	return Result{OpID: op.OpID, Status: StatusAlreadyApplied, Type: op.Type, ID: op.ID, Replay: b}, true
+	return replayOf(op, b), true
 }
 
 // pushOne applies one operation (unless it was applied before) and stores its result.
@@ -109,7 +159,7 @@ func (s *Service) pushOne(ctx context.Context, p identity.Principal, op Operatio
 	if err != nil {
 		return Result{}, err
 	}
-	return s.keep(ctx, p, r, st.encode)
+	return s.keep(ctx, p, r, op.Fingerprint, st.encode)
 }
 
 // apply runs op's applier; client errors (and a refusal) become a rejected result.
@@ -137,17 +187,17 @@ func (s *Service) apply(ctx context.Context, p identity.Principal, op Operation)
 
 // keep stores r as the first result of its operation; when a concurrent push of the same
 // operation stored one first, that one is returned as a replay.
-func (s *Service) keep(ctx context.Context, p identity.Principal, r Result, encode Encoder) (Result, error) {
+func (s *Service) keep(ctx context.Context, p identity.Principal, r Result, fingerprint string, encode Encoder) (Result, error) {
 	b, err := encode(ctx, r)
 	if err != nil {
 		return Result{}, fmt.Errorf("encoding the result of %s: %w", r.OpID, err)
 	}
-	stored, saved, err := s.results.SaveResult(ctx, p.OrgID, p.UserID, r.OpID, b)
+	stored, saved, err := s.results.SaveResult(ctx, p.OrgID, p.UserID, r.OpID, withFingerprint(fingerprint, b))
 	if err != nil {
 		return Result{}, fmt.Errorf("storing the result of %s: %w", r.OpID, err)
 	}
 	if !saved {
-		return Result{OpID: r.OpID, Status: StatusAlreadyApplied, Type: r.Type, ID: r.ID, Replay: stored}, nil
+		return replayOf(Operation{OpID: r.OpID, Type: r.Type, ID: r.ID, Fingerprint: fingerprint}, stored), nil
 	}
 	return r, nil
 }
@@ -215,17 +265,17 @@ func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Ope
 		if r.Status != StatusApplied && r.Status != StatusMerged {
 			out[k] = r
 			notApplied(n+1, -1)
-			return s.keepAll(ctx, p, out, pending[:n], st.encode)
+			return s.keepAll(ctx, p, ops, idx, out, pending[:n], st.encode)
 		}
 		out[k] = r
 	}
-	return s.keepAll(ctx, p, out, pending, st.encode)
+	return s.keepAll(ctx, p, ops, idx, out, pending, st.encode)
 }
 
-// keepAll stores the results at positions ks of out.
-func (s *Service) keepAll(ctx context.Context, p identity.Principal, out []Result, ks []int, encode Encoder) ([]Result, error) {
+// keepAll stores the results at positions ks of out (of the operations ops[idx[k]]).
+func (s *Service) keepAll(ctx context.Context, p identity.Principal, ops []Operation, idx []int, out []Result, ks []int, encode Encoder) ([]Result, error) {
 	for _, k := range ks {
-		r, err := s.keep(ctx, p, out[k], encode)
+		r, err := s.keep(ctx, p, out[k], ops[idx[k]].Fingerprint, encode)
 		if err != nil {
 			return nil, err
 		}

@@ -116,3 +116,34 @@ func TestPushResultsGroupsAndReplays(t *testing.T) {
 		t.Errorf("admin push: %v", err)
 	}
 }
+
+// A stored first result answers a retry of the same content (already_applied) and a reuse of its
+// op id for other content (a conflict holding the first result); results stored without a
+// fingerprint stay retries.
+func TestReplayOfTellsRetryFromReuse(t *testing.T) {
+	t.Parallel()
+	first := []byte(`{"status":"applied"}`)
+	tests := []struct {
+		name   string
+		stored []byte
+		fp     string
+		want   Status
+	}{
+		{"same content", withFingerprint("aa", first), "aa", StatusAlreadyApplied},
+		{"other content", withFingerprint("aa", first), "bb", StatusConflict},
+		{"stored without fingerprint", first, "bb", StatusAlreadyApplied},
+		{"operation without fingerprint", withFingerprint("aa", first), "", StatusAlreadyApplied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := replayOf(Operation{OpID: "op", Type: "note", ID: "1", Fingerprint: tc.fp}, tc.stored)
+			if r.Status != tc.want || string(r.Replay) != string(first) {
+				t.Errorf("got %s with %q, want %s with the first result", r.Status, r.Replay, tc.want)
+			}
+			if (tc.want == StatusConflict) != (r.Problem != nil) {
+				t.Errorf("problem %v for %s", r.Problem, r.Status)
+			}
+		})
+	}
+}

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -178,6 +180,25 @@ type pushView struct {
 	Results []pushResultView `json:"results"`
 }
 
+// fingerprintOf hashes what the device sent for one operation (its op_id aside), so that a
+// reused op_id with other content is told from a retry.
+func fingerprintOf(o pushOperation) string {
+	h := sha256.New()
+	for _, part := range []string{o.Type, o.Action, o.ID, o.CaseID, strconv.FormatInt(o.BaseVersion, 10), o.Group} {
+		h.Write([]byte(strconv.Quote(part)))
+	}
+	for _, raw := range []json.RawMessage{o.Data, o.Changes, o.Base} {
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) != nil {
+			buf.Reset()
+			buf.Write(raw)
+		}
+		h.Write([]byte(strconv.Itoa(buf.Len()) + ":"))
+		h.Write(buf.Bytes())
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // syncPush answers POST /v1/sync/push: one result per operation (see devicesync.Service.Push).
 func (s *Server) syncPush(c *fiber.Ctx) error {
 	var req pushRequest
@@ -199,7 +220,7 @@ func (s *Server) syncPush(c *fiber.Ctx) error {
 	seen := map[string]bool{}
 	for i, o := range req.Operations {
 		op := devicesync.Operation{OpID: o.OpID, Type: o.Type, Action: devicesync.Action(o.Action), ID: o.ID, CaseID: o.CaseID,
-			BaseVersion: o.BaseVersion, Group: o.Group}
+			BaseVersion: o.BaseVersion, Group: o.Group, Fingerprint: fingerprintOf(o)}
 		var err error
 		switch t, ok := syncTypes[o.Type]; {
 		case seen[o.OpID]:
