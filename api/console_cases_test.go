@@ -18,15 +18,21 @@ func TestConsoleCasesList(t *testing.T) {
 	supName, supPass, sup := org.newUser(t, "supervisor")
 	workerName, workerPass, worker := org.newUser(t, "caseworker")
 	mine, theirs := uuid.Must(uuid.NewV7()).String(), uuid.Must(uuid.NewV7()).String()
+	ref := func(id string) string { return "REF-" + id[len(id)-12:] } // UUIDv7 prefixes repeat within a millisecond
+	caseWithRef := func(id string) map[string]any {
+		c := newCase(id, "Child L.")
+		c["reference_number"] = ref(id)
+		return c
+	}
 	for _, c := range []struct{ id, token string }{{mine, worker.AccessToken}, {theirs, sup.AccessToken}} {
-		if r := post(t, base, http.MethodPost, "/v1/cases", c.token, newCase(c.id, "Child L.")); r.status != http.StatusCreated {
+		if r := post(t, base, http.MethodPost, "/v1/cases", c.token, caseWithRef(c.id)); r.status != http.StatusCreated {
 			t.Fatalf("case: %d %s", r.status, r.body)
 		}
 	}
 	other := newOrg(t)
 	_, _, outsider := other.newUser(t, "supervisor")
 	foreign := uuid.Must(uuid.NewV7()).String()
-	if r := post(t, base, http.MethodPost, "/v1/cases", outsider.AccessToken, newCase(foreign, "Child F.")); r.status != http.StatusCreated {
+	if r := post(t, base, http.MethodPost, "/v1/cases", outsider.AccessToken, caseWithRef(foreign)); r.status != http.StatusCreated {
 		t.Fatalf("foreign case: %d %s", r.status, r.body)
 	}
 
@@ -35,9 +41,9 @@ func TestConsoleCasesList(t *testing.T) {
 		status                 int
 		want, notWant          []string
 	}{
-		{"supervisor", supName, supPass, "/console/cases", http.StatusOK, []string{"REF-" + mine[:8], "REF-" + theirs[:8]}, []string{"REF-" + foreign[:8]}},
-		{"supervisor filtered", supName, supPass, "/console/cases?status=closed", http.StatusOK, []string{"No cases match."}, []string{"REF-" + mine[:8]}},
-		{"caseworker", workerName, workerPass, "/console/cases", http.StatusOK, []string{"REF-" + mine[:8]}, []string{"REF-" + theirs[:8], "REF-" + foreign[:8]}},
+		{"supervisor", supName, supPass, "/console/cases", http.StatusOK, []string{ref(mine), ref(theirs)}, []string{ref(foreign)}},
+		{"supervisor filtered", supName, supPass, "/console/cases?status=closed", http.StatusOK, []string{"No cases match."}, []string{ref(mine)}},
+		{"caseworker", workerName, workerPass, "/console/cases", http.StatusOK, []string{ref(mine)}, []string{ref(theirs), ref(foreign)}},
 		{"bad filter", supName, supPass, "/console/cases?age_band=ancient", http.StatusBadRequest, nil, []string{"REF-"}},
 	}
 	for _, tc := range tests {
