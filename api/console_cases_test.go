@@ -72,3 +72,48 @@ func TestConsoleCasesList(t *testing.T) {
 		})
 	}
 }
+
+// The case page shows the child's profile and needs to the organisation's supervisor and to an
+// assigned caseworker; another organisation's supervisor and an unassigned caseworker get the API's
+// 404; its title names no child; it is never cached.
+func TestConsoleCasesPage(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	org := newOrg(t)
+	supName, supPass, _ := org.newUser(t, "supervisor")
+	workerName, workerPass, worker := org.newUser(t, "caseworker")
+	idleName, idlePass, _ := org.newUser(t, "caseworker")
+	id := uuid.Must(uuid.NewV7()).String()
+	if r := post(t, base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(id, "Child P.")); r.status != http.StatusCreated {
+		t.Fatalf("case: %d %s", r.status, r.body)
+	}
+	outName, outPass, _ := newOrg(t).newUser(t, "supervisor")
+	tests := []struct {
+		name, user, pass string
+		status           int
+	}{
+		{"supervisor", supName, supPass, http.StatusOK},
+		{"assigned caseworker", workerName, workerPass, http.StatusOK},
+		{"unassigned caseworker", idleName, idlePass, http.StatusNotFound},
+		{"another organisation", outName, outPass, http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := consoleSignIn(t, base, tc.user, tc.pass).get("/console/cases/" + id)
+			if r.status != tc.status {
+				t.Fatalf("%d %.300s", r.status, r.body)
+			}
+			if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+				t.Errorf("Cache-Control %q", cc)
+			}
+			if m := pageTitle.FindStringSubmatch(r.body); m == nil || strings.Contains(m[1], "Child") || strings.Contains(m[1], "REF-") {
+				t.Errorf("page title %q", m)
+			}
+			shown := strings.Contains(r.body, "Child P.")
+			if shown != (tc.status == http.StatusOK) {
+				t.Errorf("the child's pseudonym shown: %v", shown)
+			}
+		})
+	}
+}

@@ -21,6 +21,8 @@ func (c *Console) declareCases() {
 	c.routes = append(c.routes,
 		route{method: fiber.MethodGet, path: Prefix + "/cases", policy: access.Roles(identity.RoleSupervisor, identity.RoleCaseworker),
 			h: c.caseList, nav: &navEntry{label: "console.nav.cases", order: 15}},
+		route{method: fiber.MethodGet, path: Prefix + "/cases/:case", policy: access.Roles(identity.RoleSupervisor, identity.RoleCaseworker),
+			h: c.casePage},
 	)
 }
 
@@ -64,4 +66,15 @@ func (c *Console) caseList(r *request) error {
 		d.Next = Prefix + "/cases?" + q.Encode()
 	}
 	return c.render(r, fiber.StatusOK, "case_list", "console.cases.title", d, "")
+}
+
+// casePage is GET /console/cases/{id}: the case as casework.Service.Get returns it (same scoping:
+// 404 for another organisation's case or one a caseworker is not assigned to; same audit entry),
+// with the child's profile and needs and the assigned caseworkers. Its title names no child.
+func (c *Console) casePage(r *request) error {
+	k, err := c.deps.Cases.Get(r.ctx(), r.p, strings.Clone(r.c.Params("case")))
+	if err != nil {
+		return err
+	}
+	return c.render(r, fiber.StatusOK, "case", "console.case.title", k, "")
 }
