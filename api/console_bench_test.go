@@ -51,7 +51,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 	cc := consoleSignIn(b, s.base, "bench-supervisor", benchPassword)
 
-	fmt.Printf("\n| open cases | sign-in page (no data) | GET /v1/cases/{id} (one audited read) | worklist page | interview review page | GET /v1/worklist |\n|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("\n| open cases | sign-in page (no data) | GET /v1/cases/{id} (one audited read) | worklist page | interview review page | GET /v1/worklist | case list page | case page |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	b.ResetTimer()
 	created, review, oneCase := 0, "", ""
 	for _, size := range sizes {
@@ -110,7 +110,9 @@ func BenchmarkConsolePages(b *testing.B) {
 		api := median(func() int {
 			return benchJSON(b, s.base, http.MethodGet, "/v1/worklist", supervisor, nil, http.StatusOK)
 		})
-		fmt.Printf("| %d | %s | %s | %s | %s | %s |\n", size, signIn, read, worklist, reviewPage, api)
+		caseList := median(func() int { return cc.get("/console/cases").status })
+		casePage := median(func() int { return cc.get("/console/cases/" + oneCase).status })
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", size, signIn, read, worklist, reviewPage, api, caseList, casePage)
 	}
 }
 

@@ -123,6 +123,8 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/cases/:case/interviews/:interview/review":  {"supervisor"},
 	"POST /console/cases/:case/interviews/:interview/addenda": {"supervisor"},
 	"GET /console/coaching":                                   {"supervisor"},
+	"GET /console/cases":                                      {"supervisor", "caseworker"},
+	"GET /console/cases/:case":                                {"supervisor", "caseworker"},
 	// the console's content editor, administrator and auditor pages
 	"GET /console/library":             {"content_editor"},
 	"GET /console/library/:id":         {"content_editor"},

@@ -126,6 +126,7 @@ func (c *Console) declare() {
 		route{method: get, path: Prefix + "/", policy: access.SignedIn, h: c.home, nav: &navEntry{label: "console.nav.home", order: 0}},
 	)
 	c.declareSupervisor()
+	c.declareCases()
 	c.declareEditor()
 	c.declareAdmin()
 	c.declareAuditor()
