@@ -6,7 +6,7 @@ import (
 )
 
 // A content editor opens the library, a protocol's versions and a comparison; every page passes
-// the accessibility check.
+// the accessibility check, as does the drafts list.
 func TestBrowserEditorLibrary(t *testing.T) {
 	t.Parallel()
 	editorName, editorPassword, _ := newUser(t, "content_editor")
@@ -23,5 +23,7 @@ func TestBrowserEditorLibrary(t *testing.T) {
 	if got := tb.text("#diff"); !strings.Contains(got, "no change") {
 		t.Errorf("comparing a version with itself says %q", got)
 	}
+	tb.axe()
+	tb.open("/console/drafts")
 	tb.axe()
 }

@@ -46,7 +46,7 @@ func TestConsoleAdminAuditPageTimes(t *testing.T) {
 		path   string
 		target bool // held to the 50 ms median when measuring
 	}{{"/console/", true}, {"/console/users", true}, {"/console/users/" + tk.User.ID, true}, {"/console/devices", true},
-		{"/console/library", true}, {"/console/library/child-interview", true}, {"/console/library/child-interview?from=1&to=1", true},
+		{"/console/library", true}, {"/console/library/child-interview", true}, {"/console/library/child-interview?from=1&to=1", true}, {"/console/drafts", true},
 		// The log pages record the read first (a group commit of the audit chain) and filter with a
 		// scan of the embedded database; verification recomputes every hash of the log: reported only.
 		{"/console/audit", false}, {"/console/audit?action=auth.login&limit=100", false}, {"/console/audit/verify", false}}

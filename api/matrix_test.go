@@ -128,6 +128,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	// the console's content editor, administrator and auditor pages
 	"GET /console/library":             {"content_editor"},
 	"GET /console/library/:id":         {"content_editor"},
+	"GET /console/drafts":              {"content_editor"},
 	"GET /console/users":               {"admin"},
 	"POST /console/users":              {"admin"},
 	"GET /console/users/:id":           {"admin"},

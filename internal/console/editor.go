@@ -22,6 +22,7 @@ func (c *Console) declareEditor() {
 	c.routes = append(c.routes,
 		route{method: get, path: Prefix + "/library", policy: editors, h: c.library, nav: &navEntry{label: "console.nav.library", order: 40}},
 		route{method: get, path: Prefix + "/library/:id", policy: editors, h: c.libraryProtocol},
+		route{method: get, path: Prefix + "/drafts", policy: editors, h: c.drafts, nav: &navEntry{label: "console.nav.drafts", order: 41}},
 	)
 }
 
