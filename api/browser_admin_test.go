@@ -20,11 +20,12 @@ func jsString(t *testing.T, s string) string {
 
 // An administrator creates a user in the browser, then revokes the console session of another
 // user (signed in in a second browser): that browser's next page load goes to the sign-in page.
-// Every administrator and auditor page passes the accessibility check.
+// Every administrator and auditor page (users, a user, devices, audit log, verification) passes the
+// accessibility check.
 func TestBrowserAdminRevokesDevice(t *testing.T) {
 	t.Parallel()
 	adminName, adminPassword, _ := newUser(t, "admin", "auditor")
-	username, password, _ := newUser(t, "supervisor")
+	username, password, userTk := newUser(t, "supervisor")
 	other := newTab(t, 1024, 768)
 	other.signIn(username, password)
 
@@ -43,6 +44,12 @@ func TestBrowserAdminRevokesDevice(t *testing.T) {
 	if got := tb.text("main"); !strings.Contains(got, "The user was created.") {
 		t.Fatalf("after creating: %q", got)
 	}
+
+	tb.open("/console/users/" + userTk.User.ID)
+	if got := tb.text("main h1"); !strings.Contains(got, username) {
+		t.Errorf("the user page's heading is %q, not the user %s", got, username)
+	}
+	tb.axe()
 
 	tb.open("/console/devices")
 	tb.axe()
