@@ -32,6 +32,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/me/password":                    {"signed-in"},
 	"GET /v1/devices":                         {"signed-in"},
 	"DELETE /v1/devices/:id":                  {"signed-in"},
+	"GET /v1/organisations":                   {"signed-in"},
 	"GET /v1/users":                           {"admin"},
 	"POST /v1/users":                          {"admin"},
 	"PATCH /v1/users/:id":                     {"admin"},

@@ -83,6 +83,9 @@ func usersCommand(ctx context.Context, args []string, getenv func(string) string
 				rs = append(rs, identity.Role(r))
 			}
 		}
+		if err := ids.EnsureOrganisation(ctx, *org, *org); err != nil {
+			return err
+		}
 		u, err := ids.CreateUser(ctx, operator, identity.NewUser{Username: *username, DisplayName: *displayName, Roles: rs, Password: password})
 		if err != nil {
 			return describe(err)

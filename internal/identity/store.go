@@ -18,6 +18,9 @@ type Store interface {
 	CreateOrganisation(ctx context.Context, o Organisation) error
 	// Organisation returns an organisation, or ErrNotFound.
 	Organisation(ctx context.Context, id string) (Organisation, error)
+	// ListOrganisations returns up to limit organisations of the deployment with ids after afterID,
+	// by id.
+	ListOrganisations(ctx context.Context, afterID string, limit int) ([]Organisation, error)
 
 	// CountUsers returns the number of users in the deployment.
 	CountUsers(ctx context.Context) (int64, error)

@@ -177,7 +177,27 @@ func (s *IdentityStore) Organisation(ctx context.Context, id string) (identity.O
 	if err := findByID(ctx, s.coll(identityOrgsCollection), id, &d, identity.ErrNotFound, "organisation "+id); err != nil {
 		return identity.Organisation{}, err
 	}
-	return identity.Organisation{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt.UTC()}, nil
+	return fromIdentityOrgDoc(d), nil
+}
+
+// ListOrganisations returns up to limit organisations with ids after afterID, by id, or the
+// driver's error.
+func (s *IdentityStore) ListOrganisations(ctx context.Context, afterID string, limit int) ([]identity.Organisation, error) {
+	filter := bson.D{}
+	if afterID != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	docs, err := findDocs[identityOrgDoc](ctx, s.db, s.coll(identityOrgsCollection), filter, opts, "listing organisations: %w")
+	if err != nil {
+		return nil, err
+	}
+	return mapDocs(docs, fromIdentityOrgDoc), nil
+}
+
+// fromIdentityOrgDoc converts a stored organisation.
+func fromIdentityOrgDoc(d identityOrgDoc) identity.Organisation {
+	return identity.Organisation{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt.UTC()}
 }
 
 // CountUsers returns the number of users in the deployment, or the driver's error.
