@@ -1197,8 +1197,8 @@ func TestSyncPushReusedOpIDWithOtherPayload(t *testing.T) {
 			if err := json.Unmarshal(res[0].First, &f); err != nil || f.Status != "applied" || f.ID != caseID {
 				t.Errorf("first result = %+v (%v), want the applied create", f, err)
 			}
-			if tc.status == "conflict" && (res[0].Problem == nil || res[0].Problem.Code != "op_id_reused") {
-				t.Errorf("conflict problem = %+v, want op_id_reused", res[0].Problem)
+			if tc.status == "conflict" && (res[0].Problem == nil || res[0].Problem.Code != "op_id_reused" || !strings.Contains(res[0].Problem.Detail, "op_id")) {
+				t.Errorf("conflict problem = %+v, want op_id_reused, explained in words that name op_id", res[0].Problem)
 			}
 		})
 	}

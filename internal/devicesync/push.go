@@ -16,7 +16,7 @@ func errUnknownType(t string) error {
 
 // errOpIDReused is the problem of an operation whose OpID was applied before with other content.
 func errOpIDReused() error {
-	return apperr.New(apperr.Conflict, "op_id_reused", "ErrIdempotencyKeyReused", nil)
+	return apperr.New(apperr.Conflict, "op_id_reused", "ErrOpIDReused", nil)
 }
 
 // fingerprintSep ends the fingerprint stored before an encoded result (an encoded result is a
