@@ -85,6 +85,16 @@ func TestBrowserSupervisorReturnsThenApproves(t *testing.T) {
 	tb.open("/console/coaching?interviewer=" + o.worker.User.ID)
 	tb.axe()
 	tb.screenshot("coaching")
+	tb.open("/console/cases")
+	if got := tb.text("#cases"); !strings.Contains(got, "Under 6 years") {
+		t.Errorf("the case list does not name the age band: %q", got)
+	}
+	tb.axe()
+	tb.open("/console/cases/" + o.assigned)
+	if got := tb.text("main"); !strings.Contains(got, "Child W.") {
+		t.Errorf("the case page does not show the child's pseudonym: %q", got)
+	}
+	tb.axe()
 	tb.open(review)
 	tb.fill("#addendum-text", "The interpreter's name was corrected in the file.")
 	tb.submit("#add-addendum", "#addenda")

@@ -41,7 +41,7 @@ func TestConsoleCasesList(t *testing.T) {
 		status                 int
 		want, notWant          []string
 	}{
-		{"supervisor", supName, supPass, "/console/cases", http.StatusOK, []string{ref(mine), ref(theirs)}, []string{ref(foreign)}},
+		{"supervisor", supName, supPass, "/console/cases", http.StatusOK, []string{ref(mine), ref(theirs), "<td>Open</td>", "<td>Online enticement, solicitation and grooming</td>", "<td>Under 6 years</td>"}, []string{ref(foreign), "<td>open</td>", "<td>grooming</td>", "<td>under_6</td>"}},
 		{"supervisor filtered", supName, supPass, "/console/cases?status=closed", http.StatusOK, []string{"No cases match."}, []string{ref(mine)}},
 		{"caseworker", workerName, workerPass, "/console/cases", http.StatusOK, []string{ref(mine)}, []string{ref(theirs), ref(foreign)}},
 		{"bad filter", supName, supPass, "/console/cases?age_band=ancient", http.StatusBadRequest, nil, []string{"REF-"}},
@@ -109,6 +109,9 @@ func TestConsoleCasesPage(t *testing.T) {
 			}
 			if m := pageTitle.FindStringSubmatch(r.body); m == nil || strings.Contains(m[1], "Child") || strings.Contains(m[1], "REF-") {
 				t.Errorf("page title %q", m)
+			}
+			if tc.status == http.StatusOK && (!strings.Contains(r.body, "Under 6 years") || !strings.Contains(r.body, "Online enticement") || strings.Contains(r.body, "<dd>grooming</dd>")) {
+				t.Errorf("the case page shows codes, not the age band's and case types' names: %.2000s", r.body)
 			}
 			shown := strings.Contains(r.body, "Child P.")
 			if shown != (tc.status == http.StatusOK) {
