@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,5 +120,72 @@ func TestConsoleCasesPage(t *testing.T) {
 				t.Errorf("the child's pseudonym shown: %v", shown)
 			}
 		})
+	}
+}
+
+// A supervisor closes a case with a reason and reopens it from the case page. A missing reason shows
+// the message at the field and changes nothing; a stale page answers 409; another organisation's
+// supervisor gets 404 and changes nothing.
+func TestConsoleCaseCloseReopen(t *testing.T) {
+	t.Parallel()
+	base := server(t).base
+	org := newOrg(t)
+	supName, supPass, sup := org.newUser(t, "supervisor")
+	outName, outPass, _ := newOrg(t).newUser(t, "supervisor")
+	id := uuid.Must(uuid.NewV7()).String()
+	if r := post(t, base, http.MethodPost, "/v1/cases", sup.AccessToken, newCase(id, "Child C.")); r.status != http.StatusCreated {
+		t.Fatalf("case: %d %s", r.status, r.body)
+	}
+	type caseState struct {
+		Status       string `json:"status"`
+		StatusReason string `json:"status_reason"`
+		Version      int64  `json:"version"`
+	}
+	state := func(t *testing.T) caseState {
+		t.Helper()
+		var c caseState
+		get(t, base, "/v1/cases/"+id, "Authorization: Bearer "+sup.AccessToken).json(t, &c)
+		return c
+	}
+	cc := consoleSignIn(t, base, supName, supPass)
+	outsider := consoleSignIn(t, base, outName, outPass)
+	version := func(t *testing.T) string { t.Helper(); return strconv.FormatInt(state(t).Version, 10) }
+	steps := []struct {
+		name       string
+		client     *consoleClient
+		path       string
+		form       url.Values
+		wantStatus int
+		wantBody   string
+		wantCase   string // status after the step
+	}{
+		{"no reason", cc, "/close", url.Values{"reason": {"  "}}, http.StatusBadRequest, `id="reason-error"`, "open"},
+		{"stale page", cc, "/close", url.Values{"reason": {"Support completed."}, "version": {"999"}}, http.StatusConflict, "", "open"},
+		{"another organisation", outsider, "/close", url.Values{"reason": {"Support completed."}}, http.StatusNotFound, "", "open"},
+		{"close", cc, "/close", url.Values{"reason": {"Support completed."}}, http.StatusSeeOther, "", "closed"},
+		{"close again", cc, "/close", url.Values{"reason": {"Twice."}}, http.StatusBadRequest, "", "closed"},
+		{"reopen", cc, "/reopen", url.Values{"reason": {"New disclosure."}}, http.StatusSeeOther, "", "open"},
+	}
+	for _, s := range steps {
+		if !s.form.Has("version") {
+			s.form.Set("version", version(t))
+		}
+		r := s.client.post("/console/cases/"+id+s.path, s.form)
+		if r.status != s.wantStatus || !strings.Contains(r.body, s.wantBody) {
+			t.Fatalf("%s: %d %.1500s", s.name, r.status, r.body)
+		}
+		if s.wantStatus == http.StatusSeeOther && r.location() != "/console/cases/"+id {
+			t.Errorf("%s: redirected to %q", s.name, r.location())
+		}
+		if got := state(t); got.Status != s.wantCase {
+			t.Fatalf("%s: case %+v, want %s", s.name, got, s.wantCase)
+		}
+	}
+	if got := state(t); got.StatusReason != "New disclosure." {
+		t.Errorf("reason after reopening: %q", got.StatusReason)
+	}
+	page := cc.get("/console/cases/" + id)
+	if !strings.Contains(page.body, "New disclosure.") || !strings.Contains(page.body, "Close the case") {
+		t.Errorf("the case page after reopening: %.2000s", page.body)
 	}
 }

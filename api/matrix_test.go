@@ -126,6 +126,8 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /console/coaching":                                   {"supervisor"},
 	"GET /console/cases":                                      {"supervisor", "caseworker"},
 	"GET /console/cases/:case":                                {"supervisor", "caseworker"},
+	"POST /console/cases/:case/close":                         {"supervisor", "caseworker"},
+	"POST /console/cases/:case/reopen":                        {"supervisor", "caseworker"},
 	// the console's content editor, administrator and auditor pages
 	"GET /console/library":             {"content_editor"},
 	"GET /console/library/:id":         {"content_editor"},

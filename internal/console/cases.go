@@ -1,12 +1,15 @@
 package console
 
 import (
+	"context"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/access"
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -23,6 +26,10 @@ func (c *Console) declareCases() {
 			h: c.caseList, nav: &navEntry{label: "console.nav.cases", order: 15}},
 		route{method: fiber.MethodGet, path: Prefix + "/cases/:case", policy: access.Roles(identity.RoleSupervisor, identity.RoleCaseworker),
 			h: c.casePage},
+		route{method: fiber.MethodPost, path: Prefix + "/cases/:case/close", policy: access.Roles(identity.RoleSupervisor, identity.RoleCaseworker),
+			h: c.closeCase},
+		route{method: fiber.MethodPost, path: Prefix + "/cases/:case/reopen", policy: access.Roles(identity.RoleSupervisor, identity.RoleCaseworker),
+			h: c.reopenCase},
 	)
 }
 
@@ -68,13 +75,57 @@ func (c *Console) caseList(r *request) error {
 	return c.render(r, fiber.StatusOK, "case_list", "console.cases.title", d, "")
 }
 
+// caseData is the case page: the case, and the close or reopen form's reason and field errors when
+// it was sent back.
+type caseData struct {
+	casework.Case
+	Reason string
+	Errors map[string]string // field -> localized message
+}
+
 // casePage is GET /console/cases/{id}: the case as casework.Service.Get returns it (same scoping:
 // 404 for another organisation's case or one a caseworker is not assigned to; same audit entry),
-// with the child's profile and needs and the assigned caseworkers. Its title names no child.
+// with the child's profile and needs, the assigned caseworkers, and the close or reopen form. Its
+// title names no child.
 func (c *Console) casePage(r *request) error {
-	k, err := c.deps.Cases.Get(r.ctx(), r.p, strings.Clone(r.c.Params("case")))
+	return c.showCase(r, fiber.StatusOK, strings.Clone(r.c.Params("case")), "", nil)
+}
+
+// showCase renders the case page for id with status, the reason as typed and any field errors.
+func (c *Console) showCase(r *request, status int, id, reason string, errs map[string]string) error {
+	k, err := c.deps.Cases.Get(r.ctx(), r.p, id)
 	if err != nil {
 		return err
 	}
-	return c.render(r, fiber.StatusOK, "case", "console.case.title", k, "")
+	return c.render(r, status, "case", "console.case.title", caseData{Case: k, Reason: reason, Errors: errs}, "")
+}
+
+// closeCase is POST /console/cases/{id}/close: casework.Service.Close with the form's reason and the
+// version the page showed (as POST /v1/cases/{id}/close).
+func (c *Console) closeCase(r *request) error { return c.setCaseStatus(r, c.deps.Cases.Close) }
+
+// reopenCase is POST /console/cases/{id}/reopen: casework.Service.Reopen, as closeCase.
+func (c *Console) reopenCase(r *request) error { return c.setCaseStatus(r, c.deps.Cases.Reopen) }
+
+// setCaseStatus closes or reopens the case through set. A missing or too long reason shows the page
+// again with the message at the field (400, nothing changed); a case changed since the page was
+// shown answers the service's 409 (stale version); success returns to the case page (303).
+func (c *Console) setCaseStatus(r *request, set func(context.Context, identity.Principal, string, string, int64) (casework.Case, error)) error {
+	id, reason := strings.Clone(r.c.Params("case")), strings.Clone(r.c.FormValue("reason"))
+	version, err := strconv.ParseInt(r.c.FormValue("version"), 10, 64)
+	if err != nil {
+		version = -1 // not a version the case can have: the service answers that it changed
+	}
+	_, err = set(r.ctx(), r.p, id, reason, version)
+	if e := apperr.As(err); e != nil && e.Kind == apperr.Invalid && len(e.Fields) > 0 {
+		errs := map[string]string{}
+		for _, f := range e.Fields {
+			errs[f.Field] = c.fieldMessage(r.loc.Code, f)
+		}
+		return c.showCase(r, fiber.StatusBadRequest, id, reason, errs)
+	}
+	if err != nil {
+		return err
+	}
+	return r.c.Redirect(Prefix+"/cases/"+url.PathEscape(id), fiber.StatusSeeOther)
 }
