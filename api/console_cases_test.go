@@ -115,6 +115,9 @@ func TestConsoleCasesPage(t *testing.T) {
 			if tc.status == http.StatusOK && (!strings.Contains(r.body, "Under 6 years") || !strings.Contains(r.body, "Online enticement") || strings.Contains(r.body, "<dd>grooming</dd>")) {
 				t.Errorf("the case page shows codes, not the age band's and case types' names: %.2000s", r.body)
 			}
+			if tc.status == http.StatusOK && !strings.Contains(r.body, "<li>Test "+workerName+"</li>") {
+				t.Errorf("the case page does not name its caseworker: %.2000s", r.body)
+			}
 			shown := strings.Contains(r.body, "Child P.")
 			if shown != (tc.status == http.StatusOK) {
 				t.Errorf("the child's pseudonym shown: %v", shown)

@@ -79,6 +79,7 @@ func (c *Console) caseList(r *request) error {
 // it was sent back.
 type caseData struct {
 	casework.Case
+	Names  map[string]string // display names of the assigned caseworkers
 	Reason string
 	Errors map[string]string // field -> localized message
 }
@@ -97,7 +98,11 @@ func (c *Console) showCase(r *request, status int, id, reason string, errs map[s
 	if err != nil {
 		return err
 	}
-	return c.render(r, status, "case", "console.case.title", caseData{Case: k, Reason: reason, Errors: errs}, "")
+	names, err := c.deps.Identity.DisplayNames(r.ctx(), r.p.OrgID, k.CaseworkerIDs)
+	if err != nil {
+		return err
+	}
+	return c.render(r, status, "case", "console.case.title", caseData{Case: k, Names: names, Reason: reason, Errors: errs}, "")
 }
 
 // closeCase is POST /console/cases/{id}/close: casework.Service.Close with the form's reason and the
