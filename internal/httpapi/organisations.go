@@ -28,9 +28,7 @@ func toOrganisationView(o identity.Organisation) organisationView {
 // listOrganisations answers GET /v1/organisations (every signed-in user): the deployment's directory.
 func (s *Server) listOrganisations(c *fiber.Ctx) error {
 	q := readQuery(c, "limit", "cursor")
-	lq := struct {
-		Limit int `query:"limit" validate:"min=1,max=200"`
-	}{Limit: q.integer("limit", defaultPageSize)}
+	lq := pageQuery{Limit: q.integer("limit", defaultPageSize)}
 	after := q.cursor()
 	if err := q.done(s.validate, &lq); err != nil {
 		return err

@@ -40,9 +40,7 @@ func toRoles(codes []string) []identity.Role {
 // listUsers answers GET /v1/users (admins): the organisation's users, paged.
 func (s *Server) listUsers(c *fiber.Ctx) error {
 	q := readQuery(c, "limit", "cursor")
-	lq := struct {
-		Limit int `query:"limit" validate:"min=1,max=200"`
-	}{Limit: q.integer("limit", defaultPageSize)}
+	lq := pageQuery{Limit: q.integer("limit", defaultPageSize)}
 	after := q.cursor()
 	if err := q.done(s.validate, &lq); err != nil {
 		return err
