@@ -16,7 +16,7 @@ const (
 	MaxPseudonymLen   = 100
 	MaxNotesLen       = 2000 // disability notes, step notes
 	MaxReasonLen      = 500  // close/reopen and skip reasons
-	MaxLanguageLen    = 35
+	MaxLanguageLen    = apperr.MaxLanguageLen
 	MaxUserIDLen      = 128
 	MaxCaseworkers    = 50
 	MaxClientIDLen    = 128

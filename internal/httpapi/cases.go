@@ -13,44 +13,44 @@ import (
 
 type needsBody struct {
 	Interpreter         bool   `json:"interpreter"`
-	InterpreterLanguage string `json:"interpreter_language" validate:"max=35"`
+	InterpreterLanguage string `json:"interpreter_language" validate:"max_language"`
 	CommunicationAids   bool   `json:"communication_aids"`
 	Disability          bool   `json:"disability"`
-	DisabilityNotes     string `json:"disability_notes" validate:"max=2000"`
+	DisabilityNotes     string `json:"disability_notes" validate:"max_case_notes"`
 	SupportPerson       bool   `json:"support_person"`
 }
 
 type childBody struct {
-	Pseudonym         string    `json:"pseudonym" validate:"required,max=100"`
+	Pseudonym         string    `json:"pseudonym" validate:"required,max_pseudonym"`
 	AgeBand           string    `json:"age_band" validate:"required,age_band"`
 	BirthYear         int       `json:"birth_year" validate:"omitempty,min=1900,max=2100"`
 	Gender            string    `json:"gender" validate:"omitempty,oneof=female male other undisclosed"`
-	PreferredLanguage string    `json:"preferred_language" validate:"max=35"`
+	PreferredLanguage string    `json:"preferred_language" validate:"max_language"`
 	Needs             needsBody `json:"needs"`
 }
 
 type newCaseRequest struct {
 	ID              string     `json:"id" validate:"required,uuid"`
-	ReferenceNumber string     `json:"reference_number" validate:"max=100"`
+	ReferenceNumber string     `json:"reference_number" validate:"max_case_reference"`
 	Child           childBody  `json:"child"`
 	CaseTypes       []string   `json:"case_types" validate:"required,min=1,max=5,dive,case_type"`
-	CaseworkerIDs   []string   `json:"caseworker_ids" validate:"max=50,dive,max=128"`
-	SupervisorID    string     `json:"supervisor_id" validate:"max=128"`
+	CaseworkerIDs   []string   `json:"caseworker_ids" validate:"max_caseworkers,dive,max_user_id"`
+	SupervisorID    string     `json:"supervisor_id" validate:"max_user_id"`
 	OpenedAt        *time.Time `json:"opened_at"`
 }
 
 type updateCaseRequest struct {
 	Version         int64      `json:"version" validate:"required,min=1"`
-	ReferenceNumber *string    `json:"reference_number" validate:"omitempty,max=100"`
+	ReferenceNumber *string    `json:"reference_number" validate:"omitempty,max_case_reference"`
 	Child           *childBody `json:"child"`
 	CaseTypes       *[]string  `json:"case_types" validate:"omitempty,min=1,max=5,dive,case_type"`
-	CaseworkerIDs   *[]string  `json:"caseworker_ids" validate:"omitempty,max=50,dive,max=128"`
-	SupervisorID    *string    `json:"supervisor_id" validate:"omitempty,max=128"`
+	CaseworkerIDs   *[]string  `json:"caseworker_ids" validate:"omitempty,max_caseworkers,dive,max_user_id"`
+	SupervisorID    *string    `json:"supervisor_id" validate:"omitempty,max_user_id"`
 }
 
 type statusRequest struct {
 	Version int64  `json:"version" validate:"required,min=1"`
-	Reason  string `json:"reason" validate:"required,max=500"`
+	Reason  string `json:"reason" validate:"required,max_case_reason"`
 }
 
 type needsView struct {
@@ -149,7 +149,7 @@ type caseList struct {
 
 type caseQuery struct {
 	Status   string `query:"status" validate:"omitempty,oneof=open closed"`
-	Assignee string `query:"assignee" validate:"omitempty,max=128"`
+	Assignee string `query:"assignee" validate:"omitempty,max_user_id"`
 	CaseType string `query:"case_type" validate:"omitempty,case_type"`
 	AgeBand  string `query:"age_band" validate:"omitempty,age_band"`
 	Limit    int    `query:"limit" validate:"min=1,max=200"`

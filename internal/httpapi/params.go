@@ -31,6 +31,7 @@ func newValidatorAdapter() *validatorAdapter {
 		name, _, _ := strings.Cut(tag, ",")
 		return name
 	})
+	registerLimits(v)
 	for tag, values := range vocabularies {
 		v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return slices.Contains(values, fl.Field().String()) })
 	}
@@ -79,12 +80,14 @@ func fieldError(fe validator.FieldError) apperr.FieldError {
 	// The namespace without the root struct names nested fields as the client does: child.age_band,
 	// entries[3].kind.
 	_, path, _ := strings.Cut(fe.Namespace(), ".")
-	f := apperr.FieldError{Field: path, Code: fe.Tag()}
-	if values, ok := vocabularies[fe.Tag()]; ok {
+	// The actual tag: a domain limit (domainLimits) is an alias of max.
+	tag := fe.ActualTag()
+	f := apperr.FieldError{Field: path, Code: tag}
+	if values, ok := vocabularies[tag]; ok {
 		f.Code, f.MessageID, f.Data = "oneof", "field.oneof", map[string]any{"Values": strings.Join(values, ", ")}
 		return f
 	}
-	switch fe.Tag() {
+	switch tag {
 	case "required":
 		f.MessageID = "field.required"
 	case "oneof":

@@ -112,7 +112,7 @@ func toSyncRecordView(r devicesync.Record) syncRecordView {
 func (s *Server) syncChanges(c *fiber.Ctx) error {
 	q := readQuery(c, "cursor", "limit")
 	lq := struct {
-		Limit int `query:"limit" validate:"min=1,max=200"`
+		Limit int `query:"limit" validate:"min=1,max_sync_page"`
 	}{Limit: q.integer("limit", devicesync.DefaultPageSize)}
 	cur := q.str("cursor")
 	if q.values.Has("cursor") && cur == "" {
@@ -160,7 +160,7 @@ type pushOperation struct {
 }
 
 type pushRequest struct {
-	Operations []pushOperation `json:"operations" validate:"required,min=1,max=1000"`
+	Operations []pushOperation `json:"operations" validate:"required,min=1,max_sync_operations"`
 }
 
 type pushResultView struct {
@@ -329,20 +329,20 @@ func errSyncAction(a string) error {
 // childChangesBody and caseChangesBody are the changed fields of a case update; absent fields are
 // unchanged.
 type childChangesBody struct {
-	Pseudonym         *string    `json:"pseudonym" validate:"omitempty,max=100"`
+	Pseudonym         *string    `json:"pseudonym" validate:"omitempty,max_pseudonym"`
 	AgeBand           *string    `json:"age_band" validate:"omitempty,age_band"`
 	BirthYear         *int       `json:"birth_year" validate:"omitempty,min=0,max=2100"`
 	Gender            *string    `json:"gender" validate:"omitempty,oneof=female male other undisclosed"`
-	PreferredLanguage *string    `json:"preferred_language" validate:"omitempty,max=35"`
+	PreferredLanguage *string    `json:"preferred_language" validate:"omitempty,max_language"`
 	Needs             *needsBody `json:"needs"`
 }
 
 type caseChangesBody struct {
-	ReferenceNumber *string           `json:"reference_number" validate:"omitempty,max=100"`
+	ReferenceNumber *string           `json:"reference_number" validate:"omitempty,max_case_reference"`
 	Child           *childChangesBody `json:"child"`
 	CaseTypes       *[]string         `json:"case_types" validate:"omitempty,min=1,max=5,dive,case_type"`
-	CaseworkerIDs   *[]string         `json:"caseworker_ids" validate:"omitempty,max=50,dive,max=128"`
-	SupervisorID    *string           `json:"supervisor_id" validate:"omitempty,max=128"`
+	CaseworkerIDs   *[]string         `json:"caseworker_ids" validate:"omitempty,max_caseworkers,dive,max_user_id"`
+	SupervisorID    *string           `json:"supervisor_id" validate:"omitempty,max_user_id"`
 }
 
 func toCaseChanges(b caseChangesBody) devicesync.CaseChanges {
@@ -439,11 +439,11 @@ func errBaseVersion() error {
 // caseStatusBody is the data of a case close or reopen: the reason, as for POST
 // /v1/cases/{id}/close (the version is the operation's base_version).
 type caseStatusBody struct {
-	Reason string `json:"reason" validate:"required,max=500"`
+	Reason string `json:"reason" validate:"required,max_case_reason"`
 }
 
 type runStartBody struct {
-	ProtocolID string `json:"protocol_id" validate:"required,max=128"`
+	ProtocolID string `json:"protocol_id" validate:"required,max_run_protocol_id"`
 }
 
 func decodeRunOp(s *Server, op pushOperation) (devicesync.Payload, error) {

@@ -47,9 +47,9 @@ func requireCaseID(op pushOperation) error {
 // absent fields are unchanged.
 type planChangesBody struct {
 	ScheduledAt       *time.Time         `json:"scheduled_at"`
-	Place             *string            `json:"place" validate:"omitempty,max=500"`
+	Place             *string            `json:"place" validate:"omitempty,max_interview_place"`
 	ChildFriendlyRoom *bool              `json:"child_friendly_room"`
-	Participants      *[]participantBody `json:"participants" validate:"omitempty,max=20,dive"`
+	Participants      *[]participantBody `json:"participants" validate:"omitempty,max_interview_participants,dive"`
 	Recording         *recordingBody     `json:"recording"`
 	Consent           *consentBody       `json:"consent"`
 }
