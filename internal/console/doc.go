@@ -43,7 +43,8 @@
 //     <input type="hidden" name="csrf" value="{{.CSRF}}">. No inline script or style attribute (the
 //     CSP forbids them); style with classes in assets/console.css using logical properties only
 //     (margin-inline, inset-inline-start, text-align: start) so Arabic mirrors by itself. Page
-//     titles never hold child data.
+//     titles never hold child data. A piece several pages show is a named template of its own in
+//     templates/shared/ (every page is parsed with them), such as "device_table".
 //  4. Strings: add every id to locales/console.en.yaml and its five translations
 //     (console.<code>.yaml); the completeness test in locales fails when one lacks an id.
 //  5. Matrix: add "METHOD /console/things" with its roles to accessMatrix in api/matrix_test.go.

@@ -194,10 +194,7 @@ func (s *Server) listDrafts(c *fiber.Ctx) error {
 		Items      []draftSummaryView `json:"items"`
 		NextCursor *string            `json:"next_cursor"`
 	}{Items: make([]draftSummaryView, len(ds))}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		out.NextCursor = &next
-	}
+	out.NextCursor = cursorOrNil(page.Next)
 	for i, d := range ds {
 		out.Items[i] = draftSummaryView{ID: d.ID, ProtocolID: d.ProtocolID, Title: d.Protocol.Title, BaseVersion: d.BaseVersion,
 			Status: string(d.Status), UpdatedAt: d.UpdatedAt, Version: d.Version}

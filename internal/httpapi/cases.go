@@ -174,10 +174,7 @@ func (s *Server) listCases(c *fiber.Ctx) error {
 	for i, cs := range page.Cases {
 		list.Items[i] = toCaseView(cs)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		list.NextCursor = &next
-	}
+	list.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, list)
 }
 

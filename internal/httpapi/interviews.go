@@ -306,10 +306,7 @@ func (s *Server) interviewReviewQueue(c *fiber.Ctx) error {
 	for i, x := range page.Sessions {
 		out.Items[i] = s.toInterviewSummary(c.UserContext(), x, loc)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		out.NextCursor = &next
-	}
+	out.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, out)
 }
 

@@ -41,9 +41,6 @@ func (s *Server) listOrganisations(c *fiber.Ctx) error {
 	for i, o := range page.Organisations {
 		list.Items[i] = toOrganisationView(o)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		list.NextCursor = &next
-	}
+	list.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, list)
 }

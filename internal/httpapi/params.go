@@ -215,6 +215,24 @@ type pageQuery struct {
 	Limit int `query:"limit" validate:"min=1,max=200"`
 }
 
+// cursorOrNil returns the cursor of the page after key, or nil (next_cursor null: the last page)
+// when key is empty.
+func cursorOrNil(key string) *string {
+	if key == "" {
+		return nil
+	}
+	c := encodeCursor(key)
+	return &c
+}
+
+// seqCursorOrNil is cursorOrNil for a page after sequence number n: nil when n is not positive.
+func seqCursorOrNil(n int64) *string {
+	if n <= 0 {
+		return nil
+	}
+	return cursorOrNil(strconv.FormatInt(n, 10))
+}
+
 // encodeCursor and decodeCursor make an opaque cursor from the last key of a page.
 func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte("k:" + key)) }
 
