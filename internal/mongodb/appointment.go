@@ -79,7 +79,9 @@ func (d *DB) ensureAppointmentIndexes(ctx context.Context) error {
 	})
 }
 
-func (s *AppointmentStore) coll() *mongo.Collection { return s.db.db.Collection(appointmentsCollection) }
+func (s *AppointmentStore) coll() *mongo.Collection {
+	return s.db.db.Collection(appointmentsCollection)
+}
 
 func appointmentAAD(id, field string) string { return "appointment:" + id + ":" + field }
 
