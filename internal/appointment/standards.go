@@ -142,10 +142,10 @@ func (s *Service) TimeStandards(ctx context.Context, p identity.Principal, caseI
 	return MeasureCase(c, as, s.standards, s.clock()), s.record(ctx, p, role, ActionTimeStandards, resourceCase, c.ID, audit.OutcomeSuccess)
 }
 
-// MeasureOrg measures every case of organisation orgID matching f at now, with no access check or
-// audit entry (for callers that checked both: the worklist and the statistics). It returns the
-// cases measured and their measures, or the store's error.
-func (s *Service) MeasureOrg(ctx context.Context, orgID string, f casework.StoreFilter) ([]casework.Case, []Measure, error) {
+// OrgRecords returns the cases of organisation orgID matching f and all of the organisation's
+// appointments, with no access check or audit entry (for callers that checked both: the worklist
+// and the statistics). It returns the store's error.
+func (s *Service) OrgRecords(ctx context.Context, orgID string, f casework.StoreFilter) ([]casework.Case, []Appointment, error) {
 	f.OrgID = orgID
 	var cases []casework.Case
 	if err := s.eachCase(ctx, f, func(c casework.Case) { cases = append(cases, c) }); err != nil {
@@ -155,18 +155,22 @@ func (s *Service) MeasureOrg(ctx context.Context, orgID string, f casework.Store
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing appointments: %w", err)
 	}
+	return cases, as, nil
+}
+
+// MeasureAll measures cases against standards at now, each from the appointments naming it.
+func MeasureAll(cases []casework.Case, as []Appointment, standards Standards, now time.Time) []Measure {
 	byCase := map[string][]Appointment{}
 	for _, a := range as {
 		for _, id := range a.CaseIDs {
 			byCase[id] = append(byCase[id], a)
 		}
 	}
-	now := s.clock()
 	var ms []Measure
 	for _, c := range cases {
-		ms = append(ms, MeasureCase(c, byCase[c.ID], s.standards, now)...)
+		ms = append(ms, MeasureCase(c, byCase[c.ID], standards, now)...)
 	}
-	return cases, ms, nil
+	return ms
 }
 
 // OverdueCase is an open case with an overdue time standard, for the worklist.
@@ -199,10 +203,11 @@ func (s *Service) Due(ctx context.Context, p identity.Principal) (Due, error) {
 	if !p.HasRole(identity.RoleSupervisor) || p.OrgID == "" {
 		return Due{}, identity.ErrForbidden
 	}
-	cases, ms, err := s.MeasureOrg(ctx, p.OrgID, casework.StoreFilter{Status: casework.StatusOpen})
+	cases, as, err := s.OrgRecords(ctx, p.OrgID, casework.StoreFilter{Status: casework.StatusOpen})
 	if err != nil {
 		return Due{}, err
 	}
+	ms := MeasureAll(cases, as, s.standards, s.clock())
 	workers := map[string][]string{}
 	for _, c := range cases {
 		workers[c.ID] = c.CaseworkerIDs
