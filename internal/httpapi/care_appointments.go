@@ -48,27 +48,27 @@ type caseReviewBody struct {
 // newAppointmentRequest is the body of both creates; on a case's route case_ids is not sent (the
 // case is the route's).
 type newAppointmentRequest struct {
-	ID              string            `json:"id" validate:"required,uuid"`
-	Kind            string            `json:"kind" validate:"required,oneof=forensic_interview medical_examination therapy case_review court other"`
-	CaseIDs         []string          `json:"case_ids" validate:"omitempty,max=50,dive,uuid"`
-	StartsAt        time.Time         `json:"starts_at" validate:"required"`
-	DurationMinutes int               `json:"duration_minutes" validate:"min=0,max=1440"`
-	Place           string            `json:"place" validate:"max=300"`
+	ID              string                `json:"id" validate:"required,uuid"`
+	Kind            string                `json:"kind" validate:"required,oneof=forensic_interview medical_examination therapy case_review court other"`
+	CaseIDs         []string              `json:"case_ids" validate:"omitempty,max=50,dive,uuid"`
+	StartsAt        time.Time             `json:"starts_at" validate:"required"`
+	DurationMinutes int                   `json:"duration_minutes" validate:"min=0,max=1440"`
+	Place           string                `json:"place" validate:"max=300"`
 	Participants    []apptParticipantBody `json:"participants" validate:"max=50,dive"`
-	Status          string            `json:"status" validate:"omitempty,oneof=scheduled done cancelled missed"`
-	Notes           string            `json:"notes" validate:"max=4000"`
-	Reviews         []caseReviewBody  `json:"reviews" validate:"max=50,dive"`
+	Status          string                `json:"status" validate:"omitempty,oneof=scheduled done cancelled missed"`
+	Notes           string                `json:"notes" validate:"max=4000"`
+	Reviews         []caseReviewBody      `json:"reviews" validate:"max=50,dive"`
 }
 
 type updateAppointmentRequest struct {
-	Version         int64              `json:"version" validate:"required,min=1"`
-	StartsAt        *time.Time         `json:"starts_at"`
-	DurationMinutes *int               `json:"duration_minutes" validate:"omitempty,min=0,max=1440"`
-	Place           *string            `json:"place" validate:"omitempty,max=300"`
+	Version         int64                  `json:"version" validate:"required,min=1"`
+	StartsAt        *time.Time             `json:"starts_at"`
+	DurationMinutes *int                   `json:"duration_minutes" validate:"omitempty,min=0,max=1440"`
+	Place           *string                `json:"place" validate:"omitempty,max=300"`
 	Participants    *[]apptParticipantBody `json:"participants" validate:"omitempty,max=50,dive"`
-	Status          *string            `json:"status" validate:"omitempty,oneof=scheduled done cancelled missed"`
-	Notes           *string            `json:"notes" validate:"omitempty,max=4000"`
-	Reviews         *[]caseReviewBody  `json:"reviews" validate:"omitempty,max=50,dive"`
+	Status          *string                `json:"status" validate:"omitempty,oneof=scheduled done cancelled missed"`
+	Notes           *string                `json:"notes" validate:"omitempty,max=4000"`
+	Reviews         *[]caseReviewBody      `json:"reviews" validate:"omitempty,max=50,dive"`
 }
 
 type apptParticipantView struct {
@@ -92,22 +92,22 @@ type caseReviewView struct {
 }
 
 type appointmentView struct {
-	ID              string            `json:"id"`
-	Kind            string            `json:"kind"`
-	KindLabel       string            `json:"kind_label"`
-	CaseIDs         []string          `json:"case_ids"`
-	StartsAt        time.Time         `json:"starts_at"`
-	DurationMinutes int               `json:"duration_minutes"`
-	Place           string            `json:"place"`
+	ID              string                `json:"id"`
+	Kind            string                `json:"kind"`
+	KindLabel       string                `json:"kind_label"`
+	CaseIDs         []string              `json:"case_ids"`
+	StartsAt        time.Time             `json:"starts_at"`
+	DurationMinutes int                   `json:"duration_minutes"`
+	Place           string                `json:"place"`
 	Participants    []apptParticipantView `json:"participants"`
-	Status          string            `json:"status"`
-	StatusLabel     string            `json:"status_label"`
-	Notes           string            `json:"notes"`
-	Reviews         []caseReviewView  `json:"reviews"`
-	CreatedBy       string            `json:"created_by"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
-	Version         int64             `json:"version"`
+	Status          string                `json:"status"`
+	StatusLabel     string                `json:"status_label"`
+	Notes           string                `json:"notes"`
+	Reviews         []caseReviewView      `json:"reviews"`
+	CreatedBy       string                `json:"created_by"`
+	CreatedAt       time.Time             `json:"created_at"`
+	UpdatedAt       time.Time             `json:"updated_at"`
+	Version         int64                 `json:"version"`
 }
 
 type appointmentList struct {
