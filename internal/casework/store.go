@@ -16,6 +16,7 @@ type StoreFilter struct {
 	CaseType     protocol.CaseType
 	AgeBand      protocol.AgeBand
 	UpdatedSince time.Time // cases with UpdatedAt at or after it
+	Flag         string    // cases with an unresolved flag of this kind (package caseflag)
 }
 
 // Store persists cases and runs. Every method returns the sentinels documented on it, or another

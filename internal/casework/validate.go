@@ -22,6 +22,7 @@ const (
 	MaxClientIDLen    = 128
 	MaxStepIDLen      = 128
 	MaxProtocolIDLen  = 128
+	MaxFlagLen        = 64              // a flag kind in a list filter
 	MaxClockSkew      = 5 * time.Minute // how far in the future a device time may be
 	maxChildAgeYears  = 18
 	maxRecordsPerRun  = 5000

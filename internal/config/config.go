@@ -48,6 +48,7 @@ type Config struct {
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
 	DeploymentAuditOrg     string        // DEPLOYMENT_AUDIT_ORG: organisation whose auditors read the deployment's audit log
 	InterviewRulesFile     string        // INTERVIEW_RULES_FILE: JSON file of interview quality rules replacing the shipped ones
+	TimeStandardsFile      string        // TIME_STANDARDS_FILE: JSON file of time standards (appointments) replacing the shipped ones
 	RequiredLocales        []string      // AUTHORING_REQUIRED_LOCALES: comma-separated locales a draft must be complete in to publish (empty: all supported), parsed, without repeats
 
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
@@ -119,6 +120,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
 		DeploymentAuditOrg:     env("DEPLOYMENT_AUDIT_ORG", "default"),
 		InterviewRulesFile:     env("INTERVIEW_RULES_FILE", ""),
+		TimeStandardsFile:      env("TIME_STANDARDS_FILE", ""),
 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
@@ -263,6 +265,7 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
 		slog.String("deployment_audit_org", c.DeploymentAuditOrg),
 		slog.String("interview_rules_file", c.InterviewRulesFile),
+		slog.String("time_standards_file", c.TimeStandardsFile),
 		slog.String("authoring_required_locales", strings.Join(c.RequiredLocales, ",")),
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),

@@ -88,6 +88,7 @@ type caseView struct {
 	CreatedBy       string     `json:"created_by"`
 	Version         int64      `json:"version"`
 	Erased          bool       `json:"erased"`
+	Flags           []string   `json:"flags"` // kinds of the unresolved flags (caseflag)
 }
 
 func toChild(b childBody) casework.Child {
@@ -112,7 +113,7 @@ func toCaseView(c casework.Case) caseView {
 			PreferredLanguage: c.Child.PreferredLanguage, Needs: needsView(c.Child.Needs)},
 		CaseTypes: codes(c.CaseTypes), CaseworkerIDs: nonNil(c.CaseworkerIDs), SupervisorID: c.SupervisorID,
 		Status: string(c.Status), StatusReason: c.StatusReason, OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, Erased: c.Erased}
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, Erased: c.Erased, Flags: nonNil(c.Flags)}
 	if c.Child.BirthYear != 0 {
 		year := c.Child.BirthYear
 		v.Child.BirthYear = &year
@@ -152,21 +153,22 @@ type caseQuery struct {
 	Assignee string `query:"assignee" validate:"omitempty,max_user_id"`
 	CaseType string `query:"case_type" validate:"omitempty,case_type"`
 	AgeBand  string `query:"age_band" validate:"omitempty,age_band"`
+	Flag     string `query:"flag" validate:"omitempty,oneof=risk_to_child safeguarding_concern media_attention special_needs acute other"`
 	Limit    int    `query:"limit" validate:"min=1,max=200"`
 }
 
 // listCases answers GET /v1/cases: the cases the caller may see, filtered and paged.
 func (s *Server) listCases(c *fiber.Ctx) error {
-	q := readQuery(c, "status", "assignee", "case_type", "age_band", "updated_since", "limit", "cursor")
+	q := readQuery(c, "status", "assignee", "case_type", "age_band", "flag", "updated_since", "limit", "cursor")
 	cq := caseQuery{Status: q.str("status"), Assignee: q.str("assignee"), CaseType: q.str("case_type"),
-		AgeBand: q.str("age_band"), Limit: q.integer("limit", defaultPageSize)}
+		AgeBand: q.str("age_band"), Flag: q.str("flag"), Limit: q.integer("limit", defaultPageSize)}
 	since := q.time("updated_since")
 	after := q.cursor()
 	if err := q.done(s.validate, &cq); err != nil {
 		return err
 	}
 	page, err := s.deps.Cases.List(c.UserContext(), principal(c), casework.Filter{Status: casework.Status(cq.Status),
-		AssigneeID: cq.Assignee, CaseType: protocol.CaseType(cq.CaseType), AgeBand: protocol.AgeBand(cq.AgeBand), UpdatedSince: since}, after, cq.Limit)
+		AssigneeID: cq.Assignee, CaseType: protocol.CaseType(cq.CaseType), AgeBand: protocol.AgeBand(cq.AgeBand), UpdatedSince: since, Flag: cq.Flag}, after, cq.Limit)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/childsafe-protocols/caseguide/internal/appointment"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
+	"github.com/childsafe-protocols/caseguide/internal/caseflag"
+	"github.com/childsafe-protocols/caseguide/internal/caseservice"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/erasure"
@@ -24,6 +27,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/report"
 	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
@@ -72,6 +76,13 @@ type Deps struct {
 	Worklist *worklist.Service
 	// Erasure serves the retention policy and two-person erasure (nil: no such routes).
 	Erasure *erasure.Service
+
+	// Working across agencies (nil: no such routes): case flags, services and outcomes,
+	// appointments with case review meetings and time standards, and statistics.
+	Flags        *caseflag.Service
+	Services     *caseservice.Service
+	Appointments *appointment.Service
+	Reports      *report.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -158,6 +169,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.syncRoutes(app)
 	s.authoringRoutes(app)
 	s.erasureRoutes(app)
+	s.careRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

@@ -45,6 +45,9 @@ type caseworkCaseDoc struct {
 	ChangeSeq           int64                   `bson:"change_seq"`
 	FormerCaseworkerIDs []string                `bson:"former_caseworker_ids"`
 	Assigned            []caseworkAssignmentDoc `bson:"assigned"`
+	// ActiveFlags are the kinds of the case's unresolved flags, kept by the flags' store
+	// (caseflag.go) for the case list's filter and view; the case's own writes never set it.
+	ActiveFlags []string `bson:"active_flags,omitempty"`
 }
 
 // caseworkAssignmentDoc says since which change a caseworker is assigned to a case.
@@ -120,6 +123,8 @@ func (d *DB) ensureCaseworkIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_id")},
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "caseworker_ids", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_caseworker")},
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "updated_at", Value: 1}}, Options: options.Index().SetName("org_updated")},
+			// the case list filtered by an unresolved flag (GET /v1/cases?flag=)
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "active_flags", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_flag")},
 		},
 		caseworkRunsCollection: {
 			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("case_started")},
@@ -236,6 +241,7 @@ func fromCaseworkCaseDoc(keys keyScope, d caseworkCaseDoc) (casework.Case, error
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
 	}
+	c.Flags = append([]string{}, d.ActiveFlags...)
 	c.Erased = x.erased
 	if x.err != nil {
 		return casework.Case{}, fmt.Errorf("reading case %s: %w", d.ID, x.err)
@@ -323,6 +329,9 @@ func (s *CaseworkStore) ListCases(ctx context.Context, f casework.StoreFilter, a
 	}
 	if !f.UpdatedSince.IsZero() {
 		filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
+	}
+	if f.Flag != "" {
+		filter = append(filter, bson.E{Key: "active_flags", Value: f.Flag})
 	}
 	switch len(f.AssigneeIDs) {
 	case 0:
