@@ -37,6 +37,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/users":                          {"admin"},
 	"PATCH /v1/users/:id":                     {"admin"},
 	"POST /v1/users/:id/password":             {"admin"},
+	"GET /v1/caseworkers":                     {"supervisor"},
 	"POST /v1/cases":                          {"caseworker", "supervisor"},
 	"GET /v1/cases":                           {"caseworker", "supervisor"},
 	"GET /v1/cases/:id":                       {"caseworker", "supervisor"},
