@@ -129,6 +129,11 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /console/cases/:case":                                {"supervisor", "caseworker"},
 	"POST /console/cases/:case/close":                         {"supervisor", "caseworker"},
 	"POST /console/cases/:case/reopen":                        {"supervisor", "caseworker"},
+	"POST /console/cases/:case/assign":                        {"supervisor"},
+	"POST /console/cases/:case/unassign":                      {"supervisor"},
+	"POST /console/cases/:case/evidence/:item/verify":         {"supervisor", "caseworker"},
+	"GET /console/cases/:case/evidence/:item/case-uco":        {"supervisor", "caseworker"},
+	"GET /console/cases/:case/evidence/:item/custody-record":  {"supervisor", "caseworker"},
 	// the console's content editor, administrator and auditor pages
 	"GET /console/library":             {"content_editor"},
 	"GET /console/library/:id":         {"content_editor"},
