@@ -1,8 +1,10 @@
 package console
 
 import (
+	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/casework"
@@ -85,20 +87,58 @@ type custodyRow struct {
 // loadSections reads the case page's sections for case k: runs (casework.Service.RunViews),
 // interviews (interview.Service.List), evidence items and their events (evidence.Service.ListItems
 // and Events), and, for a supervisor, the caseworkers they may assign (identity.Service.Caseworkers).
-// Every read is audited by its service, as through the API.
+// Every read is audited by its service, as through the API. The reads run concurrently, so that
+// their audit entries commit together; the first error is returned.
 func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error) {
-	ctx, loc := r.ctx(), r.loc.Code
-	s := caseSections{CanAssign: r.p.HasRole(identity.RoleSupervisor), CanReview: r.p.HasRole(identity.RoleSupervisor)}
-	views, err := c.deps.Cases.RunViews(ctx, r.p, k.ID)
-	if err != nil {
+	ctx, loc, p := r.ctx(), r.loc.Code, r.p
+	s := caseSections{CanAssign: p.HasRole(identity.RoleSupervisor), CanReview: p.HasRole(identity.RoleSupervisor)}
+	var (
+		views     []casework.RunView
+		sessions  []interview.Session
+		rawEvents [][]evidence.Event
+	)
+	var g group
+	g.Go(func() (err error) { views, err = c.deps.Cases.RunViews(ctx, p, k.ID); return err })
+	g.Go(func() (err error) { sessions, err = c.deps.Interviews.List(ctx, p, k.ID); return err })
+	g.Go(func() error {
+		page, err := c.deps.Evidence.ListItems(ctx, p, k.ID, "", caseItemsShown)
+		if err != nil {
+			return err
+		}
+		s.MoreItems = page.Next != ""
+		rawEvents = make([][]evidence.Event, len(page.Items))
+		more := make([]bool, len(page.Items))
+		var items group
+		for i, it := range page.Items {
+			items.Go(func() error {
+				events, next, err := c.deps.Evidence.Events(ctx, p, k.ID, it.ID, 0, caseEventsShown)
+				rawEvents[i], more[i] = events, next != 0
+				return err
+			})
+		}
+		if err := items.Wait(); err != nil {
+			return err
+		}
+		for i, it := range page.Items {
+			row := evidenceRow{Item: it, MoreEvents: more[i],
+				Kind:   c.deps.Catalog.Message(loc, "evidence.kind."+string(it.Kind), nil),
+				Status: c.deps.Catalog.Message(loc, "evidence.status."+string(it.State.Status), nil)}
+			row.SealBroken = it.State.SealIntact != nil && !*it.State.SealIntact
+			if !it.SuspectedAbuseMaterial {
+				row.Description = it.Description
+			}
+			s.Evidence = append(s.Evidence, row)
+		}
+		return nil
+	})
+	if s.CanAssign {
+		g.Go(func() (err error) { s.Choices, err = c.assignable(ctx, r, k); return err })
+	}
+	if err := g.Wait(); err != nil {
 		return s, err
 	}
 	for _, v := range views {
 		s.Runs = append(s.Runs, c.runRow(r, v))
-	}
-	sessions, err := c.deps.Interviews.List(ctx, r.p, k.ID)
-	if err != nil {
-		return s, err
 	}
 	ids := slices.Clone(k.CaseworkerIDs)
 	for _, x := range sessions {
@@ -111,38 +151,12 @@ func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error
 		ids = append(ids, x.InterviewerID)
 		s.Interviews = append(s.Interviews, row)
 	}
-	page, err := c.deps.Evidence.ListItems(ctx, r.p, k.ID, "", caseItemsShown)
-	if err != nil {
-		return s, err
-	}
-	s.MoreItems = page.Next != ""
-	var rawEvents [][]evidence.Event
-	for _, it := range page.Items {
-		events, next, err := c.deps.Evidence.Events(ctx, r.p, k.ID, it.ID, 0, caseEventsShown)
-		if err != nil {
-			return s, err
-		}
+	for _, events := range rawEvents {
 		for _, e := range events {
 			ids = append(ids, e.RecordedBy, e.PerformedBy.UserID, e.From.UserID, e.To.UserID)
 		}
-		rawEvents = append(rawEvents, events)
-		row := evidenceRow{Item: it, MoreEvents: next != 0,
-			Kind:   c.deps.Catalog.Message(loc, "evidence.kind."+string(it.Kind), nil),
-			Status: c.deps.Catalog.Message(loc, "evidence.status."+string(it.State.Status), nil)}
-		row.SealBroken = it.State.SealIntact != nil && !*it.State.SealIntact
-		if !it.SuspectedAbuseMaterial {
-			row.Description = it.Description
-		}
-		s.Evidence = append(s.Evidence, row)
 	}
-	if s.CanAssign {
-		choices, err := c.assignable(r, k)
-		if err != nil {
-			return s, err
-		}
-		s.Choices = choices
-	}
-	names, err := c.deps.Identity.DisplayNames(ctx, r.p.OrgID, ids)
+	names, err := c.deps.Identity.DisplayNames(ctx, p.OrgID, ids)
 	if err != nil {
 		return s, err
 	}
@@ -158,11 +172,33 @@ func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error
 	return s, nil
 }
 
+// group runs functions concurrently and keeps the first error.
+type group struct {
+	wg   sync.WaitGroup
+	once sync.Once
+	err  error
+}
+
+// Go runs f in a goroutine.
+func (g *group) Go(f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = err })
+		}
+	})
+}
+
+// Wait waits for every function and returns the first error (nil when none failed).
+func (g *group) Wait() error {
+	g.wg.Wait()
+	return g.err
+}
+
 // assignable lists the organisation's caseworkers not assigned to k, by display name.
-func (c *Console) assignable(r *request, k casework.Case) ([]identity.Caseworker, error) {
+func (c *Console) assignable(ctx context.Context, r *request, k casework.Case) ([]identity.Caseworker, error) {
 	var out []identity.Caseworker
 	for after := ""; ; {
-		page, err := c.deps.Identity.Caseworkers(r.ctx(), r.p, after, identity.MaxPageSize)
+		page, err := c.deps.Identity.Caseworkers(ctx, r.p, after, identity.MaxPageSize)
 		if err != nil {
 			return nil, err
 		}
