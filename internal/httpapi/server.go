@@ -146,6 +146,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/users", rolesOnly(identity.RoleAdmin), s.createUser)
 	s.handle(app, fiber.MethodPatch, "/v1/users/:id", rolesOnly(identity.RoleAdmin), s.updateUser)
 	s.handle(app, post, "/v1/users/:id/password", rolesOnly(identity.RoleAdmin), s.resetPassword)
+	s.handle(app, get, "/v1/caseworkers", rolesOnly(identity.RoleSupervisor), s.listCaseworkers)
 	caseRoles := rolesOnly(identity.RoleCaseworker, identity.RoleSupervisor)
 	s.handle(app, post, "/v1/cases", caseRoles, s.createCase)
 	s.handle(app, get, "/v1/cases", caseRoles, s.listCases)
