@@ -127,7 +127,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
 		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
-	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
+	webOIDC, err := consoleOIDC(cfg, sec)
+	if err != nil {
+		return err
+	}
+	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases, OIDC: webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService})
