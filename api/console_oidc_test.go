@@ -27,6 +27,15 @@ type codeIssuer struct {
 	url    string
 	mu     sync.Mutex
 	grants map[string]*codeGrant
+	user   string // who /authorize signs in when there is no login_hint ("": nobody, access_denied)
+}
+
+// signInAs makes /authorize sign username in when the request names nobody (a browser test's
+// provider, whose sign-in form the test does not fill).
+func (iss *codeIssuer) signInAs(username string) {
+	iss.mu.Lock()
+	iss.user = username
+	iss.mu.Unlock()
 }
 
 type codeGrant struct {
@@ -66,6 +75,11 @@ func startCodeIssuer(t *testing.T) *codeIssuer {
 			return
 		}
 		answer := url.Values{"state": {q.Get("state")}}
+		iss.mu.Lock()
+		if q.Get("login_hint") == "" {
+			q.Set("login_hint", iss.user)
+		}
+		iss.mu.Unlock()
 		switch {
 		case q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" ||
 			q.Get("nonce") == "" || !strings.Contains(q.Get("scope"), "openid"):
@@ -190,7 +204,7 @@ func TestConsoleSignInWithProvider(t *testing.T) {
 	for _, u := range []struct {
 		name     string
 		disabled bool
-	}{{"oidc.supervisor", false}, {"oidc.replay", false}, {"oidc.disabled", true}} {
+	}{{"oidc.supervisor", false}, {"oidc.replay", false}, {"oidc.disabled", true}, {"oidc.newcomer", false}} {
 		r := post(t, s.base, http.MethodPost, "/v1/users", admin, map[string]any{"username": u.name, "display_name": "Provider User",
 			"roles": []string{"supervisor"}, "password": "a password nobody uses 42"})
 		if r.status != http.StatusCreated {
@@ -249,6 +263,28 @@ func TestConsoleSignInWithProvider(t *testing.T) {
 		}
 		if r := cc.get("/console/cases"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/console/login") {
 			t.Errorf("after the revocation: %d %s", r.status, r.location())
+		}
+	})
+
+	t.Run("a user with a password an admin set becomes a provider user", func(t *testing.T) {
+		var users struct{ Items []struct{ ID, Username string } }
+		get(t, s.base, "/v1/users", "Authorization: Bearer "+admin).json(t, &users)
+		for _, u := range users.Items {
+			if u.Username == "oidc.newcomer" {
+				if r := post(t, s.base, http.MethodPost, "/v1/users/"+u.ID+"/password", admin, map[string]string{"password": "set by the admin 42"}); r.status != http.StatusOK {
+					t.Fatalf("reset: %d %s", r.status, r.body)
+				}
+			}
+		}
+		cc := newConsoleClient(t, s.base)
+		if r := cc.get(toProvider(t, cc, iss, "oidc.newcomer", nil)); r.status != http.StatusOK || r.header.Get("Refresh") != "0; url=/console/cases" {
+			t.Fatalf("callback: %d refresh %q (no password page for a provider user)", r.status, r.header.Get("Refresh"))
+		}
+		if r := cc.get("/console/cases"); r.status != http.StatusOK {
+			t.Errorf("/console/cases: %d %s", r.status, r.location())
+		}
+		if r := post(t, s.base, http.MethodPost, "/v1/auth/login", "", map[string]string{"username": "oidc.newcomer", "password": "set by the admin 42", "device_id": "x"}); r.status != http.StatusUnauthorized {
+			t.Errorf("the password the admin set still signs in: %d", r.status)
 		}
 	})
 

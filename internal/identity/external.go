@@ -33,7 +33,13 @@ type ExternalLoginRequest struct {
 // password sign-in's does, so it appears among the user's devices and is revoked the same way. It
 // returns ErrExternalUserUnknown (recorded as a failed sign-in, nothing created) when there is no
 // such enabled user; ErrDeviceRevoked when the device was revoked; an *apperr.Error Invalid for a
-// malformed device id or name; or the store's or recorder's error.
+// malformed device id or name, Conflict when the user changed while their password was being
+// removed (below); or the store's or recorder's error.
+//
+// A user who has not yet chosen their own password (PasswordChangeRequired: an admin set it) and
+// signs in through the provider becomes a user of the provider only: the password someone else set
+// is removed (so it can no longer be used, and the console asks for no password change); an admin's
+// password reset gives them one again.
 func (s *Service) ExternalLogin(ctx context.Context, req ExternalLoginRequest) (Tokens, Principal, error) {
 	now := s.clock()
 	var fe fieldErrors
@@ -57,6 +63,11 @@ func (s *Service) ExternalLogin(ctx context.Context, req ExternalLoginRequest) (
 			return Tokens{}, Principal{}, rerr
 		}
 		return Tokens{}, Principal{}, ErrExternalUserUnknown
+	}
+	if u.PasswordChangeRequired {
+		if u, err = s.becomeProviderUser(ctx, u, now); err != nil {
+			return Tokens{}, Principal{}, err
+		}
 	}
 	d, err := s.store.Device(ctx, u.OrgID, req.DeviceID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -86,4 +97,19 @@ func (s *Service) ExternalLogin(ctx context.Context, req ExternalLoginRequest) (
 		return Tokens{}, Principal{}, err
 	}
 	return tokens, p, nil
+}
+
+// becomeProviderUser removes the password an admin set for u (see ExternalLogin) and records it.
+func (s *Service) becomeProviderUser(ctx context.Context, u User, now time.Time) (User, error) {
+	u.PasswordHash, u.PasswordChangeRequired, u.UpdatedAt, u.Version = "", false, now, u.Version+1
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return User{}, s.updateFailed(ctx, u.OrgID, u.ID, err)
+	}
+	s.auth.dropUser(u.OrgID, u.ID)
+	e := audit.Event{OrgID: u.OrgID, ActorID: u.ID, ActorRole: roleList(u.Roles), Action: ActionUserUpdated,
+		ResourceType: ResourceUser, ResourceID: u.ID, Outcome: audit.OutcomeSuccess}
+	if err := s.record(ctx, e); err != nil {
+		return User{}, err
+	}
+	return u, nil
 }
