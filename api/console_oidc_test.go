@@ -267,7 +267,9 @@ func TestConsoleSignInWithProvider(t *testing.T) {
 	})
 
 	t.Run("a user with a password an admin set becomes a provider user", func(t *testing.T) {
-		var users struct{ Items []struct{ ID, Username string } }
+		var users struct {
+			Items []struct{ ID, Username string }
+		}
 		get(t, s.base, "/v1/users", "Authorization: Bearer "+admin).json(t, &users)
 		for _, u := range users.Items {
 			if u.Username == "oidc.newcomer" {
