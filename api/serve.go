@@ -131,7 +131,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases, OIDC: webOIDC,
+	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
+		OIDC:       webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService})
