@@ -133,7 +133,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := addCare(&deps, cfg, db, sec, cases, caseStore, hooks.now); err != nil {
 		return err
 	}
+	webOIDC, err := consoleOIDC(cfg, sec)
+	if err != nil {
+		return err
+	}
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
+		OIDC:       webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService})
