@@ -120,7 +120,10 @@ func (s *Server) buildProblem(loc string, err error, e *apperr.Error, instance, 
 		var staleCase *casework.StaleError
 		var staleInterview *interview.StaleError
 		var staleDraft *authoring.StaleError
+		var staleOrg *identity.OrgStaleError
 		switch {
+		case errors.As(err, &staleOrg):
+			p.Current = toOrganisationView(staleOrg.Current, labeler{cat, loc})
 		case errors.As(err, &staleDraft):
 			p.Current = s.toDraftView(staleDraft.Current, "")
 		case errors.As(err, &staleUser):

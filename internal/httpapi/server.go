@@ -131,6 +131,8 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, get, "/v1/devices", signedIn, s.listDevices)
 	s.handle(app, fiber.MethodDelete, "/v1/devices/:id", signedIn, s.revokeDevice)
 	s.handle(app, get, "/v1/organisations", signedIn, s.listOrganisations)
+	s.handle(app, post, "/v1/organisations", rolesOnly(identity.RoleAdmin), s.createOrganisation)
+	s.handle(app, fiber.MethodPatch, "/v1/organisations/:id", rolesOnly(identity.RoleAdmin), s.updateOrganisation)
 	s.handle(app, get, "/v1/users", rolesOnly(identity.RoleAdmin), s.listUsers)
 	s.handle(app, post, "/v1/users", rolesOnly(identity.RoleAdmin), s.createUser)
 	s.handle(app, fiber.MethodPatch, "/v1/users/:id", rolesOnly(identity.RoleAdmin), s.updateUser)
