@@ -124,8 +124,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
+	deps.Consents, deps.Referrals = newSharing(db, sec, cases)
 	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
-		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now)
+		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now).WithReferrals(deps.Referrals)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,

@@ -16,6 +16,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/consent"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/erasure"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
@@ -24,6 +25,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/referral"
 	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
@@ -72,6 +74,10 @@ type Deps struct {
 	Worklist *worklist.Service
 	// Erasure serves the retention policy and two-person erasure (nil: no such routes).
 	Erasure *erasure.Service
+	// Consents and Referrals serve working across agencies: consents and legal bases of a case,
+	// referrals and transfers between organisations (nil: no such routes).
+	Consents  *consent.Service
+	Referrals *referral.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -160,6 +166,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.syncRoutes(app)
 	s.authoringRoutes(app)
 	s.erasureRoutes(app)
+	s.sharingRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}
