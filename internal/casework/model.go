@@ -68,6 +68,9 @@ type Case struct {
 	UpdatedAt       time.Time
 	CreatedBy       string
 	Version         int64 // 1 when created, +1 on every change
+	// TransferredBy is the referral that transferred the case to another organisation ("" when
+	// none): the case is then closed and stays a read-only record (it cannot be reopened).
+	TransferredBy string
 	// Erased is set by the store when the case was erased (its data key destroyed): every encrypted
 	// field (reference number, pseudonym, disability notes, status reason) then reads as "".
 	Erased bool

@@ -399,6 +399,8 @@ func (s *Service) setStatus(ctx context.Context, p identity.Principal, id, reaso
 		return Case{}, errCaseClosed(id)
 	case to == StatusOpen && cur.Status != StatusClosed:
 		return Case{}, errCaseNotClosed(id)
+	case to == StatusOpen && cur.TransferredBy != "":
+		return Case{}, errCaseTransferred(id)
 	}
 	now := s.clock()
 	next := cur.clone()

@@ -45,6 +45,8 @@ var vocabularies = map[string][]string{
 	"case_type": codes(protocol.CaseTypes),
 	"need":      codes(protocol.Needs),
 	"role":      codes(identity.Roles),
+	// working across agencies (organisations, consents, referrals)
+	"service_kind": codes(identity.ServiceKinds),
 }
 
 func fieldOneOf(field, values string) apperr.FieldError {

@@ -24,9 +24,13 @@ var Roles = []Role{RoleCaseworker, RoleSupervisor, RoleContentEditor, RoleAdmin,
 
 // Organisation is a deploying agency. Every user, device and record belongs to exactly one.
 type Organisation struct {
-	ID        string
-	Name      string
-	CreatedAt time.Time
+	ID           string
+	Name         string
+	ServiceKinds []ServiceKind // the kinds of service it provides (DirectoryWrites), in the order of ServiceKinds
+	Contact      string        // how other agencies reach it (an address, a telephone number): no child data
+	CreatedAt    time.Time
+	UpdatedAt    time.Time // CreatedAt until it is edited
+	Version      int64     // 1 when created (also for organisations recorded before versions existed), +1 on every edit
 }
 
 // User is a person who signs in.

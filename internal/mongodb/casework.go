@@ -39,6 +39,9 @@ type caseworkCaseDoc struct {
 	UpdatedAt       time.Time        `bson:"updated_at"`
 	CreatedBy       string           `bson:"created_by"`
 	Version         int64            `bson:"version"`
+	// TransferredBy is the referral that transferred the case to another organisation (absent
+	// otherwise): the case is then closed for good.
+	TransferredBy string `bson:"transferred_by,omitempty"`
 	// Sync metadata (see internal/devicesync and the README's "Offline sync"): the organisation's
 	// change sequence number of the last write, the caseworkers once assigned and no longer, and
 	// when (change sequence number) each current caseworker was assigned.
@@ -216,7 +219,7 @@ func toCaseworkCaseDoc(keys keyScope, c casework.Case) (caseworkCaseDoc, error) 
 		},
 		CaseTypes: types, CaseworkerIDs: workers, SupervisorID: c.SupervisorID, Status: string(c.Status),
 		OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, StatusReason: x.seal(c.StatusReason, caseAAD(c.ID, "status_reason")),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, TransferredBy: c.TransferredBy,
 	}
 	return d, x.err
 }
@@ -238,7 +241,7 @@ func fromCaseworkCaseDoc(keys keyScope, d caseworkCaseDoc) (casework.Case, error
 		},
 		CaseTypes: types, CaseworkerIDs: d.CaseworkerIDs, SupervisorID: d.SupervisorID, Status: casework.Status(d.Status),
 		OpenedAt: d.OpenedAt.UTC(), ClosedAt: identityUTCPtr(d.ClosedAt), StatusReason: x.open(d.StatusReason, caseAAD(d.ID, "status_reason")),
-		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), CreatedBy: d.CreatedBy, Version: d.Version,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), CreatedBy: d.CreatedBy, Version: d.Version, TransferredBy: d.TransferredBy,
 	}
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
@@ -365,6 +368,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 			{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
 			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
 			{Key: "change_seq", Value: seq}, {Key: "former_caseworker_ids", Value: former}, {Key: "assigned", Value: assigned},
+			{Key: "transferred_by", Value: doc.TransferredBy},
 		}}})
 	if err != nil {
 		return unavailable("updating case %s: %w", c.ID, err)
