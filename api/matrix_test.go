@@ -141,6 +141,23 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/devices/:id/revoke": {"admin"},
 	"GET /console/audit":               {"auditor", "supervisor"},
 	"GET /console/audit/verify":        {"auditor", "supervisor"},
+
+	// the content editors' draft pages (internal/console/editor_draft.go)
+	"GET /console/drafts/new":                             {"content_editor"},
+	"POST /console/drafts":                                {"content_editor"},
+	"GET /console/drafts/:id":                             {"content_editor"},
+	"POST /console/drafts/:id/text":                       {"content_editor"},
+	"POST /console/drafts/:id/source":                     {"content_editor"},
+	"POST /console/drafts/:id/submit":                     {"content_editor"},
+	"POST /console/drafts/:id/approve":                    {"content_editor"},
+	"POST /console/drafts/:id/return":                     {"content_editor"},
+	"POST /console/drafts/:id/publish":                    {"content_editor"},
+	"GET /console/drafts/:id/translations/:locale":        {"content_editor"},
+	"POST /console/drafts/:id/translations/:locale":       {"content_editor"},
+	"GET /console/drafts/:id/translations/:locale/xliff":  {"content_editor"},
+	"POST /console/drafts/:id/translations/:locale/xliff": {"content_editor"},
+	"GET /console/drafts/:id/preview":                     {"content_editor"},
+	"GET /console/library/:id/preview":                    {"content_editor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}
