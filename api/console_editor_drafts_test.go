@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -322,4 +323,96 @@ func mustJSONString(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// editorServer starts a server of its own for tests that publish (the shared server's library stays
+// the shipped one: other tests count its protocols), with every locale required to publish. It
+// returns its base URL and an administrator's token.
+func editorServer(t *testing.T) (base, admin string) {
+	t.Helper()
+	srv := startServer(t, testEnv(t.TempDir(), map[string]string{"AUTHORING_REQUIRED_LOCALES": "en,ar,es,fr,ru,zh", "REQUEST_TIMEOUT": "90s"}), nil)
+	t.Cleanup(func() {
+		if err := srv.stop(); err != nil {
+			t.Errorf("stopping the server: %v", err)
+		}
+	})
+	return srv.base, login(t, srv.base, "admin", adminPassword, "admin-editor-"+uuid.NewString()[:8]).AccessToken
+}
+
+// editorOn creates a content editor on base and returns its name, password and API tokens.
+func editorOn(t *testing.T, base, admin string) (username, password string, tk tokens) {
+	t.Helper()
+	username = "editor-" + strings.ToLower(uuid.NewString()[:8])
+	password = "long enough editor passphrase " + uuid.NewString()[:8]
+	r := post(t, base, http.MethodPost, "/v1/users", admin, map[string]any{"username": username, "display_name": "Editor " + username,
+		"roles": []string{"content_editor"}, "password": password})
+	if r.status != http.StatusCreated {
+		t.Fatalf("creating %s: %d %s", username, r.status, r.body)
+	}
+	return username, password, login(t, base, username, password, "laptop-"+username)
+}
+
+// staleDraft makes, through the API, a new protocol's draft translated into every locale but for
+// one French string (step.greet.title) that is stale: its translation was made from an older
+// source text. It returns the draft's id.
+func staleDraft(t *testing.T, base, token, pid string) string {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7()).String()
+	decodeDraft(t, post(t, base, http.MethodPost, "/v1/authoring/drafts", token, map[string]any{"id": id, "protocol_id": pid, "protocol": sampleProtocol(pid)}), 201)
+	d := translateAll(t, base, token, id)
+	xliff := `<?xml version="1.0" encoding="UTF-8"?>
+<xliff xmlns="urn:oasis:names:tc:xliff:document:2.0" version="2.0" srcLang="en" trgLang="fr"><file id="` + pid + `">
+<unit id="step.greet.title"><segment state="translated"><source>Say hello</source><target>Dire bonjour</target></segment></unit>
+</file></xliff>`
+	r := do(t, base, http.MethodPut, "/v1/authoring/drafts/"+id+"/translations/fr/xliff?version="+fmt.Sprint(d.Version), strings.NewReader(xliff),
+		"Authorization: Bearer "+token, "Content-Type: application/xliff+xml")
+	if _, _, _, stale := decodeDraft(t, r, 200).locale("fr"); stale != 1 {
+		t.Fatalf("the French title is not stale: %s", r.body)
+	}
+	return id
+}
+
+// In the console, an editor corrects a stale translation and submits the draft, a second editor
+// approves it, and the first publishes it: the protocol's first version is in the library.
+func TestConsoleEditorPublishes(t *testing.T) {
+	t.Parallel()
+	base, admin := editorServer(t)
+	aName, aPassword, aTk := editorOn(t, base, admin)
+	bName, bPassword, _ := editorOn(t, base, admin)
+	pid := "console-publish-" + strings.ToLower(uuid.NewString()[:8])
+	id := staleDraft(t, base, aTk.AccessToken, pid)
+	a, b := consoleSignIn(t, base, aName, aPassword), consoleSignIn(t, base, bName, bPassword)
+
+	grid := a.get("/console/drafts/" + id + "/translations/fr?state=stale")
+	if grid.status != 200 || strings.Count(grid.body, `class="state-stale"`) != 1 || !strings.Contains(grid.body, `id="t-step-greet-title"`) {
+		t.Fatalf("stale strings: %d %.2000s", grid.status, grid.body)
+	}
+	d := apiDraft(t, base, aTk.AccessToken, id)
+	steps := []struct {
+		name string
+		cc   *consoleClient
+		path string
+		form url.Values
+	}{
+		{"fix the stale string", a, "/translations/fr", url.Values{"string": {"step.greet.title"}, "text": {"Saluer l’enfant"}, "state": {"stale"}}},
+		{"submit", a, "/submit", url.Values{"comment": {"French title corrected."}}},
+		{"approve", b, "/approve", url.Values{}},
+		{"publish", a, "/publish", url.Values{}},
+	}
+	for _, s := range steps {
+		s.form.Set("version", fmt.Sprint(d.Version))
+		if r := s.cc.post("/console/drafts/"+id+s.path, s.form); r.status != http.StatusSeeOther {
+			t.Fatalf("%s: %d %s %.1500s", s.name, r.status, r.location(), r.body)
+		}
+		d = apiDraft(t, base, aTk.AccessToken, id)
+	}
+	if d.Status != "published" || d.PublishedVersion == nil || *d.PublishedVersion != 1 {
+		t.Fatalf("after publishing: %+v", d)
+	}
+	if r := a.get("/console/drafts/" + id + "?notice=published"); !strings.Contains(r.body, "published as version 1") || !strings.Contains(r.body, "The draft was published.") {
+		t.Errorf("the published draft's page: %.1500s", r.body)
+	}
+	if r := a.get("/console/library"); !strings.Contains(r.body, `href="/console/library/`+pid+`"`) {
+		t.Errorf("the library lacks the published protocol")
+	}
 }
