@@ -384,7 +384,7 @@ func TestConsoleEditorPublishes(t *testing.T) {
 	a, b := consoleSignIn(t, base, aName, aPassword), consoleSignIn(t, base, bName, bPassword)
 
 	grid := a.get("/console/drafts/" + id + "/translations/fr?state=stale")
-	if grid.status != 200 || strings.Count(grid.body, `class="state-stale"`) != 1 || !strings.Contains(grid.body, `id="t-step-greet-title"`) {
+	if grid.status != 200 || strings.Count(grid.body, `class="state-stale"`) != 1 || !strings.Contains(grid.body, `id="t-step-greet-title"`) || !strings.Contains(grid.body, `<del lang="en" dir="ltr">Say hello</del>`) {
 		t.Fatalf("stale strings: %d %.2000s", grid.status, grid.body)
 	}
 	d := apiDraft(t, base, aTk.AccessToken, id)

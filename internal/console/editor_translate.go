@@ -34,6 +34,7 @@ type translationRow struct {
 	N     int
 	S     authoring.TranslationString
 	Text  string
+	Was   string // a stale translation's earlier source text
 	Error string
 }
 
@@ -87,6 +88,9 @@ func (c *Console) showTranslations(r *request, status int, id string, typed map[
 			continue
 		}
 		row := translationRow{N: n, S: s, Text: s.Text}
+		if s.State == authoring.StringStale {
+			row.Was = d.TranslatedFrom[loc.Code][s.ID]
+		}
 		if t, ok := typed[s.ID]; ok {
 			row.Text = t
 		}
