@@ -26,6 +26,9 @@ type translationsData struct {
 	Rows    []translationRow
 	Errors  map[string]string // string id, or "file" -> message
 	Alert   string
+	Labels  map[authoring.StringState]string // each state's label, localized once per page
+	Save    string                           // the save button's label
+	Confirm string                           // its label on a stale row
 }
 
 // translationRow is one string of the grid: its source, its translation (as typed, after a refused
@@ -82,7 +85,12 @@ func (c *Console) showTranslations(r *request, status int, id string, typed map[
 	}
 	st := c.deps.Authoring.LocaleStatus(&d, loc.Code)
 	data := translationsData{D: d, Locale: loc, Status: st, State: strings.Clone(state), CanEdit: d.Status == authoring.StatusEditing,
-		Errors: map[string]string{}, Alert: alert}
+		Errors: map[string]string{}, Alert: alert, Labels: map[authoring.StringState]string{}}
+	cat := c.deps.Catalog
+	for _, st := range []authoring.StringState{authoring.StringMissing, authoring.StringStale, authoring.StringTranslated} {
+		data.Labels[st] = cat.Message(r.loc.Code, "console.editor.translate.state."+string(st), nil)
+	}
+	data.Save, data.Confirm = cat.Message(r.loc.Code, "console.editor.translate.save", nil), cat.Message(r.loc.Code, "console.editor.translate.save_current", nil)
 	for n, s := range st.Strings {
 		if state != "" && string(s.State) != state {
 			continue
