@@ -78,10 +78,10 @@ phases:
         performed_by: caseworker
 `
 
-// newDraftPage shows the two ways to start a draft: from a published protocol's latest version, or
-// a new protocol written as protocol.yaml.
+// newDraftPage shows the two ways to start a draft: from a published protocol's latest version
+// (?protocol_id= chooses it), or a new protocol written as protocol.yaml.
 func (c *Console) newDraftPage(r *request) error {
-	return c.showNewDraft(r, fiber.StatusOK, newDraftData{Source: newProtocolSkeleton, ProtocolID: "new-protocol"})
+	return c.showNewDraft(r, fiber.StatusOK, newDraftData{Source: newProtocolSkeleton, ProtocolID: strings.Clone(r.c.Query("protocol_id"))})
 }
 
 func (c *Console) showNewDraft(r *request, status int, d newDraftData) error {
