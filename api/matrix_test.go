@@ -184,6 +184,23 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	// sign-in with the OpenID Connect provider (404 on a server without one, as the shared one)
 	"GET /console/login/oidc":          {"public"},
 	"GET /console/login/oidc/callback": {"public"},
+
+	// the content editors' draft pages (internal/console/editor_draft.go)
+	"GET /console/drafts/new":                             {"content_editor"},
+	"POST /console/drafts":                                {"content_editor"},
+	"GET /console/drafts/:id":                             {"content_editor"},
+	"POST /console/drafts/:id/text":                       {"content_editor"},
+	"POST /console/drafts/:id/source":                     {"content_editor"},
+	"POST /console/drafts/:id/submit":                     {"content_editor"},
+	"POST /console/drafts/:id/approve":                    {"content_editor"},
+	"POST /console/drafts/:id/return":                     {"content_editor"},
+	"POST /console/drafts/:id/publish":                    {"content_editor"},
+	"GET /console/drafts/:id/translations/:locale":        {"content_editor"},
+	"POST /console/drafts/:id/translations/:locale":       {"content_editor"},
+	"GET /console/drafts/:id/translations/:locale/xliff":  {"content_editor"},
+	"POST /console/drafts/:id/translations/:locale/xliff": {"content_editor"},
+	"GET /console/drafts/:id/preview":                     {"content_editor"},
+	"GET /console/library/:id/preview":                    {"content_editor"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}
