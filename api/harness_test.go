@@ -125,7 +125,9 @@ func server(t *testing.T) *testServer {
 		}
 		// Closed cases may be erased at once on the shared server (the retention period's refusal is
 		// tested on a server of its own, TestErasureWaitsForTheRetentionPeriod).
-		sharedEnv = testEnv(dir, map[string]string{"RETENTION_AFTER_CLOSE": "0s"})
+		// Access tokens outlive the whole run: the shared admin's token (adminToken) is issued once, and a
+		// full run on a loaded machine takes longer than the default 15 minutes.
+		sharedEnv = testEnv(dir, map[string]string{"RETENTION_AFTER_CLOSE": "0s", "ACCESS_TOKEN_TTL": "3h"})
 		shared = startServer(t, sharedEnv, &serveHooks{matrix: func(r []httpapi.Route) { sharedRoutes = r }})
 		shared.dataDir = dir
 	})
