@@ -124,6 +124,13 @@ func TestConsoleEditorDraftEditing(t *testing.T) {
 	if d := apiDraft(t, base, aTk.AccessToken, fromID); d.BaseVersion < 1 || d.ProtocolID != "first-contact-safety" {
 		t.Errorf("draft from first-contact-safety: %+v", d)
 	}
+	// Its page compares it with the version it started from; retitling a step shows there.
+	if r := a.post("/console/drafts/"+fromID+"/text", url.Values{"version": {"1"}, "s:/phases/0/steps/0/title": {"Check for danger now"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("retitling a step of the published protocol's draft: %d %.1000s", r.status, r.body)
+	}
+	if r := a.get("/console/drafts/" + fromID); !strings.Contains(r.body, `id="diff"`) || !strings.Contains(r.body, "wording only") || !strings.Contains(r.body, "immediate-safety/assess-danger</code>: title") {
+		t.Errorf("the draft's changes from its base: %.3000s", r.body)
+	}
 
 	page := a.get("/console/drafts/" + id)
 	for _, w := range []string{`id="text-form"`, `id="source-form"`, `name="s:/phases/0/steps/0/title"`, `href="/console/drafts/` + id + `/translations/fr"`, `id="submit-draft"`} {

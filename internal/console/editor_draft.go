@@ -155,6 +155,7 @@ type draftData struct {
 	CanReview    bool // approve (in review) and return (in review or approved)
 	CanReturn    bool
 	CanPublish   bool
+	Diff         *authoring.Diff // the changes from the base version (nil for a new protocol)
 }
 
 // sourceField is one source string as a form field: its path in protocol.yaml (the form field's
@@ -219,6 +220,16 @@ func (c *Console) showDraft(r *request, status int, id string, f draftForm) erro
 		sf.Multiline = strings.Contains(sf.Text, "\n") || len(sf.Text) > 120 || strings.HasSuffix(s.Path, "/body") || strings.HasSuffix(s.Path, "summary") || s.Path == "/notice"
 		sf.Error = data.Errors[sf.Field]
 		data.Strings = append(data.Strings, sf)
+	}
+	if d.BaseVersion > 0 {
+		base, err := c.deps.Protocols.Version(r.ctx(), d.ProtocolID, d.BaseVersion)
+		if err != nil {
+			return err
+		}
+		doc := d.Document()
+		diff := authoring.Compare(&base.Document, &doc)
+		diff.From = d.BaseVersion
+		data.Diff = &diff
 	}
 	data.Source = sourceYAML(d)
 	if f.source != nil {
