@@ -96,9 +96,14 @@ func TestConsoleEditorDraftEditing(t *testing.T) {
 			{"not YAML", "id: [unclosed", pid, `id="new-source-error"`},
 			{"no title", strings.Replace(mustJSONString(t, sampleProtocol(pid)), `,"title":"Test protocol `+pid+`"`, "", 1), pid, "title"},
 			{"bad protocol id", mustJSONString(t, sampleProtocol(pid)), "Not A Slug", `id="new-protocol-id-error"`},
+			{"an unpublished protocol", "", pid, `id="published-protocol-error"`},
 		}
 		for _, tt := range tests {
-			r := a.post("/console/drafts", url.Values{"mode": {"new"}, "id": {uuid.Must(uuid.NewV7()).String()}, "protocol_id": {tt.pid}, "source": {tt.source}})
+			mode := "new"
+			if tt.source == "" {
+				mode = "published"
+			}
+			r := a.post("/console/drafts", url.Values{"mode": {mode}, "id": {uuid.Must(uuid.NewV7()).String()}, "protocol_id": {tt.pid}, "source": {tt.source}})
 			if r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.want) {
 				t.Errorf("%s: %d, want 400 with %q: %.1500s", tt.name, r.status, tt.want, r.body)
 			}

@@ -117,6 +117,8 @@ func (c *Console) createDraft(r *request) error {
 		for _, f := range e.Fields {
 			msg := c.fieldMessage(r.loc.Code, f)
 			switch {
+			case d.Mode == "published": // the one field of that form: which protocol
+				d.Errors["protocol_id"] = strings.TrimSpace(d.Errors["protocol_id"] + " " + msg)
 			case strings.HasPrefix(f.Field, "protocol"):
 				if f.Field == "protocol_id" {
 					d.Errors["protocol_id"] = msg
