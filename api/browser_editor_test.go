@@ -56,6 +56,8 @@ func TestBrowserEditorFixesStaleTranslationAndPublishes(t *testing.T) {
 	}
 	a.submit("#locale-fr", "#translations")
 	a.axe()
+	var shown bool
+	a.eval(`document.querySelector("#t-step-greet-title").scrollIntoView({block: "center"}); true`, &shown)
 	a.screenshot("editor-translations")
 	if got := a.text("#t-step-greet-title"); !strings.Contains(got, "Out of date") {
 		t.Fatalf("the stale row says %q", got)

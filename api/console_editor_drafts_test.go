@@ -96,9 +96,14 @@ func TestConsoleEditorDraftEditing(t *testing.T) {
 			{"not YAML", "id: [unclosed", pid, `id="new-source-error"`},
 			{"no title", strings.Replace(mustJSONString(t, sampleProtocol(pid)), `,"title":"Test protocol `+pid+`"`, "", 1), pid, "title"},
 			{"bad protocol id", mustJSONString(t, sampleProtocol(pid)), "Not A Slug", `id="new-protocol-id-error"`},
+			{"an unpublished protocol", "", pid, `id="published-protocol-error"`},
 		}
 		for _, tt := range tests {
-			r := a.post("/console/drafts", url.Values{"mode": {"new"}, "id": {uuid.Must(uuid.NewV7()).String()}, "protocol_id": {tt.pid}, "source": {tt.source}})
+			mode := "new"
+			if tt.source == "" {
+				mode = "published"
+			}
+			r := a.post("/console/drafts", url.Values{"mode": {mode}, "id": {uuid.Must(uuid.NewV7()).String()}, "protocol_id": {tt.pid}, "source": {tt.source}})
 			if r.status != http.StatusBadRequest || !strings.Contains(r.body, tt.want) {
 				t.Errorf("%s: %d, want 400 with %q: %.1500s", tt.name, r.status, tt.want, r.body)
 			}
@@ -123,6 +128,13 @@ func TestConsoleEditorDraftEditing(t *testing.T) {
 	}
 	if d := apiDraft(t, base, aTk.AccessToken, fromID); d.BaseVersion < 1 || d.ProtocolID != "first-contact-safety" {
 		t.Errorf("draft from first-contact-safety: %+v", d)
+	}
+	// Its page compares it with the version it started from; retitling a step shows there.
+	if r := a.post("/console/drafts/"+fromID+"/text", url.Values{"version": {"1"}, "s:/phases/0/steps/0/title": {"Check for danger now"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("retitling a step of the published protocol's draft: %d %.1000s", r.status, r.body)
+	}
+	if r := a.get("/console/drafts/" + fromID); !strings.Contains(r.body, `id="diff"`) || !strings.Contains(r.body, "wording only") || !strings.Contains(r.body, "immediate-safety/assess-danger</code>: title") {
+		t.Errorf("the draft's changes from its base: %.3000s", r.body)
 	}
 
 	page := a.get("/console/drafts/" + id)

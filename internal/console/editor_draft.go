@@ -117,6 +117,8 @@ func (c *Console) createDraft(r *request) error {
 		for _, f := range e.Fields {
 			msg := c.fieldMessage(r.loc.Code, f)
 			switch {
+			case d.Mode == "published": // the one field of that form: which protocol
+				d.Errors["protocol_id"] = strings.TrimSpace(d.Errors["protocol_id"] + " " + msg)
 			case strings.HasPrefix(f.Field, "protocol"):
 				if f.Field == "protocol_id" {
 					d.Errors["protocol_id"] = msg
@@ -155,6 +157,7 @@ type draftData struct {
 	CanReview    bool // approve (in review) and return (in review or approved)
 	CanReturn    bool
 	CanPublish   bool
+	Diff         *authoring.Diff // the changes from the base version (nil for a new protocol)
 }
 
 // sourceField is one source string as a form field: its path in protocol.yaml (the form field's
@@ -219,6 +222,16 @@ func (c *Console) showDraft(r *request, status int, id string, f draftForm) erro
 		sf.Multiline = strings.Contains(sf.Text, "\n") || len(sf.Text) > 120 || strings.HasSuffix(s.Path, "/body") || strings.HasSuffix(s.Path, "summary") || s.Path == "/notice"
 		sf.Error = data.Errors[sf.Field]
 		data.Strings = append(data.Strings, sf)
+	}
+	if d.BaseVersion > 0 {
+		base, err := c.deps.Protocols.Version(r.ctx(), d.ProtocolID, d.BaseVersion)
+		if err != nil {
+			return err
+		}
+		doc := d.Document()
+		diff := authoring.Compare(&base.Document, &doc)
+		diff.From = d.BaseVersion
+		data.Diff = &diff
 	}
 	data.Source = sourceYAML(d)
 	if f.source != nil {
