@@ -63,7 +63,7 @@ func newSecurity(ctx context.Context, cfg config.Config, db *mongodb.DB, passwor
 	}
 	auditLog := audit.NewService(db.Audit(), time.Now).WithCheckpoints(checkpoints, audit.DefaultCheckpointInterval)
 	ids := identity.NewService(db.Identity(), tokenIssuer{signer}, auditLog,
-		identity.Config{RefreshTTL: cfg.RefreshTokenTTL, Password: password}, time.Now)
+		identity.Config{RefreshTTL: cfg.RefreshTokenTTL, Password: password}, time.Now).WithDeploymentOrg(cfg.DeploymentAuditOrg)
 	a := &authenticator{signer: signer, identity: ids}
 	if cfg.OIDCIssuerURL != "" {
 		a.oidc, err = oidc.NewVerifier(ctx, oidc.Config{IssuerURL: cfg.OIDCIssuerURL, Audience: cfg.OIDCAudience,

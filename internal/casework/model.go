@@ -68,9 +68,15 @@ type Case struct {
 	UpdatedAt       time.Time
 	CreatedBy       string
 	Version         int64 // 1 when created, +1 on every change
+	// TransferredBy is the referral that transferred the case to another organisation ("" when
+	// none): the case is then closed and stays a read-only record (it cannot be reopened).
+	TransferredBy string
 	// Erased is set by the store when the case was erased (its data key destroyed): every encrypted
 	// field (reference number, pseudonym, disability notes, status reason) then reads as "".
 	Erased bool
+	// Flags are the kinds of the case's unresolved manual flags (package caseflag), kept by the
+	// flags' store; read only here (Update never changes them).
+	Flags []string
 }
 
 // Situation returns what protocols need to know about the case to decide which steps apply: the
@@ -94,6 +100,7 @@ func (c Case) Situation() protocol.Situation {
 func (c Case) clone() Case {
 	c.CaseTypes = slices.Clone(c.CaseTypes)
 	c.CaseworkerIDs = slices.Clone(c.CaseworkerIDs)
+	c.Flags = slices.Clone(c.Flags)
 	if c.ClosedAt != nil {
 		t := *c.ClosedAt
 		c.ClosedAt = &t

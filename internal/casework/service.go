@@ -224,6 +224,7 @@ type Filter struct {
 	CaseType     protocol.CaseType
 	AgeBand      protocol.AgeBand
 	UpdatedSince time.Time
+	Flag         string // an unresolved flag of this kind (package caseflag checks the kinds)
 }
 
 // Page is one page of cases. Next is the cursor of the following page ("" on the last one).
@@ -242,7 +243,10 @@ func (s *Service) List(ctx context.Context, p identity.Principal, f Filter, afte
 		return Page{}, s.denied(ctx, p, ActionCaseList, ResourceCase, "", err)
 	}
 	var fe fieldErrors
-	sf := StoreFilter{OrgID: p.OrgID, Status: f.Status, CaseType: f.CaseType, AgeBand: f.AgeBand, UpdatedSince: f.UpdatedSince}
+	sf := StoreFilter{OrgID: p.OrgID, Status: f.Status, CaseType: f.CaseType, AgeBand: f.AgeBand, UpdatedSince: f.UpdatedSince, Flag: f.Flag}
+	if f.Flag != "" {
+		fe.token("flag", f.Flag, MaxFlagLen)
+	}
 	if f.Status != "" {
 		apperr.OneOf(&fe.FieldErrors, "status", f.Status, []Status{StatusOpen, StatusClosed})
 	}
@@ -395,6 +399,8 @@ func (s *Service) setStatus(ctx context.Context, p identity.Principal, id, reaso
 		return Case{}, errCaseClosed(id)
 	case to == StatusOpen && cur.Status != StatusClosed:
 		return Case{}, errCaseNotClosed(id)
+	case to == StatusOpen && cur.TransferredBy != "":
+		return Case{}, errCaseTransferred(id)
 	}
 	now := s.clock()
 	next := cur.clone()

@@ -10,7 +10,7 @@
 // # Retention policy
 //
 // A case may be erased when it is closed, RetainAfterClose has passed since it was closed, none of
-// its evidence items is under legal hold, and (once referrals exist) no referral of it is open. There
+// its evidence items is under legal hold, and no referral sent from or received into it is open. There
 // is no override: an agency that must erase sooner (a court order) shortens RETENTION_AFTER_CLOSE,
 // which applies to every case. Due lists the cases the policy allows to erase now.
 //

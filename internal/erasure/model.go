@@ -119,8 +119,8 @@ type Eraser interface {
 	EraseCase(ctx context.Context, orgID, caseID string, at time.Time) error
 }
 
-// Referrals will say whether a case has an open referral. Referrals do not exist yet: the service
-// uses noReferrals until they do; wire the referral store here then (README, "Data protection").
+// Referrals says whether a case has an open referral, sent from it or received into it
+// (*referral.Service does; WithReferrals wires it, and a service without it assumes none).
 type Referrals interface {
 	OpenReferral(ctx context.Context, caseID string) (bool, error)
 }

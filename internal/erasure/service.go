@@ -333,3 +333,10 @@ func (s *Service) Due(ctx context.Context, p identity.Principal, limit int) ([]D
 	}
 	return out, s.record(ctx, p, role, ActionDue, resourceCase, "", audit.OutcomeSuccess)
 }
+
+// WithReferrals makes the Service refuse to erase a case with an open referral (sent from it or
+// received into it), as r reports, and returns it.
+func (s *Service) WithReferrals(r Referrals) *Service {
+	s.referrals = r
+	return s
+}

@@ -8,14 +8,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/consent"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
+	"github.com/childsafe-protocols/caseguide/internal/referral"
 )
 
 // problem is an RFC 9457 problem document.
@@ -120,7 +123,20 @@ func (s *Server) buildProblem(loc string, err error, e *apperr.Error, instance, 
 		var staleCase *casework.StaleError
 		var staleInterview *interview.StaleError
 		var staleDraft *authoring.StaleError
+		var staleOrg *identity.OrgStaleError
+		var staleConsent *consent.StaleError
+		var staleReferral *referral.StaleError
 		switch {
+		case errors.As(err, &staleConsent):
+			p.Current = toConsentView(staleConsent.Current, labeler{cat, loc}, time.Now())
+		case errors.As(err, &staleReferral):
+			viewer := staleReferral.Current.FromOrgID
+			if staleReferral.Receiver {
+				viewer = staleReferral.Current.ToOrgID
+			}
+			p.Current = toReferralView(staleReferral.Current, labeler{cat, loc}, viewer)
+		case errors.As(err, &staleOrg):
+			p.Current = toOrganisationView(staleOrg.Current, labeler{cat, loc})
 		case errors.As(err, &staleDraft):
 			p.Current = s.toDraftView(staleDraft.Current, "")
 		case errors.As(err, &staleUser):
@@ -129,6 +145,8 @@ func (s *Server) buildProblem(loc string, err error, e *apperr.Error, instance, 
 			p.Current = toCaseView(staleCase.Current)
 		case errors.As(err, &staleInterview):
 			p.Current = s.toInterviewView(staleInterview.Current, loc)
+		default:
+			p.Current = s.careCurrent(err, loc)
 		}
 	}
 	return p

@@ -13,9 +13,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/childsafe-protocols/caseguide/internal/appointment"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
+	"github.com/childsafe-protocols/caseguide/internal/caseflag"
+	"github.com/childsafe-protocols/caseguide/internal/caseservice"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
+	"github.com/childsafe-protocols/caseguide/internal/consent"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
 	"github.com/childsafe-protocols/caseguide/internal/erasure"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
@@ -24,6 +28,8 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/referral"
+	"github.com/childsafe-protocols/caseguide/internal/report"
 	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
@@ -72,6 +78,17 @@ type Deps struct {
 	Worklist *worklist.Service
 	// Erasure serves the retention policy and two-person erasure (nil: no such routes).
 	Erasure *erasure.Service
+
+	// Working across agencies (nil: no such routes): case flags, services and outcomes,
+	// appointments with case review meetings and time standards, and statistics.
+	Flags        *caseflag.Service
+	Services     *caseservice.Service
+	Appointments *appointment.Service
+	Reports      *report.Service
+	// Consents and Referrals serve working across agencies: consents and legal bases of a case,
+	// referrals and transfers between organisations (nil: no such routes).
+	Consents  *consent.Service
+	Referrals *referral.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -131,6 +148,8 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, get, "/v1/devices", signedIn, s.listDevices)
 	s.handle(app, fiber.MethodDelete, "/v1/devices/:id", signedIn, s.revokeDevice)
 	s.handle(app, get, "/v1/organisations", signedIn, s.listOrganisations)
+	s.handle(app, post, "/v1/organisations", rolesOnly(identity.RoleAdmin), s.createOrganisation)
+	s.handle(app, fiber.MethodPatch, "/v1/organisations/:id", rolesOnly(identity.RoleAdmin), s.updateOrganisation)
 	s.handle(app, get, "/v1/users", rolesOnly(identity.RoleAdmin), s.listUsers)
 	s.handle(app, post, "/v1/users", rolesOnly(identity.RoleAdmin), s.createUser)
 	s.handle(app, fiber.MethodPatch, "/v1/users/:id", rolesOnly(identity.RoleAdmin), s.updateUser)
@@ -159,6 +178,8 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.syncRoutes(app)
 	s.authoringRoutes(app)
 	s.erasureRoutes(app)
+	s.careRoutes(app)
+	s.sharingRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

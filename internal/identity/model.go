@@ -24,9 +24,13 @@ var Roles = []Role{RoleCaseworker, RoleSupervisor, RoleContentEditor, RoleAdmin,
 
 // Organisation is a deploying agency. Every user, device and record belongs to exactly one.
 type Organisation struct {
-	ID        string
-	Name      string
-	CreatedAt time.Time
+	ID           string
+	Name         string
+	ServiceKinds []ServiceKind // the kinds of service it provides (DirectoryWrites), in the order of ServiceKinds
+	Contact      string        // how other agencies reach it (an address, a telephone number): no child data
+	CreatedAt    time.Time
+	UpdatedAt    time.Time // CreatedAt until it is edited
+	Version      int64     // 1 when created (also for organisations recorded before versions existed), +1 on every edit
 }
 
 // User is a person who signs in.
@@ -99,6 +103,15 @@ type Principal struct {
 
 // HasRole reports whether the principal has role r.
 func (p Principal) HasRole(r Role) bool { return slices.Contains(p.Roles, r) }
+
+// FirstRole returns p's first role ("" when it has none): the role recorded for an action that
+// each of its roles may take, such as reading the audit log.
+func (p Principal) FirstRole() Role {
+	if len(p.Roles) == 0 {
+		return ""
+	}
+	return p.Roles[0]
+}
 
 // ActorRole names, for the audit log, the role p acts in: role, or when it is empty (p was refused
 // before acting in any role) all of p's roles, comma-separated.

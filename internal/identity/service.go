@@ -84,6 +84,8 @@ type Service struct {
 	dummy    string        // a hash nothing matches, with cfg.Password's parameters
 	slots    chan struct{} // limits concurrent password hashes (memory)
 	auth     *authCache    // positive Authenticate outcomes; nil when disabled
+	// deploymentOrg is the organisation whose admins edit the organisation directory (directory.go).
+	deploymentOrg string
 }
 
 // NewService returns a Service over store. now is the clock (nil: time.Now).

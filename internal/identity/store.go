@@ -21,6 +21,10 @@ type Store interface {
 	// ListOrganisations returns up to limit organisations of the deployment with ids after afterID,
 	// by id.
 	ListOrganisations(ctx context.Context, afterID string, limit int) ([]Organisation, error)
+	// UpdateOrganisation replaces the name, service kinds, contact, update time and version of
+	// organisation o.ID when its stored version is o.Version-1; ErrStale when it is not, ErrNotFound
+	// when there is no such organisation.
+	UpdateOrganisation(ctx context.Context, o Organisation) error
 
 	// CountUsers returns the number of users in the deployment.
 	CountUsers(ctx context.Context) (int64, error)

@@ -79,7 +79,8 @@ func (d *DB) Close(ctx context.Context) error { return d.client.Disconnect(ctx) 
 // the server gives.
 func (d *DB) EnsureIndexes(ctx context.Context) error {
 	for _, ensure := range []func(context.Context) error{d.ensureProtocolIndexes, d.ensureIdentityIndexes, d.ensureAuditIndexes,
-		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes, d.ensureErasureIndexes} {
+		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes, d.ensureErasureIndexes,
+		d.ensureCareIndexes, d.ensureSharingIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}
@@ -115,6 +116,7 @@ var collections = []string{
 	identityUsersCollection, identityDevicesCollection, identitySessionsCollection, identityThrottleCollection,
 	interviewSessionsCollection, interviewLogsCollection, syncDevicesCollection, syncResultsCollection,
 	checkpointsCollection, schemaCollection, caseKeysCollection, erasureRequestsCollection,
+	consentsCollection, referralsCollection,
 }
 
 // CreateCollections creates the collections that do not exist yet (a collection otherwise appears

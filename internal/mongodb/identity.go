@@ -25,6 +25,12 @@ type identityOrgDoc struct {
 	ID        string    `bson:"_id"`
 	Name      string    `bson:"name"`
 	CreatedAt time.Time `bson:"created_at"`
+	// The directory fields (absent from organisations recorded before the directory was editable:
+	// no service kinds, no contact, updated when created, version 1).
+	ServiceKinds []string  `bson:"service_kinds,omitempty"`
+	Contact      string    `bson:"contact,omitempty"`
+	UpdatedAt    time.Time `bson:"updated_at,omitempty"`
+	Version      int64     `bson:"version,omitempty"`
 }
 
 // identityUserDoc is a user; _id is the user id, username is unique (lower case).
@@ -167,8 +173,7 @@ func identityUTCPtr(t *time.Time) *time.Time {
 // CreateOrganisation stores a new organisation. It returns identity.ErrExists when the id is taken,
 // or the driver's error.
 func (s *IdentityStore) CreateOrganisation(ctx context.Context, o identity.Organisation) error {
-	doc := identityOrgDoc{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt}
-	return insertNew(ctx, s.coll(identityOrgsCollection), doc, identity.ErrExists, "organisation "+o.ID)
+	return insertNew(ctx, s.coll(identityOrgsCollection), toIdentityOrgDoc(o), identity.ErrExists, "organisation "+o.ID)
 }
 
 // Organisation returns an organisation: identity.ErrNotFound when there is none, or the driver's error.
@@ -197,7 +202,61 @@ func (s *IdentityStore) ListOrganisations(ctx context.Context, afterID string, l
 
 // fromIdentityOrgDoc converts a stored organisation.
 func fromIdentityOrgDoc(d identityOrgDoc) identity.Organisation {
-	return identity.Organisation{ID: d.ID, Name: d.Name, CreatedAt: d.CreatedAt.UTC()}
+	o := identity.Organisation{ID: d.ID, Name: d.Name, Contact: d.Contact, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), Version: d.Version}
+	for _, k := range d.ServiceKinds {
+		o.ServiceKinds = append(o.ServiceKinds, identity.ServiceKind(k))
+	}
+	if d.UpdatedAt.IsZero() {
+		o.UpdatedAt = o.CreatedAt
+	}
+	if o.Version == 0 {
+		o.Version = 1
+	}
+	return o
+}
+
+// toIdentityOrgDoc converts an organisation to its document.
+func toIdentityOrgDoc(o identity.Organisation) identityOrgDoc {
+	d := identityOrgDoc{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt, Contact: o.Contact, UpdatedAt: o.UpdatedAt, Version: o.Version}
+	for _, k := range o.ServiceKinds {
+		d.ServiceKinds = append(d.ServiceKinds, string(k))
+	}
+	return d
+}
+
+// UpdateOrganisation replaces the directory fields of organisation o.ID when its stored version is
+// o.Version-1 (an organisation without a stored version is at version 1). It returns
+// identity.ErrStale when the version differs, identity.ErrNotFound when there is no such
+// organisation, or the driver's error. Writes to one organisation are serialized in the process
+// (the embedded database's updates are not atomic).
+func (s *IdentityStore) UpdateOrganisation(ctx context.Context, o identity.Organisation) error {
+	defer s.db.locks.document(identityOrgsCollection, o.ID)()
+	var old identityOrgDoc
+	if err := findByID(ctx, s.coll(identityOrgsCollection), o.ID, &old, identity.ErrNotFound, "organisation "+o.ID); err != nil {
+		return err
+	}
+	if fromIdentityOrgDoc(old).Version != o.Version-1 {
+		return identity.ErrStale
+	}
+	d := toIdentityOrgDoc(o)
+	kinds := d.ServiceKinds
+	if kinds == nil {
+		kinds = []string{}
+	}
+	filter := bson.D{{Key: "_id", Value: o.ID}}
+	if old.Version != 0 { // other instances: the write applies only at the version read
+		filter = append(filter, bson.E{Key: "version", Value: old.Version})
+	}
+	res, err := s.coll(identityOrgsCollection).UpdateOne(ctx, filter,
+		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: d.Name}, {Key: "service_kinds", Value: kinds},
+			{Key: "contact", Value: d.Contact}, {Key: "updated_at", Value: d.UpdatedAt}, {Key: "version", Value: d.Version}}}})
+	if err != nil {
+		return unavailable("updating organisation %s: %w", o.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		return identity.ErrStale
+	}
+	return nil
 }
 
 // CountUsers returns the number of users in the deployment, or the driver's error.
