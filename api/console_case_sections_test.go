@@ -122,6 +122,24 @@ func TestConsoleCaseSections(t *testing.T) {
 	if t.Failed() {
 		t.Logf("%s", r.body)
 	}
+	var log struct {
+		Items []struct {
+			Action     string `json:"action"`
+			ActorID    string `json:"actor_id"`
+			ResourceID string `json:"resource_id"`
+		} `json:"items"`
+	}
+	get(t, base, "/v1/audit?actor_id="+o.supervisor.User.ID+"&limit=200", "Authorization: Bearer "+o.supervisor.AccessToken).json(t, &log)
+	seen := map[string]bool{}
+	for _, e := range log.Items {
+		seen[e.Action+" "+e.ResourceID] = true
+	}
+	for _, want := range []string{"case.read " + o.assigned, "run.list " + o.assigned, "interview.list " + o.assigned,
+		"evidence.list " + o.assigned, "evidence.events_read " + o.item, "user.caseworkers_list "} {
+		if !seen[want] {
+			t.Errorf("the case page's reads are not audited as the API's: no %q among %v", want, seen)
+		}
+	}
 
 	// an assigned caseworker sees the sections, without assignment forms or review links
 	workerName, workerPass, worker := o.org.newUser(t, "caseworker")

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -84,43 +85,35 @@ type custodyRow struct {
 	What       string // from → to, place, purpose, seal, hash check
 }
 
-// loadSections reads the case page's sections for case k: runs (casework.Service.RunViews),
+// loadCase reads case id (casework.Service.Get: same scoping and audit as GET /v1/cases/{id}) and
+// the case page's sections: runs (casework.Service.RunViews),
 // interviews (interview.Service.List), evidence items and their events (evidence.Service.ListItems
 // and Events), and, for a supervisor, the caseworkers they may assign (identity.Service.Caseworkers).
 // Every read is audited by its service, as through the API. The reads run concurrently, so that
-// their audit entries commit together; the first error is returned.
-func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error) {
+// their audit entries commit together; the first error is returned (the case's own when it is
+// refused, so another organisation's case is the API's 404).
+func (c *Console) loadCase(r *request, id string) (casework.Case, caseSections, error) {
 	ctx, loc, p := r.ctx(), r.loc.Code, r.p
 	s := caseSections{CanAssign: p.HasRole(identity.RoleSupervisor), CanReview: p.HasRole(identity.RoleSupervisor)}
+	k, kerr := casework.Case{}, error(nil)
 	var (
 		views     []casework.RunView
 		sessions  []interview.Session
 		rawEvents [][]evidence.Event
 	)
 	var g group
-	g.Go(func() (err error) { views, err = c.deps.Cases.RunViews(ctx, p, k.ID); return err })
-	g.Go(func() (err error) { sessions, err = c.deps.Interviews.List(ctx, p, k.ID); return err })
+	g.Go(func() error { k, kerr = c.deps.Cases.Get(ctx, p, id); return kerr })
+	g.Go(func() (err error) { views, err = c.deps.Cases.RunViews(ctx, p, id); return err })
+	g.Go(func() (err error) { sessions, err = c.deps.Interviews.List(ctx, p, id); return err })
 	g.Go(func() error {
-		page, err := c.deps.Evidence.ListItems(ctx, p, k.ID, "", caseItemsShown)
+		custody, more, err := c.deps.Evidence.CaseCustody(ctx, p, id, caseItemsShown, caseEventsShown)
 		if err != nil {
 			return err
 		}
-		s.MoreItems = page.Next != ""
-		rawEvents = make([][]evidence.Event, len(page.Items))
-		more := make([]bool, len(page.Items))
-		var items group
-		for i, it := range page.Items {
-			items.Go(func() error {
-				events, next, err := c.deps.Evidence.Events(ctx, p, k.ID, it.ID, 0, caseEventsShown)
-				rawEvents[i], more[i] = events, next != 0
-				return err
-			})
-		}
-		if err := items.Wait(); err != nil {
-			return err
-		}
-		for i, it := range page.Items {
-			row := evidenceRow{Item: it, MoreEvents: more[i],
+		s.MoreItems = more
+		for _, cu := range custody {
+			it := cu.Item
+			row := evidenceRow{Item: it, MoreEvents: cu.MoreEvents,
 				Kind:   c.deps.Catalog.Message(loc, "evidence.kind."+string(it.Kind), nil),
 				Status: c.deps.Catalog.Message(loc, "evidence.status."+string(it.State.Status), nil)}
 			row.SealBroken = it.State.SealIntact != nil && !*it.State.SealIntact
@@ -128,14 +121,19 @@ func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error
 				row.Description = it.Description
 			}
 			s.Evidence = append(s.Evidence, row)
+			rawEvents = append(rawEvents, cu.Events)
 		}
 		return nil
 	})
+	var all []identity.Caseworker // the organisation's caseworkers (supervisors only): choices and names
 	if s.CanAssign {
-		g.Go(func() (err error) { s.Choices, err = c.assignable(ctx, r, k); return err })
+		g.Go(func() (err error) { all, err = c.caseworkers(ctx, p); return err })
 	}
 	if err := g.Wait(); err != nil {
-		return s, err
+		if kerr != nil {
+			err = kerr
+		}
+		return k, s, err
 	}
 	for _, v := range views {
 		s.Runs = append(s.Runs, c.runRow(r, v))
@@ -156,10 +154,19 @@ func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error
 			ids = append(ids, e.RecordedBy, e.PerformedBy.UserID, e.From.UserID, e.To.UserID)
 		}
 	}
+	known := map[string]string{}
+	for _, w := range all {
+		known[w.ID] = w.DisplayName
+		if !slices.Contains(k.CaseworkerIDs, w.ID) {
+			s.Choices = append(s.Choices, w)
+		}
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := known[id]; return ok })
 	names, err := c.deps.Identity.DisplayNames(ctx, p.OrgID, ids)
 	if err != nil {
-		return s, err
+		return k, s, err
 	}
+	maps.Copy(names, known)
 	s.PeopleNames = names
 	for i := range s.Interviews {
 		s.Interviews[i].Interviewer = or(names[s.Interviews[i].Interviewer], s.Interviews[i].Interviewer)
@@ -169,7 +176,7 @@ func (c *Console) loadSections(r *request, k casework.Case) (caseSections, error
 			s.Evidence[i].Events = append(s.Evidence[i].Events, c.custodyRow(r, e, names))
 		}
 	}
-	return s, nil
+	return k, s, nil
 }
 
 // group runs functions concurrently and keeps the first error.
@@ -194,19 +201,16 @@ func (g *group) Wait() error {
 	return g.err
 }
 
-// assignable lists the organisation's caseworkers not assigned to k, by display name.
-func (c *Console) assignable(ctx context.Context, r *request, k casework.Case) ([]identity.Caseworker, error) {
+// caseworkers lists the organisation's enabled caseworkers (identity.Service.Caseworkers, every
+// page), by display name.
+func (c *Console) caseworkers(ctx context.Context, p identity.Principal) ([]identity.Caseworker, error) {
 	var out []identity.Caseworker
 	for after := ""; ; {
-		page, err := c.deps.Identity.Caseworkers(ctx, r.p, after, identity.MaxPageSize)
+		page, err := c.deps.Identity.Caseworkers(ctx, p, after, identity.MaxPageSize)
 		if err != nil {
 			return nil, err
 		}
-		for _, w := range page.Caseworkers {
-			if !slices.Contains(k.CaseworkerIDs, w.ID) {
-				out = append(out, w)
-			}
-		}
+		out = append(out, page.Caseworkers...)
 		if page.Next == "" {
 			break
 		}

@@ -96,11 +96,7 @@ func (c *Console) casePage(r *request) error {
 
 // showCase renders the case page for id with status, the reason as typed and any field errors.
 func (c *Console) showCase(r *request, status int, id, reason string, errs map[string]string) error {
-	k, err := c.deps.Cases.Get(r.ctx(), r.p, id)
-	if err != nil {
-		return err
-	}
-	sections, err := c.loadSections(r, k)
+	k, sections, err := c.loadCase(r, id)
 	if err != nil {
 		return err
 	}
