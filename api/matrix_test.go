@@ -91,6 +91,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/referrals/:id/decline":                  {"supervisor"},
 	"POST /v1/referrals/:id/start":                    {"caseworker", "supervisor"},
 	"POST /v1/referrals/:id/complete":                 {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/assignments":                   {"caseworker", "supervisor"},
 	// evidence
 	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},

@@ -42,12 +42,25 @@ type caseworkCaseDoc struct {
 	// TransferredBy is the referral that transferred the case to another organisation (absent
 	// otherwise): the case is then closed for good.
 	TransferredBy string `bson:"transferred_by,omitempty"`
+	// AssignmentHistory is appended to on every change of caseworkers or supervisor (absent from
+	// cases stored before it existed); each reason is encrypted, bound to
+	// "case:<id>:assignment_history.<index>.reason".
+	AssignmentHistory []caseworkAssignmentChangeDoc `bson:"assignment_history,omitempty"`
 	// Sync metadata (see internal/devicesync and the README's "Offline sync"): the organisation's
 	// change sequence number of the last write, the caseworkers once assigned and no longer, and
 	// when (change sequence number) each current caseworker was assigned.
 	ChangeSeq           int64                   `bson:"change_seq"`
 	FormerCaseworkerIDs []string                `bson:"former_caseworker_ids"`
 	Assigned            []caseworkAssignmentDoc `bson:"assigned"`
+}
+
+// caseworkAssignmentChangeDoc is one entry of a case's assignment history.
+type caseworkAssignmentChangeDoc struct {
+	At            time.Time `bson:"at"`
+	By            string    `bson:"by"`
+	CaseworkerIDs []string  `bson:"caseworker_ids"`
+	SupervisorID  string    `bson:"supervisor_id"`
+	Reason        string    `bson:"reason"` // encrypted
 }
 
 // caseworkAssignmentDoc says since which change a caseworker is assigned to a case.
@@ -214,6 +227,14 @@ func toCaseworkCaseDoc(keys keyScope, c casework.Case) (caseworkCaseDoc, error) 
 		OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, StatusReason: x.seal(c.StatusReason, caseAAD(c.ID, "status_reason")),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, TransferredBy: c.TransferredBy,
 	}
+	for i, a := range c.Assignments {
+		workers := a.CaseworkerIDs
+		if workers == nil {
+			workers = []string{}
+		}
+		d.AssignmentHistory = append(d.AssignmentHistory, caseworkAssignmentChangeDoc{At: a.At, By: a.By, CaseworkerIDs: workers,
+			SupervisorID: a.SupervisorID, Reason: x.seal(a.Reason, caseAAD(c.ID, fmt.Sprintf("assignment_history.%d.reason", i)))})
+	}
 	return d, x.err
 }
 
@@ -238,6 +259,10 @@ func fromCaseworkCaseDoc(keys keyScope, d caseworkCaseDoc) (casework.Case, error
 	}
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
+	}
+	for i, a := range d.AssignmentHistory {
+		c.Assignments = append(c.Assignments, casework.AssignmentChange{At: a.At.UTC(), By: a.By, CaseworkerIDs: a.CaseworkerIDs,
+			SupervisorID: a.SupervisorID, Reason: x.open(a.Reason, caseAAD(d.ID, fmt.Sprintf("assignment_history.%d.reason", i)))})
 	}
 	c.Erased = x.erased
 	if x.err != nil {
@@ -386,7 +411,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 			{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
 			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
 			{Key: "change_seq", Value: seq}, {Key: "former_caseworker_ids", Value: former}, {Key: "assigned", Value: assigned},
-			{Key: "transferred_by", Value: doc.TransferredBy},
+			{Key: "transferred_by", Value: doc.TransferredBy}, {Key: "assignment_history", Value: doc.AssignmentHistory},
 		}}})
 	if err != nil {
 		return unavailable("updating case %s: %w", c.ID, err)
