@@ -50,8 +50,22 @@ func BenchmarkConsolePages(b *testing.B) {
 		workers = append(workers, newUser("bench-worker-"+strconv.Itoa(i), "caseworker"))
 	}
 	cc := consoleSignIn(b, s.base, "bench-supervisor", benchPassword)
+	var me struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+workers[0])
+	if resp, err := client.Do(req); err != nil {
+		b.Fatal(err)
+	} else if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || me.User.ID == "" {
+		b.Fatalf("GET /v1/me: %v", err)
+	} else {
+		resp.Body.Close()
+	}
 
-	fmt.Printf("\n| open cases | sign-in page (no data) | GET /v1/cases/{id} (one audited read) | worklist page | interview review page | GET /v1/worklist | case list page | case page |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("\n| open cases | sign-in page (no data) | GET /v1/cases/{id} (one audited read) | worklist page | interview review page | GET /v1/worklist | case list page | case page | coaching page |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	b.ResetTimer()
 	created, review, oneCase := 0, "", ""
 	for _, size := range sizes {
@@ -112,7 +126,8 @@ func BenchmarkConsolePages(b *testing.B) {
 		})
 		caseList := median(func() int { return cc.get("/console/cases").status })
 		casePage := median(func() int { return cc.get("/console/cases/" + oneCase).status })
-		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s |\n", size, signIn, read, worklist, reviewPage, api, caseList, casePage)
+		coaching := median(func() int { return cc.get("/console/coaching?interviewer=" + me.User.ID).status })
+		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", size, signIn, read, worklist, reviewPage, api, caseList, casePage, coaching)
 	}
 }
 

@@ -115,7 +115,7 @@ func TestConsoleCasesPage(t *testing.T) {
 			if tc.status == http.StatusOK && (!strings.Contains(r.body, "Under 6 years") || !strings.Contains(r.body, "Online enticement") || strings.Contains(r.body, "<dd>grooming</dd>")) {
 				t.Errorf("the case page shows codes, not the age band's and case types' names: %.2000s", r.body)
 			}
-			if tc.status == http.StatusOK && !strings.Contains(r.body, "<li>Test "+workerName+"</li>") {
+			if tc.status == http.StatusOK && !strings.Contains(r.body, "<li>Test "+workerName) {
 				t.Errorf("the case page does not name its caseworker: %.2000s", r.body)
 			}
 			shown := strings.Contains(r.body, "Child P.")

@@ -39,6 +39,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/users":                          {"admin"},
 	"PATCH /v1/users/:id":                     {"admin"},
 	"POST /v1/users/:id/password":             {"admin"},
+	"GET /v1/caseworkers":                     {"supervisor"},
 	"POST /v1/cases":                          {"caseworker", "supervisor"},
 	"GET /v1/cases":                           {"caseworker", "supervisor"},
 	"GET /v1/cases/:id":                       {"caseworker", "supervisor"},
@@ -92,6 +93,23 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/referrals/:id/start":                    {"caseworker", "supervisor"},
 	"POST /v1/referrals/:id/complete":                 {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/assignments":                   {"caseworker", "supervisor"},
+	// working across agencies: flags, services and outcomes, appointments, time standards, statistics
+	"POST /v1/cases/:id/flags":               {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/flags":                {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/flags/:flag/resolve": {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/services":            {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/services":             {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/services/:service":    {"caseworker", "supervisor"},
+	"PATCH /v1/cases/:id/services/:service":  {"caseworker", "supervisor"},
+	"POST /v1/cases/:id/appointments":        {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/appointments":         {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/time-standards":       {"caseworker", "supervisor"},
+	"POST /v1/appointments":                  {"caseworker", "supervisor"},
+	"GET /v1/appointments":                   {"caseworker", "supervisor"},
+	"GET /v1/appointments/:id":               {"caseworker", "supervisor"},
+	"PATCH /v1/appointments/:id":             {"caseworker", "supervisor"},
+	"GET /v1/actions":                        {"caseworker", "supervisor"},
+	"GET /v1/reports/period":                 {"supervisor", "auditor"},
 	// evidence
 	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},
@@ -146,6 +164,11 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /console/cases/:case":                                {"supervisor", "caseworker"},
 	"POST /console/cases/:case/close":                         {"supervisor", "caseworker"},
 	"POST /console/cases/:case/reopen":                        {"supervisor", "caseworker"},
+	"POST /console/cases/:case/assign":                        {"supervisor"},
+	"POST /console/cases/:case/unassign":                      {"supervisor"},
+	"POST /console/cases/:case/evidence/:item/verify":         {"supervisor", "caseworker"},
+	"GET /console/cases/:case/evidence/:item/case-uco":        {"supervisor", "caseworker"},
+	"GET /console/cases/:case/evidence/:item/custody-record":  {"supervisor", "caseworker"},
 	// the console's content editor, administrator and auditor pages
 	"GET /console/library":             {"content_editor"},
 	"GET /console/library/:id":         {"content_editor"},
@@ -159,6 +182,9 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/devices/:id/revoke": {"admin"},
 	"GET /console/audit":               {"auditor", "supervisor"},
 	"GET /console/audit/verify":        {"auditor", "supervisor"},
+	// sign-in with the OpenID Connect provider (404 on a server without one, as the shared one)
+	"GET /console/login/oidc":          {"public"},
+	"GET /console/login/oidc/callback": {"public"},
 }
 
 var allRoles = []string{"caseworker", "supervisor", "content_editor", "admin", "auditor"}

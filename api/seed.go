@@ -34,7 +34,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	seedN := fs.Uint64("seed", 1, "the same seed and size give the same agency")
 	password := fs.String("password", "", "every seeded user's password (empty: generated and printed once)")
 	reads := fs.Int("reads", seed.DefaultReadsPerCase, "case reads per case (each an audit entry); 0 for none")
-	workers := fs.Int("workers", 4, "cases seeded at once")
+	workers := fs.Int("workers", 8, "cases seeded at once")
 	force := fs.Bool("force", false, "seed even when the database already holds cases, interviews, evidence or users")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,7 +115,7 @@ func printSeeded(w io.Writer, res *seed.Result, generated bool) {
 	}
 	sort.Strings(orgs)
 	for _, o := range orgs {
-		fmt.Fprintf(w, "audit log of %s: %d entries, verified\n", o, res.AuditLogs[o])
+		fmt.Fprintf(w, "audit log of %s: %d entries, verified (%d after its last signed checkpoint read)\n", o, res.AuditLogs[o], res.AuditChecked[o])
 	}
 	fmt.Fprintf(w, "custody chains: %d items with %d events, verified\n", res.Verified.Items, res.Verified.Events)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -38,6 +38,9 @@ type serveHooks struct {
 	// password is the argon2id cost of the password hashes the server makes; zero fields take
 	// identity.DefaultPasswordParams(). Tests lower it: a production hash takes about half a second.
 	password identity.PasswordParams
+	// now is the clock of the services for working across agencies (time standards, statistics);
+	// nil: time.Now. Tests move it forward instead of sleeping.
+	now func() time.Time
 }
 
 // serve runs the service until ctx is cancelled, then shuts down gracefully: the listener closes,
@@ -128,7 +131,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
 		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now).WithReferrals(deps.Referrals)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
+	if err := addCare(&deps, cfg, db, sec, cases, caseStore, hooks.now); err != nil {
+		return err
+	}
+	webOIDC, err := consoleOIDC(cfg, sec)
+	if err != nil {
+		return err
+	}
 	web, err := console.New(console.Deps{Log: log, Catalog: catalog, Identity: sec.identity, Audit: sec.audit, Cases: cases,
+		OIDC:       webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
 		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService})

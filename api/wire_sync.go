@@ -30,17 +30,17 @@ func newSyncWiring(cfg config.Config, db *mongodb.DB, sec *security, library *pr
 	db.SetChangeSettle(cfg.SyncSettle, cfg.SyncSeveralInstances)
 	w := &syncWiring{store: db.Sync(sec.keys), idem: db.Idempotency(sec.keys), retention: cfg.IdempotencyRetention}
 	w.service = devicesync.NewService(devicesync.Deps{
-		Cases: w.store.CaseFeed(), CaseApplier: devicesync.CaseApplier{Cases: cases},
+		Cases: w.store.CaseFeed(), CaseAppliers: devicesync.CaseAppliers(cases),
 		Library: libraryEntries{library}, Watermarks: db, States: w.store, Results: w.store,
 		Events: sec.audit,
-	}).Register(devicesync.Registration{Feed: w.store.RunFeed(), Applier: devicesync.RunApplier{Cases: cases}})
+	}).Register(devicesync.Registration{Feed: w.store.RunFeed(), Appliers: devicesync.RunAppliers(cases)})
 	if interviews != nil {
-		w.service.Register(devicesync.Registration{Feed: db.Interviews(sec.keys).SessionFeed(), Applier: devicesync.InterviewApplier{Interviews: interviews}})
+		w.service.Register(devicesync.Registration{Feed: db.Interviews(sec.keys).SessionFeed(), Appliers: devicesync.InterviewAppliers(interviews)})
 	}
 	if evidenceLog != nil {
 		items := db.Evidence(sec.keys)
-		w.service.Register(devicesync.Registration{Feed: items.ItemFeed(), Applier: devicesync.EvidenceItemApplier{Evidence: evidenceLog}}).
-			Register(devicesync.Registration{Feed: items.EventFeed(), Applier: devicesync.CustodyEventApplier{Evidence: evidenceLog}})
+		w.service.Register(devicesync.Registration{Feed: items.ItemFeed(), Appliers: devicesync.EvidenceItemAppliers(evidenceLog)}).
+			Register(devicesync.Registration{Feed: items.EventFeed(), Appliers: devicesync.CustodyEventAppliers(evidenceLog)})
 	}
 	return w
 }

@@ -76,15 +76,18 @@ func OneOf[T ~string](f *FieldErrors, field string, value T, values []T) bool {
 	return false
 }
 
-// Language checks an optional BCP 47 tag: it records "max_length" beyond 35 characters and "bcp47"
+// MaxLanguageLen is the longest BCP 47 language tag accepted, in characters.
+const MaxLanguageLen = 35
+
+// Language checks an optional BCP 47 tag: it records "max_length" beyond MaxLanguageLen characters and "bcp47"
 // for a tag that does not parse, and returns the tag's canonical form ("" for a blank one).
 func (f *FieldErrors) Language(field, tag string) string {
 	tag = strings.TrimSpace(tag)
 	if tag == "" {
 		return ""
 	}
-	if len(tag) > 35 {
-		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": 35})
+	if len(tag) > MaxLanguageLen {
+		f.Add(field, "max_length", "field.max_length", map[string]any{"Max": MaxLanguageLen})
 		return tag
 	}
 	t, err := language.Parse(tag)

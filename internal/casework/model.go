@@ -78,6 +78,9 @@ type Case struct {
 	// Erased is set by the store when the case was erased (its data key destroyed): every encrypted
 	// field (reference number, pseudonym, disability notes, status reason) then reads as "".
 	Erased bool
+	// Flags are the kinds of the case's unresolved manual flags (package caseflag), kept by the
+	// flags' store; read only here (Update never changes them).
+	Flags []string
 }
 
 // Situation returns what protocols need to know about the case to decide which steps apply: the
@@ -115,6 +118,7 @@ func (c Case) clone() Case {
 	for i := range c.Assignments {
 		c.Assignments[i].CaseworkerIDs = slices.Clone(c.Assignments[i].CaseworkerIDs)
 	}
+	c.Flags = slices.Clone(c.Flags)
 	if c.ClosedAt != nil {
 		t := *c.ClosedAt
 		c.ClosedAt = &t

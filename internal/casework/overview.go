@@ -36,7 +36,7 @@ type Load struct {
 // Overview is what a supervisor needs to know about the organisation's open cases at a glance.
 type Overview struct {
 	OpenCases  int
-	Unassigned []Case           // open cases with no caseworker, oldest first
+	Unassigned []Case           // open cases with no caseworker, oldest first (summaries: see Store.ListCaseSummaries)
 	Overdue    []OverdueStep    // by due time, oldest first
 	Caseload   map[string]*Load // caseworker user id -> load
 }
@@ -53,7 +53,7 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 	now := s.clock()
 	var open []Case
 	for after := ""; ; {
-		page, err := s.store.ListCases(ctx, StoreFilter{OrgID: p.OrgID, Status: StatusOpen}, after, 1000)
+		page, err := s.store.ListCaseSummaries(ctx, StoreFilter{OrgID: p.OrgID, Status: StatusOpen}, after, 1000)
 		if err != nil {
 			return Overview{}, fmt.Errorf("listing open cases: %w", err)
 		}
@@ -79,7 +79,11 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 			load.OpenCases++
 		}
 	}
-	runs, err := s.store.ListOrgRuns(ctx, p.OrgID)
+	openIDs := make([]string, len(open))
+	for i, c := range open {
+		openIDs[i] = c.ID
+	}
+	runs, err := s.store.ListRunProgress(ctx, p.OrgID, openIDs)
 	if err != nil {
 		return Overview{}, fmt.Errorf("listing runs: %w", err)
 	}

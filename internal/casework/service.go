@@ -225,6 +225,7 @@ type Filter struct {
 	CaseType     protocol.CaseType
 	AgeBand      protocol.AgeBand
 	UpdatedSince time.Time
+	Flag         string // an unresolved flag of this kind (package caseflag checks the kinds)
 }
 
 // Page is one page of cases. Next is the cursor of the following page ("" on the last one).
@@ -243,7 +244,10 @@ func (s *Service) List(ctx context.Context, p identity.Principal, f Filter, afte
 		return Page{}, s.denied(ctx, p, ActionCaseList, ResourceCase, "", err)
 	}
 	var fe fieldErrors
-	sf := StoreFilter{OrgID: p.OrgID, Status: f.Status, CaseType: f.CaseType, AgeBand: f.AgeBand, UpdatedSince: f.UpdatedSince}
+	sf := StoreFilter{OrgID: p.OrgID, Status: f.Status, CaseType: f.CaseType, AgeBand: f.AgeBand, UpdatedSince: f.UpdatedSince, Flag: f.Flag}
+	if f.Flag != "" {
+		fe.token("flag", f.Flag, MaxFlagLen)
+	}
 	if f.Status != "" {
 		apperr.OneOf(&fe.FieldErrors, "status", f.Status, []Status{StatusOpen, StatusClosed})
 	}

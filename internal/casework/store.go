@@ -16,6 +16,7 @@ type StoreFilter struct {
 	CaseType     protocol.CaseType
 	AgeBand      protocol.AgeBand
 	UpdatedSince time.Time // cases with UpdatedAt at or after it
+	Flag         string    // cases with an unresolved flag of this kind (package caseflag)
 }
 
 // Store persists cases and runs. Every method returns the sentinels documented on it, or another
@@ -28,6 +29,10 @@ type Store interface {
 	Case(ctx context.Context, id string) (Case, error)
 	// ListCases returns up to limit cases matching f with ids after afterID, by id.
 	ListCases(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
+	// ListCaseSummaries returns what ListCases returns without the encrypted fields (ReferenceNumber,
+	// Child.Pseudonym, Child.Needs.DisabilityNotes and StatusReason are empty), for lists and
+	// overviews that do not show them.
+	ListCaseSummaries(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
 	// UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1.
 	// ErrStale when the version differs, ErrNotFound when the case does not exist.
 	UpdateCase(ctx context.Context, c Case) error
@@ -38,8 +43,9 @@ type Store interface {
 	Run(ctx context.Context, id string) (Run, error)
 	// ListRuns returns the runs of a case, by start time then id.
 	ListRuns(ctx context.Context, caseID string) ([]Run, error)
-	// ListOrgRuns returns every run of an organisation, by case, start time and id.
-	ListOrgRuns(ctx context.Context, orgID string) ([]Run, error)
+	// ListRunProgress returns the runs of the cases caseIDs of organisation orgID, by case, start
+	// time and id, with their records' step, status and times only: Reason and Note are empty.
+	ListRunProgress(ctx context.Context, orgID string, caseIDs []string) ([]Run, error)
 	// AppendStepRecord appends rec to run runID unless the run already holds a record with
 	// rec.ClientID; appended reports which. ErrNotFound when the run does not exist.
 	AppendStepRecord(ctx context.Context, runID string, rec StepRecord) (appended bool, err error)

@@ -16,12 +16,13 @@ const (
 	MaxPseudonymLen   = 100
 	MaxNotesLen       = 2000 // disability notes, step notes
 	MaxReasonLen      = 500  // close/reopen and skip reasons
-	MaxLanguageLen    = 35
+	MaxLanguageLen    = apperr.MaxLanguageLen
 	MaxUserIDLen      = 128
 	MaxCaseworkers    = 50
 	MaxClientIDLen    = 128
 	MaxStepIDLen      = 128
 	MaxProtocolIDLen  = 128
+	MaxFlagLen        = 64              // a flag kind in a list filter
 	MaxClockSkew      = 5 * time.Minute // how far in the future a device time may be
 	maxChildAgeYears  = 18
 	maxRecordsPerRun  = 5000

@@ -2,14 +2,12 @@ package checkpoint
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/jws"
 )
 
 // Type is the "typ" header of checkpoints.
@@ -45,68 +43,39 @@ type payload struct {
 	Iat  int64  `json:"iat"`
 }
 
-type header struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ string `json:"typ"`
-}
-
 // Signer signs and checks checkpoints with one Ed25519 key. It is safe for concurrent use.
-type Signer struct {
-	key   ed25519.PrivateKey
-	pub   ed25519.PublicKey
-	keyID string
-}
+type Signer struct{ jws *jws.Signer }
 
 // NewSigner returns a signer with key. It returns an error when key is not an Ed25519 private key.
 func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
-	if len(key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("checkpoint: key has %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	j, err := jws.New(key, "checkpoint-", Type)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	pub := key.Public().(ed25519.PublicKey)
-	sum := sha256.Sum256(pub)
-	return &Signer{key: key, pub: pub, keyID: "checkpoint-" + hex.EncodeToString(sum[:])[:16]}, nil
+	return &Signer{jws: j}, nil
 }
 
 // KeyID returns the "kid" of the checkpoints this signer makes.
-func (s *Signer) KeyID() string { return s.keyID }
+func (s *Signer) KeyID() string { return s.jws.KeyID() }
 
 // PublicJWK returns the public key as a JWK (RFC 8037) for /v1/keys.
-func (s *Signer) PublicJWK() map[string]any {
-	return map[string]any{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(s.pub),
-		"kid": s.keyID, "alg": "EdDSA", "use": "sig"}
-}
+func (s *Signer) PublicJWK() map[string]any { return s.jws.PublicJWK() }
 
 // Sign returns cp with SignedAt, KeyID and Token set (from Log, N, Seq and Hash). It never fails.
 func (s *Signer) Sign(cp Checkpoint, now time.Time) Checkpoint {
 	cp.SignedAt = now.UTC().Truncate(time.Second)
-	cp.KeyID = s.keyID
-	h, _ := json.Marshal(header{Alg: "EdDSA", Kid: s.keyID, Typ: Type})
+	cp.KeyID = s.jws.KeyID()
 	p, _ := json.Marshal(payload{Log: cp.Log, N: cp.N, Seq: cp.Seq, Hash: cp.Hash, Iat: cp.SignedAt.Unix()})
-	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(p)
-	cp.Token = input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(s.key, []byte(input)))
+	cp.Token = s.jws.Sign(p)
 	return cp
 }
 
 // Verify checks cp's token with this signer's key and that it signs exactly cp's Log, N, Seq, Hash
 // and SignedAt. It returns an error wrapping ErrInvalid otherwise.
 func (s *Signer) Verify(cp Checkpoint) error {
-	parts := strings.Split(cp.Token, ".")
-	if len(cp.Token) > 4096 || len(parts) != 3 {
-		return fmt.Errorf("%w: not a compact JWS", ErrInvalid)
-	}
-	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	pb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
-	if err := errors.Join(err1, err2, err3); err != nil {
+	pb, _, err := s.jws.Verify(cp.Token)
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	var h header
-	if err := json.Unmarshal(hb, &h); err != nil || h.Alg != "EdDSA" || h.Typ != Type || h.Kid != s.keyID {
-		return fmt.Errorf("%w: header %s", ErrInvalid, hb)
-	}
-	if !ed25519.Verify(s.pub, []byte(parts[0]+"."+parts[1]), sig) {
-		return fmt.Errorf("%w: the signature does not verify", ErrInvalid)
 	}
 	var p payload
 	if err := json.Unmarshal(pb, &p); err != nil {

@@ -46,8 +46,13 @@ type Config struct {
 	OIDCRolesClaim         string        // OIDC_ROLES_CLAIM: claim (dotted path) holding the roles
 	OIDCOrgClaim           string        // OIDC_ORG_CLAIM: claim holding the organisation id
 	OIDCDefaultOrg         string        // OIDC_DEFAULT_ORG: organisation of every provider user, instead of OIDC_ORG_CLAIM
+	OIDCClientID           string        // OIDC_CLIENT_ID: the console's client id at the provider; empty = OIDC_AUDIENCE
+	OIDCClientSecret       string        // OIDC_CLIENT_SECRET: the console's client secret (secret); empty for a public client (PKCE)
+	OIDCProviderName       string        // OIDC_PROVIDER_NAME: the provider's name on the console's sign-in button; empty = the issuer's host
+	OIDCRedirectURL        string        // OIDC_REDIRECT_URL: the console's callback URL registered at the provider; empty = from the request
 	DeploymentAuditOrg     string        // DEPLOYMENT_AUDIT_ORG: organisation whose auditors read the deployment's audit log
 	InterviewRulesFile     string        // INTERVIEW_RULES_FILE: JSON file of interview quality rules replacing the shipped ones
+	TimeStandardsFile      string        // TIME_STANDARDS_FILE: JSON file of time standards (appointments) replacing the shipped ones
 	RequiredLocales        []string      // AUTHORING_REQUIRED_LOCALES: comma-separated locales a draft must be complete in to publish (empty: all supported), parsed, without repeats
 
 	IdempotencyRetention time.Duration // IDEMPOTENCY_RETENTION: how long Idempotency-Key responses and pushed operations' results are kept
@@ -117,8 +122,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		OIDCRolesClaim:         env("OIDC_ROLES_CLAIM", ""),
 		OIDCOrgClaim:           env("OIDC_ORG_CLAIM", ""),
 		OIDCDefaultOrg:         env("OIDC_DEFAULT_ORG", ""),
+		OIDCClientID:           env("OIDC_CLIENT_ID", ""),
+		OIDCClientSecret:       getenv("OIDC_CLIENT_SECRET"),
+		OIDCProviderName:       env("OIDC_PROVIDER_NAME", ""),
+		OIDCRedirectURL:        env("OIDC_REDIRECT_URL", ""),
 		DeploymentAuditOrg:     env("DEPLOYMENT_AUDIT_ORG", "default"),
 		InterviewRulesFile:     env("INTERVIEW_RULES_FILE", ""),
+		TimeStandardsFile:      env("TIME_STANDARDS_FILE", ""),
 
 		IdempotencyRetention: envDur("IDEMPOTENCY_RETENTION", 7*24*time.Hour),
 		SyncSettle:           envDur("SYNC_SETTLE", 30*time.Second),
@@ -199,6 +209,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.OIDCIssuerURL != "" && (c.OIDCAudience == "" || (c.OIDCOrgClaim == "") == (c.OIDCDefaultOrg == "")) {
 		errs = append(errs, errors.New("OIDC_ISSUER_URL needs OIDC_AUDIENCE and exactly one of OIDC_ORG_CLAIM and OIDC_DEFAULT_ORG"))
 	}
+	if u, err := url.Parse(c.OIDCRedirectURL); c.OIDCRedirectURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "/console/login/oidc/callback") {
+		errs = append(errs, fmt.Errorf("OIDC_REDIRECT_URL=%q must be an absolute http(s) URL ending in /console/login/oidc/callback", c.OIDCRedirectURL))
+	}
 	if c.BodyLimit < 1024 {
 		errs = append(errs, fmt.Errorf("BODY_LIMIT_BYTES=%d is below 1024", c.BodyLimit))
 	}
@@ -261,8 +274,13 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.String("access_token_ttl", c.AccessTokenTTL.String()),
 		slog.String("refresh_token_ttl", c.RefreshTokenTTL.String()),
 		slog.String("oidc_issuer_url", c.OIDCIssuerURL),
+		slog.String("oidc_client_id", c.OIDCClientID),
+		slog.String("oidc_client_secret", mask(c.OIDCClientSecret)),
+		slog.String("oidc_provider_name", c.OIDCProviderName),
+		slog.String("oidc_redirect_url", c.OIDCRedirectURL),
 		slog.String("deployment_audit_org", c.DeploymentAuditOrg),
 		slog.String("interview_rules_file", c.InterviewRulesFile),
+		slog.String("time_standards_file", c.TimeStandardsFile),
 		slog.String("authoring_required_locales", strings.Join(c.RequiredLocales, ",")),
 		slog.String("idempotency_retention", c.IdempotencyRetention.String()),
 		slog.String("sync_settle", c.SyncSettle.String()),

@@ -81,14 +81,7 @@ func (c *Console) auditLogID(r *request, action, log string) (string, error) {
 		return "", apperr.Validation(apperr.FieldError{Field: "log", Code: "oneof", MessageID: "field.oneof",
 			Data: map[string]any{"Param": "organisation deployment"}})
 	}
-	role := ""
-	if len(r.p.Roles) > 0 {
-		role = string(r.p.Roles[0])
-	}
-	_, err := c.deps.Audit.Record(r.ctx(), audit.Entry{OrgID: r.p.OrgID, ActorID: r.p.UserID, ActorRole: role,
-		DeviceID: r.p.DeviceID, Action: action, ResourceType: "audit_log", ResourceID: logID,
-		Outcome: audit.OutcomeSuccess, RequestID: audit.RequestID(r.ctx())})
-	if err != nil {
+	if err := c.deps.Audit.RecordEvent(r.ctx(), r.p.AuditEvent(r.p.FirstRole(), action, "audit_log", logID, audit.OutcomeSuccess)); err != nil {
 		return "", err
 	}
 	return logID, nil

@@ -31,6 +31,7 @@ func (c *Console) declareCases() {
 		route{method: fiber.MethodPost, path: Prefix + "/cases/:case/reopen", policy: access.Roles(identity.RoleSupervisor, identity.RoleCaseworker),
 			h: c.reopenCase},
 	)
+	c.declareCaseActions()
 }
 
 // caseListData is the case list page: the filter as sent, one page of cases, and the next page's
@@ -79,6 +80,7 @@ func (c *Console) caseList(r *request) error {
 // it was sent back.
 type caseData struct {
 	casework.Case
+	caseSections
 	Names  map[string]string // display names of the assigned caseworkers
 	Reason string
 	Errors map[string]string // field -> localized message
@@ -98,11 +100,12 @@ func (c *Console) showCase(r *request, status int, id, reason string, errs map[s
 	if err != nil {
 		return err
 	}
-	names, err := c.deps.Identity.DisplayNames(r.ctx(), r.p.OrgID, k.CaseworkerIDs)
+	sections, err := c.loadSections(r, k)
 	if err != nil {
 		return err
 	}
-	return c.render(r, status, "case", "console.case.title", caseData{Case: k, Names: names, Reason: reason, Errors: errs}, "")
+	return c.render(r, status, "case", "console.case.title", caseData{Case: k, caseSections: sections, Names: sections.PeopleNames,
+		Reason: reason, Errors: errs}, "")
 }
 
 // closeCase is POST /console/cases/{id}/close: casework.Service.Close with the form's reason and the

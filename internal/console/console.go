@@ -55,6 +55,8 @@ type Deps struct {
 	Authoring  *authoring.Service
 	// DeploymentAuditOrg is the organisation whose auditors may read the deployment's audit log.
 	DeploymentAuditOrg string
+	// OIDC enables sign-in with the OpenID Connect provider (oidc.go); nil: passwords only.
+	OIDC *OIDC
 }
 
 // Console is the web console: its route table (with access policies), templates and assets.
@@ -65,6 +67,8 @@ type Console struct {
 	assets *assets.Set
 	// homeExtra replaces the home page for supervisors (their worklist); nil: the plain home page.
 	homeExtra handler
+	// pending holds the sign-ins sent to the OpenID Connect provider and not yet back (oidc.go).
+	pending pendingSignIns
 }
 
 // handler serves one console request; an error it returns is rendered as a localized error page.
@@ -130,6 +134,7 @@ func (c *Console) declare() {
 	c.declareEditor()
 	c.declareAdmin()
 	c.declareAuditor()
+	c.declareOIDC()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,

@@ -24,6 +24,16 @@
 // CSRF token (form field "csrf", or the X-CSRF-Token header), checked in one place (serve). A user
 // whose password must change reaches only routes whose policy is PasswordChange().
 //
+// # Sign-in with the identity provider
+//
+// When Deps.OIDC is set (an OpenID Connect provider is configured), the sign-in page also offers
+// the provider (oidc.go): GET /console/login/oidc starts the authorization code flow with PKCE,
+// state and nonce (kept in memory for 10 minutes, bound to a SameSite=Lax cookie), and
+// GET /console/login/oidc/callback exchanges the code, verifies the ID token with the API's
+// oidc.Verifier, and starts the session through identity.Service.ExternalLogin for the enabled
+// user of the identity's organisation and username. The session is the same kind as the password
+// form's; any failure shows the sign-in page with its reason and creates nothing.
+//
 // # Adding a page
 //
 //  1. Route: add it to the route table in declare (or a declareX method of your area, called from
@@ -43,7 +53,8 @@
 //     <input type="hidden" name="csrf" value="{{.CSRF}}">. No inline script or style attribute (the
 //     CSP forbids them); style with classes in assets/console.css using logical properties only
 //     (margin-inline, inset-inline-start, text-align: start) so Arabic mirrors by itself. Page
-//     titles never hold child data.
+//     titles never hold child data. A piece several pages show is a named template of its own in
+//     templates/shared/ (every page is parsed with them), such as "device_table".
 //  4. Strings: add every id to locales/console.en.yaml and its five translations
 //     (console.<code>.yaml); the completeness test in locales fails when one lacks an id.
 //  5. Matrix: add "METHOD /console/things" with its roles to accessMatrix in api/matrix_test.go.

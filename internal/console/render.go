@@ -26,13 +26,15 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/shared/*.html
 var templateFS embed.FS
 
 // pageSet holds one template per page, each parsed together with the layout.
 type pageSet struct{ byName map[string]*template.Template }
 
-// loadPages parses templates/layout.html with every other template; a page is named after its file.
+// loadPages parses templates/layout.html and the templates shared by several pages
+// (templates/shared/*.html, each defining named templates) with every other template; a page is
+// named after its file.
 func loadPages() (*pageSet, error) {
 	layout, err := fs.ReadFile(templateFS, "templates/layout.html")
 	if err != nil {
@@ -41,6 +43,18 @@ func loadPages() (*pageSet, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: listing templates: %w", err)
+	}
+	sharedFiles, err := fs.Glob(templateFS, "templates/shared/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: listing shared templates: %w", err)
+	}
+	var shared []string
+	for _, file := range sharedFiles {
+		b, err := fs.ReadFile(templateFS, file)
+		if err != nil {
+			return nil, fmt.Errorf("console: reading %s: %w", file, err)
+		}
+		shared = append(shared, string(b))
 	}
 	ps := &pageSet{byName: map[string]*template.Template{}}
 	for _, file := range names {
@@ -53,6 +67,9 @@ func loadPages() (*pageSet, error) {
 			return nil, fmt.Errorf("console: reading %s: %w", file, err)
 		}
 		t, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+		for i := 0; err == nil && i < len(shared); i++ {
+			_, err = t.New(sharedFiles[i]).Parse(shared[i])
+		}
 		if err == nil {
 			_, err = t.New(name).Parse(string(body))
 		}

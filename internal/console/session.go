@@ -146,6 +146,7 @@ type loginData struct {
 	Username string
 	Next     string
 	Error    string // localized
+	Provider string // the OpenID Connect provider's name, "" when none is configured (oidc.go)
 }
 
 // loginPage shows the sign-in form; a signed-in user goes straight to the console.
@@ -158,7 +159,7 @@ func (c *Console) loginPage(r *request) error {
 	if r.c.Query("signed_out") == "1" {
 		notice = "console.login.signed_out"
 	}
-	return c.render(r, fiber.StatusOK, "login", "console.login.title", loginData{Next: safeNext(r.c.Query("next"))}, notice)
+	return c.render(r, fiber.StatusOK, "login", "console.login.title", c.withProvider(loginData{Next: safeNext(r.c.Query("next"))}), notice)
 }
 
 // ensurePreSession gives the browser a pre-session cookie for the sign-in form's CSRF token.
@@ -193,7 +194,7 @@ func (c *Console) login(r *request) error {
 		default:
 			return err
 		}
-		return c.render(r, status, "login", "console.login.title", loginData{Username: username, Next: next, Error: msg}, "")
+		return c.render(r, status, "login", "console.login.title", c.withProvider(loginData{Username: username, Next: next, Error: msg}), "")
 	}
 	c.setCookie(r, sessionCookie, tokens.RefreshToken)
 	c.clearCookie(r, preSessionCookie)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -122,109 +121,78 @@ func RunRecord(r casework.Run) Record {
 	return Record{Type: TypeRun, ID: r.ID, OrgID: r.OrgID, CaseID: r.CaseID, UpdatedAt: at, Data: r}
 }
 
-// CaseApplier applies case operations.
-type CaseApplier struct{ Cases *casework.Service }
+// The kinds of case and run operations.
+var (
+	CaseCreate = Kind[casework.NewCase]{TypeCase, ActionCreate}
+	CaseUpdate = Kind[CaseChanges]{TypeCase, ActionUpdate}
+	CaseClose  = Kind[CaseStatusChange]{TypeCase, ActionClose}
+	CaseReopen = Kind[CaseStatusChange]{TypeCase, ActionReopen}
+	RunCreate  = Kind[RunStart]{TypeRun, ActionCreate}
+	RunAppend  = Kind[casework.NewStepRecord]{TypeRun, ActionAppend}
+)
 
-// payloadOf returns op's payload as the type P its applier takes (the caller decodes each
-// operation's data once, into that type), or the field error of a missing payload naming field.
-func payloadOf[P any](op Operation, field string) (P, error) {
-	v, ok := op.Payload.(P)
-	if !ok {
-		return v, badPayload(field)
+// CaseAppliers returns the handlers of case operations, applied through cases: create, update at
+// a base version (merged field by field), close and reopen at a base version. Their errors are
+// casework's.
+func CaseAppliers(cases *casework.Service) []Applier {
+	a := caseApplier{cases}
+	return []Applier{
+		Handle(CaseCreate, Handler[casework.NewCase]{Check: a.checkCreate, Apply: a.create}),
+		Handle(CaseUpdate, Handler[CaseChanges]{Check: a.checkUpdate, Apply: a.updateAtBase}),
+		Handle(CaseClose, Handler[CaseStatusChange]{Check: a.checkStatus(casework.ActionCaseClose), Apply: a.setStatus(cases.Close)}),
+		Handle(CaseReopen, Handler[CaseStatusChange]{Check: a.checkStatus(casework.ActionCaseReopen), Apply: a.setStatus(cases.Reopen)}),
 	}
-	return v, nil
 }
 
-func badPayload(field string) error {
-	return apperr.Validation(apperr.FieldError{Field: field, Code: "required", MessageID: "field.required"})
+type caseApplier struct{ cases *casework.Service }
+
+// checkCreate validates a case create fully.
+func (a caseApplier) checkCreate(ctx context.Context, p identity.Principal, op Op[casework.NewCase], _ Created) error {
+	nc := op.Data
+	nc.ID = op.ID
+	return a.cases.CheckCreate(ctx, p, nc)
 }
 
-func errAction(a Action) error {
-	return apperr.Validation(apperr.FieldError{Field: "action", Code: "unsupported", MessageID: "field.sync_action", Data: map[string]any{"Action": string(a)}})
-}
-
-// Check validates a case create (fully), or an update, close or reopen (access and the reason
-// only). It returns casework's errors.
-func (a CaseApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
-	switch op.Action {
-	case ActionCreate:
-		nc, perr := payloadOf[casework.NewCase](op, "data")
-		if perr != nil {
-			return perr
-		}
-		nc.ID = op.ID
-		return a.Cases.CheckCreate(ctx, p, nc)
-	case ActionUpdate:
-		if created[TypeCase][op.ID] {
-			return nil
-		}
-		_, _, err := a.Cases.CaseAccess(ctx, p, op.ID, casework.ActionCaseUpdate)
-		return err
-	case ActionClose, ActionReopen:
-		sc, ok := op.Payload.(CaseStatusChange)
-		if !ok || sc.Reason == "" {
-			return badPayload("data.reason")
-		}
-		if op.BaseVersion < 1 {
-			return apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
-		}
-		if created[TypeCase][op.ID] {
-			return nil
-		}
-		action := casework.ActionCaseClose
-		if op.Action == ActionReopen {
-			action = casework.ActionCaseReopen
-		}
-		_, _, err := a.Cases.CaseAccess(ctx, p, op.ID, action)
-		return err
+// create creates a case (a retried create with the same content is a no-op).
+func (a caseApplier) create(ctx context.Context, p identity.Principal, op Op[casework.NewCase]) (Result, error) {
+	nc := op.Data
+	nc.ID = op.ID
+	c, _, err := a.cases.Create(ctx, p, nc)
+	if err != nil {
+		return Result{}, err
 	}
-	return errAction(op.Action)
+	rec := CaseRecord(c)
+	return Result{Status: StatusApplied, ID: c.ID, Record: &rec}, nil
 }
 
-// Apply creates a case, closes or reopens one at its base version (a stale one is a conflict with
-// the server copy), or updates one at its base version: when the base is stale, the device's
-// changes are merged if the server changed none of the same fields since (judged by op.Base, the
-// device's values before its change), and a conflict with the server copy otherwise. It returns
-// casework's errors.
-func (a CaseApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	switch op.Action {
-	case ActionCreate:
-		nc, perr := payloadOf[casework.NewCase](op, "data")
-		if perr != nil {
-			return Result{}, perr
-		}
-		nc.ID = op.ID
-		c, _, err := a.Cases.Create(ctx, p, nc)
-		if err != nil {
-			return Result{}, err
-		}
-		rec := CaseRecord(c)
-		return Result{Status: StatusApplied, ID: c.ID, Record: &rec}, nil
-	case ActionUpdate:
-		ch, perr := payloadOf[CaseChanges](op, "changes")
-		if perr != nil {
-			return Result{}, perr
-		}
-		base, _ := op.Base.(CaseChanges)
-		if op.BaseVersion < 1 {
-			return Result{}, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
-		}
-		for range 3 { // another writer may get in between the read and the write
-			r, err := a.update(ctx, p, op.ID, op.BaseVersion, ch, base)
-			if errors.Is(err, casework.ErrStale) {
-				continue
-			}
-			return r, err
-		}
-		return Result{}, fmt.Errorf("case %s keeps changing", op.ID)
-	case ActionClose, ActionReopen:
-		return a.setStatus(ctx, p, op)
+// checkUpdate checks access to the case (unless the group creates it).
+func (a caseApplier) checkUpdate(ctx context.Context, p identity.Principal, op Op[CaseChanges], created Created) error {
+	if created[TypeCase][op.ID] {
+		return nil
 	}
-	return Result{}, errAction(op.Action)
+	_, _, err := a.cases.CaseAccess(ctx, p, op.ID, casework.ActionCaseUpdate)
+	return err
 }
 
-func (a CaseApplier) update(ctx context.Context, p identity.Principal, id string, baseVersion int64, ch, base CaseChanges) (Result, error) {
-	cur, err := a.Cases.Get(ctx, p, id)
+// updateAtBase updates a case at its base version: when the base is stale, the device's changes
+// are merged if the server changed none of the same fields since (judged by op.Base, the device's
+// values before its change), and a conflict with the server copy otherwise.
+func (a caseApplier) updateAtBase(ctx context.Context, p identity.Principal, op Op[CaseChanges]) (Result, error) {
+	if op.BaseVersion < 1 {
+		return Result{}, errBaseVersion()
+	}
+	for range 3 { // another writer may get in between the read and the write
+		r, err := a.update(ctx, p, op.ID, op.BaseVersion, op.Data, op.Base)
+		if errors.Is(err, casework.ErrStale) {
+			continue
+		}
+		return r, err
+	}
+	return Result{}, fmt.Errorf("case %s keeps changing", op.ID)
+}
+
+func (a caseApplier) update(ctx context.Context, p identity.Principal, id string, baseVersion int64, ch, base CaseChanges) (Result, error) {
+	cur, err := a.cases.Get(ctx, p, id)
 	if err != nil {
 		return Result{}, err
 	}
@@ -256,7 +224,7 @@ func (a CaseApplier) update(ctx context.Context, p identity.Principal, id string
 			upd.Child = &want.Child
 		}
 	}
-	c, err := a.Cases.Update(ctx, p, id, upd, cur.Version)
+	c, err := a.cases.Update(ctx, p, id, upd, cur.Version)
 	if err != nil {
 		return Result{}, err
 	}
@@ -267,82 +235,74 @@ func (a CaseApplier) update(ctx context.Context, p identity.Principal, id string
 	return Result{Status: StatusMerged, ID: id, Record: &rec, MergedFields: merged}, nil
 }
 
-// setStatus closes or reopens a case at its base version; a stale base version is a conflict with
-// the server copy (a status change is not merged: the device decided on the case as it had it).
-func (a CaseApplier) setStatus(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	sc, perr := payloadOf[CaseStatusChange](op, "data")
-	if perr != nil {
-		return Result{}, perr
+// checkStatus checks a close or reopen: the reason, the base version and access to the case
+// (unless the group creates it).
+func (a caseApplier) checkStatus(action string) func(context.Context, identity.Principal, Op[CaseStatusChange], Created) error {
+	return func(ctx context.Context, p identity.Principal, op Op[CaseStatusChange], created Created) error {
+		if op.Data.Reason == "" {
+			return badPayload("data.reason")
+		}
+		if op.BaseVersion < 1 {
+			return errBaseVersion()
+		}
+		if created[TypeCase][op.ID] {
+			return nil
+		}
+		_, _, err := a.cases.CaseAccess(ctx, p, op.ID, action)
+		return err
 	}
-	if op.BaseVersion < 1 {
-		return Result{}, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
-	}
-	set := a.Cases.Close
-	if op.Action == ActionReopen {
-		set = a.Cases.Reopen
-	}
-	c, err := set(ctx, p, op.ID, sc.Reason, op.BaseVersion)
-	var stale *casework.StaleError
-	if errors.As(err, &stale) {
-		rec := CaseRecord(stale.Current)
-		return Result{Status: StatusConflict, ID: op.ID, Current: &rec, ConflictingFields: []string{"status"}}, nil
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	rec := CaseRecord(c)
-	return Result{Status: StatusApplied, ID: c.ID, Record: &rec}, nil
 }
 
-// RunApplier applies protocol run operations: create (start) and append (a step record).
-type RunApplier struct{ Cases *casework.Service }
-
-// Check validates a run start or a step record, taking runs and cases created earlier in the group
-// into account. It returns casework's errors.
-func (a RunApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
-	switch op.Action {
-	case ActionCreate:
-		rs, perr := payloadOf[RunStart](op, "data")
-		if perr != nil {
-			return perr
+// setStatus closes or reopens (set) a case at its base version; a stale base version is a
+// conflict with the server copy (a status change is not merged: the device decided on the case
+// as it had it).
+func (a caseApplier) setStatus(set func(ctx context.Context, p identity.Principal, id, reason string, version int64) (casework.Case, error)) func(context.Context, identity.Principal, Op[CaseStatusChange]) (Result, error) {
+	return func(ctx context.Context, p identity.Principal, op Op[CaseStatusChange]) (Result, error) {
+		if op.BaseVersion < 1 {
+			return Result{}, errBaseVersion()
 		}
-		return a.Cases.CheckStartRun(ctx, p, op.CaseID, created[TypeCase][op.CaseID], op.ID, rs.ProtocolID)
-	case ActionAppend:
-		nr, perr := payloadOf[casework.NewStepRecord](op, "data")
-		if perr != nil {
-			return perr
+		c, err := set(ctx, p, op.ID, op.Data.Reason, op.BaseVersion)
+		var stale *casework.StaleError
+		if errors.As(err, &stale) {
+			rec := CaseRecord(stale.Current)
+			return Result{Status: StatusConflict, ID: op.ID, Current: &rec, ConflictingFields: []string{"status"}}, nil
 		}
-		return a.Cases.CheckStepRecord(ctx, p, op.CaseID, op.ID, created[TypeRun][op.ID], nr)
-	}
-	return errAction(op.Action)
-}
-
-// Apply starts a run or appends a step record (idempotent by the record's client id; appends never
-// conflict). It returns casework's errors.
-func (a RunApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	switch op.Action {
-	case ActionCreate:
-		rs, perr := payloadOf[RunStart](op, "data")
-		if perr != nil {
-			return Result{}, perr
-		}
-		r, _, err := a.Cases.StartRun(ctx, p, op.CaseID, op.ID, rs.ProtocolID)
 		if err != nil {
 			return Result{}, err
 		}
-		rec := RunRecord(r)
-		return Result{Status: StatusApplied, ID: r.ID, Record: &rec}, nil
-	case ActionAppend:
-		nr, perr := payloadOf[casework.NewStepRecord](op, "data")
-		if perr != nil {
-			return Result{}, perr
-		}
-		v, err := a.Cases.RecordStep(ctx, p, op.CaseID, op.ID, nr)
-		if err != nil {
-			return Result{}, err
-		}
-		rec := RunRecord(v.Run)
-		return Result{Status: StatusApplied, ID: v.Run.ID, Record: &rec}, nil
+		rec := CaseRecord(c)
+		return Result{Status: StatusApplied, ID: c.ID, Record: &rec}, nil
 	}
-	return Result{}, errAction(op.Action)
+}
+
+// RunAppliers returns the handlers of protocol run operations, applied through cases: create
+// (start) and append (a step record, idempotent by its client id; appends never conflict). Checks
+// take the runs and cases created earlier in the group into account. Their errors are casework's.
+func RunAppliers(cases *casework.Service) []Applier {
+	return []Applier{
+		Handle(RunCreate, Handler[RunStart]{
+			Check: func(ctx context.Context, p identity.Principal, op Op[RunStart], created Created) error {
+				return cases.CheckStartRun(ctx, p, op.CaseID, created[TypeCase][op.CaseID], op.ID, op.Data.ProtocolID)
+			},
+			Apply: func(ctx context.Context, p identity.Principal, op Op[RunStart]) (Result, error) {
+				r, _, err := cases.StartRun(ctx, p, op.CaseID, op.ID, op.Data.ProtocolID)
+				if err != nil {
+					return Result{}, err
+				}
+				rec := RunRecord(r)
+				return Result{Status: StatusApplied, ID: r.ID, Record: &rec}, nil
+			}}),
+		Handle(RunAppend, Handler[casework.NewStepRecord]{
+			Check: func(ctx context.Context, p identity.Principal, op Op[casework.NewStepRecord], created Created) error {
+				return cases.CheckStepRecord(ctx, p, op.CaseID, op.ID, created[TypeRun][op.ID], op.Data)
+			},
+			Apply: func(ctx context.Context, p identity.Principal, op Op[casework.NewStepRecord]) (Result, error) {
+				v, err := cases.RecordStep(ctx, p, op.CaseID, op.ID, op.Data)
+				if err != nil {
+					return Result{}, err
+				}
+				rec := RunRecord(v.Run)
+				return Result{Status: StatusApplied, ID: v.Run.ID, Record: &rec}, nil
+			}}),
+	}
 }

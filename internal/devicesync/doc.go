@@ -10,11 +10,14 @@
 //   - the CaseFeed is the one feed that also decides visibility: who may see which case. Every
 //     other feed is case-scoped: its records are visible exactly when their case is (and a feed
 //     may narrow that further by implementing Narrower);
-//   - an Applier applies the push operations of one record type.
+//   - an Applier handles the push operations of one Kind (a record type and an action, with the
+//     type P its body decodes into): made by Handle from a Handler[P], whose Check and Apply get
+//     the operation with its payload typed (Op[P]). The HTTP layer decodes each operation's body
+//     once into its kind's Payload (Kind.Data, Kind.Changes).
 //
-// Adding a record type is a registration: Service.Register(Registration{Feed: ..., Applier: ...}),
-// as interview sessions (InterviewApplier), evidence items (EvidenceItemApplier) and custody events
-// (CustodyEventApplier) are added. See the README section "Offline sync".
+// Adding a record type is a registration: Service.Register(Registration{Feed: ..., Appliers: ...}),
+// as interview sessions (InterviewAppliers), evidence items (EvidenceItemAppliers) and custody
+// events (CustodyEventAppliers) are added. See the README section "Offline sync".
 //
 // Errors for clients are *apperr.Error values: Invalid with field errors (a bad cursor, limit or
 // operation), Forbidden (identity.ErrForbidden for roles without case data), Unavailable when the

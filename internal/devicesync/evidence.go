@@ -39,78 +39,56 @@ func CustodyEventRecord(e evidence.Event) Record {
 	return Record{Type: TypeCustodyEvent, ID: e.ID, OrgID: e.OrgID, CaseID: e.CaseID, UpdatedAt: e.ReceivedAt, Data: e}
 }
 
-// EvidenceItemApplier applies evidence item operations.
-type EvidenceItemApplier struct{ Evidence *evidence.Service }
+// The kinds of evidence operations.
+var (
+	EvidenceItemCreate = Kind[evidence.NewItem]{TypeEvidenceItem, ActionCreate}
+	CustodyEventAppend = Kind[CustodyAppend]{TypeCustodyEvent, ActionAppend}
+)
 
-// Check validates an item create, taking cases created earlier in the group into account. It
-// returns evidence's errors.
-func (a EvidenceItemApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
-	if op.Action != ActionCreate {
-		return errAction(op.Action)
-	}
-	ni, perr := payloadOf[evidence.NewItem](op, "data")
-	if perr != nil {
-		return perr
-	}
-	ni.ID = op.ID
-	return a.Evidence.CheckCreateItem(ctx, p, op.CaseID, created[TypeCase][op.CaseID], ni)
+// EvidenceItemAppliers returns the handler of evidence item creates, applied through log: an item
+// and the first event of its chain (a retried create with the same content is a no-op). Its check
+// takes the cases created earlier in the group into account. Its errors are evidence's.
+func EvidenceItemAppliers(log *evidence.Service) []Applier {
+	return []Applier{Handle(EvidenceItemCreate, Handler[evidence.NewItem]{
+		Check: func(ctx context.Context, p identity.Principal, op Op[evidence.NewItem], created Created) error {
+			ni := op.Data
+			ni.ID = op.ID
+			return log.CheckCreateItem(ctx, p, op.CaseID, created[TypeCase][op.CaseID], ni)
+		},
+		Apply: func(ctx context.Context, p identity.Principal, op Op[evidence.NewItem]) (Result, error) {
+			ni := op.Data
+			ni.ID = op.ID
+			it, _, err := log.CreateItem(ctx, p, op.CaseID, ni)
+			if err != nil {
+				return Result{}, err
+			}
+			rec := EvidenceItemRecord(it)
+			return Result{Status: StatusApplied, ID: it.ID, Record: &rec}, nil
+		}})}
 }
 
-// Apply records an item and the first event of its chain (a retried create with the same content is
-// a no-op). It returns evidence's errors.
-func (a EvidenceItemApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	if op.Action != ActionCreate {
-		return Result{}, errAction(op.Action)
-	}
-	ni, perr := payloadOf[evidence.NewItem](op, "data")
-	if perr != nil {
-		return Result{}, perr
-	}
-	ni.ID = op.ID
-	it, _, err := a.Evidence.CreateItem(ctx, p, op.CaseID, ni)
-	if err != nil {
-		return Result{}, err
-	}
-	rec := EvidenceItemRecord(it)
-	return Result{Status: StatusApplied, ID: it.ID, Record: &rec}, nil
-}
-
-// CustodyEventApplier applies custody event appends.
-type CustodyEventApplier struct{ Evidence *evidence.Service }
-
-// Check validates an append, taking items created earlier in the group into account. It returns
-// evidence's errors.
-func (a CustodyEventApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
-	if op.Action != ActionAppend {
-		return errAction(op.Action)
-	}
-	ca, perr := payloadOf[CustodyAppend](op, "data")
-	if perr != nil {
-		return perr
-	}
-	ca.Event.ID = op.ID
-	return a.Evidence.CheckAppend(ctx, p, op.CaseID, ca.ItemID, created[TypeEvidenceItem][ca.ItemID], ca.Event)
-}
-
-// Apply appends the event to its item's chain; a retry (the same event id and content) adds
-// nothing and returns the stored event. Appends never conflict; an event the chain refuses (a
-// destroyed item, a legal hold, an event id used for other content) is rejected. It returns
-// evidence's errors.
-func (a CustodyEventApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	if op.Action != ActionAppend {
-		return Result{}, errAction(op.Action)
-	}
-	ca, perr := payloadOf[CustodyAppend](op, "data")
-	if perr != nil {
-		return Result{}, perr
-	}
-	ca.Event.ID = op.ID
-	ap, err := a.Evidence.Append(ctx, p, op.CaseID, ca.ItemID, ca.Event)
-	if err != nil {
-		return Result{}, err
-	}
-	rec := CustodyEventRecord(ap.Event)
-	return Result{Status: StatusApplied, ID: ap.Event.ID, Record: &rec}, nil
+// CustodyEventAppliers returns the handler of custody event appends, applied through log: the
+// event is appended to its item's chain; a retry (the same event id and content) adds nothing and
+// returns the stored event. Appends never conflict; an event the chain refuses (a destroyed item,
+// a legal hold, an event id used for other content) is rejected. Its check takes the items created
+// earlier in the group into account. Its errors are evidence's.
+func CustodyEventAppliers(log *evidence.Service) []Applier {
+	return []Applier{Handle(CustodyEventAppend, Handler[CustodyAppend]{
+		Check: func(ctx context.Context, p identity.Principal, op Op[CustodyAppend], created Created) error {
+			ev := op.Data.Event
+			ev.ID = op.ID
+			return log.CheckAppend(ctx, p, op.CaseID, op.Data.ItemID, created[TypeEvidenceItem][op.Data.ItemID], ev)
+		},
+		Apply: func(ctx context.Context, p identity.Principal, op Op[CustodyAppend]) (Result, error) {
+			ev := op.Data.Event
+			ev.ID = op.ID
+			ap, err := log.Append(ctx, p, op.CaseID, op.Data.ItemID, ev)
+			if err != nil {
+				return Result{}, err
+			}
+			rec := CustodyEventRecord(ap.Event)
+			return Result{Status: StatusApplied, ID: ap.Event.ID, Record: &rec}, nil
+		}})}
 }
 
 func later(a, b time.Time) time.Time {

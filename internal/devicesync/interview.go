@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/childsafe-protocols/caseguide/internal/apperr"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 )
@@ -134,71 +133,49 @@ func toSessionUpdate(want interview.Session, names []string) interview.SessionUp
 	return upd
 }
 
-// InterviewApplier applies interview session operations.
-type InterviewApplier struct{ Interviews *interview.Service }
+// The kinds of interview session operations.
+var (
+	InterviewCreate = Kind[interview.NewSession]{TypeInterviewSession, ActionCreate}
+	InterviewAppend = Kind[interview.Entries]{TypeInterviewSession, ActionAppend}
+	InterviewUpdate = Kind[SessionChanges]{TypeInterviewSession, ActionUpdate}
+)
 
-// Check validates a session create or a log append, taking the cases and sessions created earlier
-// in the group into account. It returns interview's errors.
-func (a InterviewApplier) Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error {
-	switch op.Action {
-	case ActionCreate:
-		ns, perr := payloadOf[interview.NewSession](op, "data")
-		if perr != nil {
-			return perr
-		}
-		ns.ID = op.ID
-		return a.Interviews.CheckCreate(ctx, p, op.CaseID, created[TypeCase][op.CaseID], ns)
-	case ActionAppend:
-		e, perr := payloadOf[interview.Entries](op, "data")
-		if perr != nil {
-			return perr
-		}
-		return a.Interviews.CheckAppendLog(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], e)
-	case ActionUpdate:
-		ch, perr := payloadOf[SessionChanges](op, "changes")
-		if perr != nil {
-			return perr
-		}
-		// The changed fields on an empty session: their values are checked, the rest is the server's.
-		m := merge(sessionFields, interview.Session{}, 0, 0, ch, ch)
-		if len(m.changed) == 0 {
-			return badPayload("changes")
-		}
-		return a.Interviews.CheckUpdate(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], toSessionUpdate(m.want, m.changed))
+// InterviewAppliers returns the handlers of interview session operations, applied through
+// interviews: create (a retried create with the same content is a no-op), append log entries
+// (those whose client ids the log holds are left out, so a retry adds nothing; appends never
+// conflict), and update a draft or returned session at its base version: when the base is stale,
+// the device's changes are merged if the server changed none of the same fields since (judged by
+// op.Base, the device's values before its change), and a conflict with the server copy otherwise.
+// Checks take the cases and sessions created earlier in the group into account. Their errors are
+// interview's (a submitted or approved session is interview_locked).
+func InterviewAppliers(interviews *interview.Service) []Applier {
+	a := interviewApplier{interviews}
+	return []Applier{
+		Handle(InterviewCreate, Handler[interview.NewSession]{
+			Check: func(ctx context.Context, p identity.Principal, op Op[interview.NewSession], created Created) error {
+				ns := op.Data
+				ns.ID = op.ID
+				return interviews.CheckCreate(ctx, p, op.CaseID, created[TypeCase][op.CaseID], ns)
+			},
+			Apply: func(ctx context.Context, p identity.Principal, op Op[interview.NewSession]) (Result, error) {
+				ns := op.Data
+				ns.ID = op.ID
+				v, _, err := interviews.Create(ctx, p, op.CaseID, ns)
+				return applied(v, err)
+			}}),
+		Handle(InterviewAppend, Handler[interview.Entries]{
+			Check: func(ctx context.Context, p identity.Principal, op Op[interview.Entries], created Created) error {
+				return interviews.CheckAppendLog(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], op.Data)
+			},
+			Apply: func(ctx context.Context, p identity.Principal, op Op[interview.Entries]) (Result, error) {
+				return applied(interviews.AppendLog(ctx, p, op.CaseID, op.ID, op.Data))
+			}}),
+		Handle(InterviewUpdate, Handler[SessionChanges]{Check: a.checkUpdate, Apply: a.updateAtBase}),
 	}
-	return errAction(op.Action)
 }
 
-// Apply creates a session (a retried create with the same content is a no-op), appends log
-// entries (those whose client ids the log holds are left out, so a retry adds nothing; appends
-// never conflict), or updates a draft or returned session at its base version: when the base is
-// stale, the device's changes are merged if the server changed none of the same fields since
-// (judged by op.Base, the device's values before its change), and a conflict with the server copy
-// otherwise. It returns interview's errors (a submitted or approved session is interview_locked).
-func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	var (
-		v   interview.View
-		err error
-	)
-	switch op.Action {
-	case ActionCreate:
-		ns, perr := payloadOf[interview.NewSession](op, "data")
-		if perr != nil {
-			return Result{}, perr
-		}
-		ns.ID = op.ID
-		v, _, err = a.Interviews.Create(ctx, p, op.CaseID, ns)
-	case ActionAppend:
-		e, perr := payloadOf[interview.Entries](op, "data")
-		if perr != nil {
-			return Result{}, perr
-		}
-		v, err = a.Interviews.AppendLog(ctx, p, op.CaseID, op.ID, e)
-	case ActionUpdate:
-		return a.updateAtBase(ctx, p, op)
-	default:
-		return Result{}, errAction(op.Action)
-	}
+// applied is the result of a session written as v, or err.
+func applied(v interview.View, err error) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
@@ -206,17 +183,23 @@ func (a InterviewApplier) Apply(ctx context.Context, p identity.Principal, op Op
 	return Result{Status: StatusApplied, ID: v.Session.ID, Record: &rec}, nil
 }
 
-func (a InterviewApplier) updateAtBase(ctx context.Context, p identity.Principal, op Operation) (Result, error) {
-	ch, perr := payloadOf[SessionChanges](op, "changes")
-	if perr != nil {
-		return Result{}, perr
+type interviewApplier struct{ interviews *interview.Service }
+
+// checkUpdate checks the changed fields' values on an empty session (the rest is the server's).
+func (a interviewApplier) checkUpdate(ctx context.Context, p identity.Principal, op Op[SessionChanges], created Created) error {
+	m := merge(sessionFields, interview.Session{}, 0, 0, op.Data, op.Data)
+	if len(m.changed) == 0 {
+		return badPayload("changes")
 	}
-	base, _ := op.Base.(SessionChanges)
+	return a.interviews.CheckUpdate(ctx, p, op.CaseID, op.ID, created[TypeInterviewSession][op.ID], toSessionUpdate(m.want, m.changed))
+}
+
+func (a interviewApplier) updateAtBase(ctx context.Context, p identity.Principal, op Op[SessionChanges]) (Result, error) {
 	if op.BaseVersion < 1 {
-		return Result{}, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+		return Result{}, errBaseVersion()
 	}
 	for range 3 { // another writer may get in between the read and the write
-		r, err := a.update(ctx, p, op, ch, base)
+		r, err := a.update(ctx, p, op)
 		if errors.Is(err, interview.ErrStale) {
 			continue
 		}
@@ -225,12 +208,12 @@ func (a InterviewApplier) updateAtBase(ctx context.Context, p identity.Principal
 	return Result{}, fmt.Errorf("interview %s keeps changing", op.ID)
 }
 
-func (a InterviewApplier) update(ctx context.Context, p identity.Principal, op Operation, ch, base SessionChanges) (Result, error) {
-	cur, err := a.Interviews.ForUpdate(ctx, p, op.CaseID, op.ID)
+func (a interviewApplier) update(ctx context.Context, p identity.Principal, op Op[SessionChanges]) (Result, error) {
+	cur, err := a.interviews.ForUpdate(ctx, p, op.CaseID, op.ID)
 	if err != nil {
 		return Result{}, err
 	}
-	m := merge(sessionFields, cur.Session, cur.Session.Version, op.BaseVersion, ch, base)
+	m := merge(sessionFields, cur.Session, cur.Session.Version, op.BaseVersion, op.Data, op.Base)
 	if len(m.changed) == 0 {
 		return Result{}, badPayload("changes")
 	}
@@ -242,7 +225,7 @@ func (a InterviewApplier) update(ctx context.Context, p identity.Principal, op O
 		rec := InterviewRecord(cur.Session, cur.Log)
 		return Result{Status: StatusApplied, ID: op.ID, Record: &rec}, nil
 	}
-	v, err := a.Interviews.Update(ctx, p, op.CaseID, op.ID, toSessionUpdate(m.want, m.merged), cur.Session.Version)
+	v, err := a.interviews.Update(ctx, p, op.CaseID, op.ID, toSessionUpdate(m.want, m.merged), cur.Session.Version)
 	if err != nil {
 		return Result{}, err
 	}

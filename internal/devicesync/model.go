@@ -111,8 +111,8 @@ const (
 	ActionReopen Action = "reopen" // a case: reopened with a reason at a base version
 )
 
-// Operation is one change a device made offline. Payload is the decoded body (the HTTP layer decodes
-// it by Type and Action into the domain value the Applier expects).
+// Operation is one change a device made offline. Payload is its body, decoded once by the HTTP
+// layer into the payload of its kind (Type and Action; see Kind), which the kind's Handler takes.
 type Operation struct {
 	OpID        string // chosen by the device (a UUID): the same OpID is applied once
 	Type        string
@@ -125,10 +125,7 @@ type Operation struct {
 	// it is stored with the first result, and the same OpID pushed again with another Fingerprint
 	// is a reuse, answered as a conflict showing the held result rather than as a retry.
 	Fingerprint string
-	Payload     any
-	// Base, for updates: the values the device started from, for the fields it changed; the
-	// Applier merges when the server changed only other fields.
-	Base any
+	Payload     Payload
 	// Refused is the client error of an operation refused before it reached the engine (its
 	// payload did not decode or validate): the engine rejects it with that problem, applies nothing
 	// of its group, and hands it to no applier.
@@ -162,22 +159,12 @@ type Result struct {
 	Replay            []byte   // already_applied, or a conflict of a reused OpID: the first result as it was encoded then
 }
 
-// Applier applies the push operations of one record type. Errors returned are *apperr.Error for
-// client mistakes (the operation is rejected with it) or others (the push fails: 503/500).
-type Applier interface {
-	// Check validates op as far as possible without writing, for all-or-nothing groups. created
-	// holds the ids of records created by earlier operations of the group (by type then id), which
-	// op may refer to.
-	Check(ctx context.Context, p identity.Principal, op Operation, created map[string]map[string]bool) error
-	// Apply applies op and returns its result (Status applied, merged or conflict, with Record or
-	// Current set); a retried create or append (the same content) is applied again as a no-op.
-	Apply(ctx context.Context, p identity.Principal, op Operation) (Result, error)
-}
-
 // Registration adds a record type to the sync engine.
 type Registration struct {
-	Feed    Feed
-	Applier Applier // nil: the type is pull-only
+	Feed Feed
+	// Appliers handle the push operations of the type, one per kind (Handle); none: the type is
+	// pull-only.
+	Appliers []Applier
 }
 
 // DeviceState is the sync state of one device.

@@ -167,11 +167,11 @@ func (s *Service) apply(ctx context.Context, p identity.Principal, op Operation)
 	if op.Refused != nil {
 		return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: op.Refused}, nil
 	}
-	a, ok := s.appliers[op.Type]
-	if !ok {
-		return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: errUnknownType(op.Type)}, nil
+	a, err := s.applierFor(op)
+	if err != nil {
+		return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: err}, nil
 	}
-	r, err := a.Apply(ctx, p, op)
+	r, err := a.apply(ctx, p, op)
 	if err != nil {
 		if clientError(err) {
 			return Result{OpID: op.OpID, Status: StatusRejected, Type: op.Type, ID: op.ID, Problem: err}, nil
@@ -228,18 +228,15 @@ func (s *Service) pushGroup(ctx context.Context, p identity.Principal, ops []Ope
 		}
 	}
 	// Check everything first, with the group's own creates in view.
-	created := map[string]map[string]bool{}
+	created := Created{}
 	for _, k := range pending {
 		op := ops[idx[k]]
-		a, ok := s.appliers[op.Type]
-		var err error
-		switch {
-		case op.Refused != nil:
-			err = op.Refused
-		case !ok:
-			err = errUnknownType(op.Type)
-		default:
-			err = a.Check(ctx, p, op, created)
+		err := op.Refused
+		if err == nil {
+			var a Applier
+			if a, err = s.applierFor(op); err == nil {
+				err = a.check(ctx, p, op, created)
+			}
 		}
 		if err != nil {
 			if !clientError(err) {

@@ -42,26 +42,31 @@ func (r *memResults) SaveResult(_ context.Context, org, user, op string, b []byt
 	return b, true, nil
 }
 
-// fakeApplier applies "note" operations: Payload "bad" fails its check and its apply, "late" passes
+// noteCreate is the kind of the fake "note" creates, whose payload is a word.
+var noteCreate = Kind[string]{"note", ActionCreate}
+
+// fakeApplier applies "note" operations: payload "bad" fails its check and its apply, "late" passes
 // the check and fails when applied, "boom" is a database failure.
 type fakeApplier struct{ applied []string }
 
-func (a *fakeApplier) Check(_ context.Context, _ identity.Principal, op Operation, _ map[string]map[string]bool) error {
-	if op.Payload == "bad" {
-		return apperr.Validation(apperr.FieldError{Field: "data", Code: "invalid", MessageID: "field.invalid"})
-	}
-	return nil
-}
-
-func (a *fakeApplier) Apply(_ context.Context, _ identity.Principal, op Operation) (Result, error) {
-	switch op.Payload {
-	case "bad", "late":
-		return Result{}, apperr.New(apperr.Invalid, "case_closed", "ErrCaseClosed", nil)
-	case "boom":
-		return Result{}, errors.New("database down")
-	}
-	a.applied = append(a.applied, op.ID)
-	return Result{Status: StatusApplied, ID: op.ID}, nil
+func (a *fakeApplier) handler() Applier {
+	return Handle(noteCreate, Handler[string]{
+		Check: func(_ context.Context, _ identity.Principal, op Op[string], _ Created) error {
+			if op.Data == "bad" {
+				return apperr.Validation(apperr.FieldError{Field: "data", Code: "invalid", MessageID: "field.invalid"})
+			}
+			return nil
+		},
+		Apply: func(_ context.Context, _ identity.Principal, op Op[string]) (Result, error) {
+			switch op.Data {
+			case "bad", "late":
+				return Result{}, apperr.New(apperr.Invalid, "case_closed", "ErrCaseClosed", nil)
+			case "boom":
+				return Result{}, errors.New("database down")
+			}
+			a.applied = append(a.applied, op.ID)
+			return Result{Status: StatusApplied, ID: op.ID}, nil
+		}})
 }
 
 func TestPushResultsGroupsAndReplays(t *testing.T) {
@@ -71,25 +76,36 @@ func TestPushResultsGroupsAndReplays(t *testing.T) {
 	fa := &fakeApplier{}
 	svc.results = &memResults{m: map[string][]byte{}}
 	encodeResult := func(_ context.Context, r Result) ([]byte, error) { return []byte(r.OpID + ":" + string(r.Status)), nil }
-	svc.Register(Registration{Feed: &memFeed{typ: "note"}, Applier: fa})
+	svc.Register(Registration{Feed: &memFeed{typ: "note"}, Appliers: []Applier{fa.handler()}})
 	p := identity.Principal{UserID: "u", OrgID: "org", Roles: []identity.Role{identity.RoleCaseworker}, DeviceID: "d"}
-	op := func(id, group string, payload any) Operation {
-		return Operation{OpID: "op-" + id, Type: "note", Action: ActionCreate, ID: id, Group: group, Payload: payload}
+	op := func(id, group, word string) Operation {
+		return Operation{OpID: "op-" + id, Type: "note", Action: ActionCreate, ID: id, Group: group, Payload: noteCreate.Data(word)}
 	}
 	ops := []Operation{
 		op("1", "", "ok"), op("2", "", "bad"), op("3", "", "ok"),
 		op("4", "g1", "ok"), op("5", "g1", "bad"), // the group fails its check: nothing applied
 		op("6", "g2", "ok"), op("7", "g2", "late"), op("8", "g2", "ok"), // passes the checks, fails when applied
 		{OpID: "op-9", Type: "unknown", ID: "9"},
+		{OpID: "op-11", Type: "note", Action: ActionUpdate, ID: "11"},                                                   // an action the type does not have
+		{OpID: "op-12", Type: "note", Action: ActionCreate, ID: "12"},                                                   // no payload
+		{OpID: "op-13", Type: "note", Action: ActionCreate, ID: "13", Payload: Kind[int]{"note", ActionCreate}.Data(1)}, // a payload of another type
 	}
 	res, err := svc.Push(context.Background(), p, ops, encodeResult)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Status{StatusApplied, StatusRejected, StatusApplied, StatusNotApplied, StatusRejected, StatusApplied, StatusRejected, StatusNotApplied, StatusRejected}
+	want := []Status{StatusApplied, StatusRejected, StatusApplied, StatusNotApplied, StatusRejected, StatusApplied, StatusRejected, StatusNotApplied,
+		StatusRejected, StatusRejected, StatusRejected, StatusRejected}
+	wantField := map[int]string{8: "type", 9: "action", 10: "data", 11: "data"}
 	for i, r := range res {
 		if r.Status != want[i] || r.OpID != ops[i].OpID {
 			t.Errorf("op %d: %s, want %s", i+1, r.Status, want[i])
+		}
+		if f, ok := wantField[i]; ok {
+			var ae *apperr.Error
+			if !errors.As(r.Problem, &ae) || len(ae.Fields) != 1 || ae.Fields[0].Field != f {
+				t.Errorf("op %d: problem %v, want a field error on %s", i+1, r.Problem, f)
+			}
 		}
 	}
 	if got := fa.applied; len(got) != 3 || got[0] != "1" || got[1] != "3" || got[2] != "6" {

@@ -70,15 +70,16 @@ const (
 
 // Service is the sync engine.
 type Service struct {
-	cases    CaseFeed
-	feeds    []Feed // case-scoped feeds, in registration order
-	appliers map[string]Applier
-	library  Library
-	marks    Watermarker
-	states   StateStore
-	results  ResultStore
-	events   audit.Recorder
-	now      func() time.Time
+	cases     CaseFeed
+	feeds     []Feed // case-scoped feeds, in registration order
+	appliers  map[kindKey]Applier
+	pushTypes map[string]bool // the record types with appliers
+	library   Library
+	marks     Watermarker
+	states    StateStore
+	results   ResultStore
+	events    audit.Recorder
+	now       func() time.Time
 
 	windows    *windowCache
 	windowSize int
@@ -86,14 +87,14 @@ type Service struct {
 
 // Deps is what NewService needs.
 type Deps struct {
-	Cases       CaseFeed
-	CaseApplier Applier
-	Library     Library
-	Watermarks  Watermarker
-	States      StateStore
-	Results     ResultStore
-	Events      audit.Recorder
-	Now         func() time.Time // nil: time.Now
+	Cases        CaseFeed
+	CaseAppliers []Applier
+	Library      Library
+	Watermarks   Watermarker
+	States       StateStore
+	Results      ResultStore
+	Events       audit.Recorder
+	Now          func() time.Time // nil: time.Now
 	// WindowSize is how many records of each feed one read takes (0: DefaultWindowSize); Windows
 	// how many such reads are kept in memory (0: DefaultWindows).
 	WindowSize, Windows int
@@ -117,23 +118,28 @@ func NewService(d Deps) *Service {
 	if d.Windows <= 0 {
 		d.Windows = DefaultWindows
 	}
-	s := &Service{cases: d.Cases, appliers: map[string]Applier{}, library: d.Library, marks: d.Watermarks,
+	s := &Service{cases: d.Cases, appliers: map[kindKey]Applier{}, pushTypes: map[string]bool{}, library: d.Library, marks: d.Watermarks,
 		states: d.States, results: d.Results, events: d.Events, now: d.Now,
 		windows: newWindowCache(d.Windows), windowSize: d.WindowSize}
-	if d.CaseApplier != nil {
-		s.appliers[d.Cases.Type()] = d.CaseApplier
-	}
+	s.addAppliers(d.CaseAppliers)
 	return s
 }
 
-// Register adds a case-scoped record type: its feed (pulled) and its applier (pushed; nil for
-// pull-only types). It returns the Service. Register before serving; it is not safe concurrently
+// addAppliers registers the handlers of the kinds of operations as.
+func (s *Service) addAppliers(as []Applier) {
+	for _, a := range as {
+		k := a.kind()
+		s.appliers[k] = a
+		s.pushTypes[k.typ] = true
+	}
+}
+
+// Register adds a case-scoped record type: its feed (pulled) and its appliers (pushed, one per
+// kind of operation; none for pull-only types). It returns the Service. Register before serving; it is not safe concurrently
 // with pulls and pushes.
 func (s *Service) Register(r Registration) *Service {
 	s.feeds = append(s.feeds, r.Feed)
-	if r.Applier != nil {
-		s.appliers[r.Feed.Type()] = r.Applier
-	}
+	s.addAppliers(r.Appliers)
 	return s
 }
 

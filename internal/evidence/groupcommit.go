@@ -57,10 +57,23 @@ type appendRequest struct {
 
 // queue hands e to its item's leader and returns the finished request.
 func (s *Service) queue(ctx context.Context, it Item, e Event) (*appendRequest, error) {
+	rs, err := s.queueAll(ctx, it, []Event{e})
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// queueAll hands events to their item's leader together, in order (so one group commit takes them
+// all when they fit in MaxBatch), and returns the finished requests.
+func (s *Service) queueAll(ctx context.Context, it Item, events []Event) ([]*appendRequest, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &appendRequest{e: e, wake: make(chan struct{})}
+	rs := make([]*appendRequest, len(events))
+	for i, e := range events {
+		rs[i] = &appendRequest{e: e, wake: make(chan struct{})}
+	}
 	s.mu.Lock()
 	q := s.chains[it.ID]
 	if q == nil {
@@ -78,26 +91,35 @@ func (s *Service) queue(ctx context.Context, it Item, e Event) (*appendRequest, 
 		fixed := it.clone()
 		q.fixed = &fixed
 	}
-	q.pending = append(q.pending, r)
+	q.pending = append(q.pending, rs...)
 	if !q.leading {
 		q.leading = true
 		go s.lead(context.WithoutCancel(ctx), q, it.ID)
 	}
 	s.mu.Unlock()
-	select {
-	case <-r.wake:
-		return r, nil
-	case <-ctx.Done():
+	for _, r := range rs {
+		select {
+		case <-r.wake:
+			continue
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		all := true
+		for _, r := range rs {
+			if !r.done {
+				all = false
+				if i := slices.Index(q.pending, r); i >= 0 { // not taken yet: it will not be written
+					q.pending = slices.Delete(q.pending, i, i+1)
+				}
+			}
+		}
+		s.mu.Unlock()
+		if all {
+			return rs, nil
+		}
+		return nil, fmt.Errorf("waiting to append to the custody chain: %w", ctx.Err())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r.done {
-		return r, nil
-	}
-	if i := slices.Index(q.pending, r); i >= 0 {
-		q.pending = slices.Delete(q.pending, i, i+1)
-	}
-	return nil, fmt.Errorf("waiting to append to the custody chain: %w", ctx.Err())
+	return rs, nil
 }
 
 func (s *Service) lead(ctx context.Context, q *chainLog, itemID string) {

@@ -121,11 +121,14 @@ type Sort struct {
 	Desc  bool
 }
 
-// Query is a find: every condition holds, ordered, at most Limit documents (0: all).
+// Query is a find: every condition holds, ordered, at most Limit documents (0: all). Fields, when
+// set, names the only top-level fields to return (a projection): only they are decoded, so a list that needs a few fields of large documents does not pay for the rest. A
+// named field a document lacks is left out of it.
 type Query struct {
-	Where []Cond
-	Order []Sort
-	Limit int64
+	Where  []Cond
+	Order  []Sort
+	Limit  int64
+	Fields []string
 }
 
 // Find returns the documents of collection coll matching q, in BSON as the driver would read them.
@@ -164,7 +167,13 @@ func (t *Tables) Each(ctx context.Context, coll string, q Query, fn func(bson.Ra
 		if err := rows.Scan(&text); err != nil {
 			return fmt.Errorf("reading %s: %w", coll, err)
 		}
-		doc, err := decodeSJSON(text)
+		var doc bson.Raw
+		var err error
+		if len(q.Fields) == 0 {
+			doc, err = decodeSJSON(text)
+		} else {
+			doc, err = decodeSJSONFields(text, q.Fields)
+		}
 		if err != nil {
 			return fmt.Errorf("decoding a document of %s: %w", coll, err)
 		}
@@ -182,6 +191,11 @@ func (t *Tables) Each(ctx context.Context, coll string, q Query, fn func(bson.Ra
 func (q Query) sql(table string) (string, []any, error) {
 	var b strings.Builder
 	var args []any
+	for _, f := range q.Fields {
+		if !validField(f) || strings.Contains(f, ".") {
+			return "", nil, fmt.Errorf("projected field name %q", f)
+		}
+	}
 	fmt.Fprintf(&b, `SELECT _ferretdb_sjson FROM %s`, quote(table))
 	for i, c := range q.Where {
 		if i == 0 {

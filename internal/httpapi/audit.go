@@ -77,10 +77,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	for i, e := range entries {
 		list.Items[i] = toAuditEntryView(e)
 	}
-	if next > 0 {
-		cur := encodeCursor(strconv.FormatInt(next, 10))
-		list.NextCursor = &cur
-	}
+	list.NextCursor = seqCursorOrNil(next)
 	return s.sendPrivate(c, list)
 }
 
@@ -158,14 +155,7 @@ func (s *Server) auditLogOf(c *fiber.Ctx, action, log string) (string, error) {
 // record writes an audit entry for the request's principal; a request whose entry cannot be written fails.
 func (s *Server) record(c *fiber.Ctx, action, resourceType, resourceID string) error {
 	p := principal(c)
-	role := ""
-	if len(p.Roles) > 0 {
-		role = string(p.Roles[0])
-	}
-	_, err := s.deps.Audit.Record(c.UserContext(), audit.Entry{OrgID: p.OrgID, ActorID: p.UserID, ActorRole: role,
-		DeviceID: p.DeviceID, Action: action, ResourceType: resourceType, ResourceID: resourceID,
-		Outcome: audit.OutcomeSuccess, RequestID: requestID(c)})
-	return err
+	return s.deps.Audit.RecordEvent(c.UserContext(), p.AuditEvent(p.FirstRole(), action, resourceType, resourceID, audit.OutcomeSuccess))
 }
 
 // sendPrivate writes a JSON body that must not be stored by caches (personal or security data).

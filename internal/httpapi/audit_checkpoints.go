@@ -72,8 +72,7 @@ func (s *Server) listAuditCheckpoints(c *fiber.Ctx) error {
 		list.Items = append(list.Items, toCheckpointView(cp, true))
 	}
 	if len(cps) == lq.Limit && cps[len(cps)-1].N > 1 {
-		next := encodeCursor(strconv.FormatInt(cps[len(cps)-1].N, 10))
-		list.NextCursor = &next
+		list.NextCursor = seqCursorOrNil(cps[len(cps)-1].N)
 	}
 	return s.sendPrivate(c, list)
 }

@@ -48,7 +48,7 @@ func (s *Server) authoringRoutes(app *fiber.App) {
 
 type newDraftRequest struct {
 	ID         string          `json:"id" validate:"required,uuid"`
-	ProtocolID string          `json:"protocol_id" validate:"required,max=64"`
+	ProtocolID string          `json:"protocol_id" validate:"required,max_authoring_protocol_id"`
 	Protocol   json.RawMessage `json:"protocol"`
 }
 
@@ -59,7 +59,7 @@ type saveDraftRequest struct {
 
 type draftReviewRequest struct {
 	Version int64  `json:"version" validate:"required,min=1"`
-	Comment string `json:"comment" validate:"max=2000"`
+	Comment string `json:"comment" validate:"max_authoring_comment"`
 }
 
 type publishRequest struct {
@@ -83,12 +83,12 @@ type fileBody struct {
 
 type importRequest struct {
 	ID         string     `json:"id" validate:"required,uuid"`
-	ProtocolID string     `json:"protocol_id" validate:"required,max=64"`
-	Files      []fileBody `json:"files" validate:"required,min=1,max=20,dive"`
+	ProtocolID string     `json:"protocol_id" validate:"required,max_authoring_protocol_id"`
+	Files      []fileBody `json:"files" validate:"required,min=1,max_authoring_files,dive"`
 }
 
 type retireRequest struct {
-	Reason string `json:"reason" validate:"required,max=2000"`
+	Reason string `json:"reason" validate:"required,max_authoring_comment"`
 }
 
 type localeSummaryView struct {
@@ -178,7 +178,7 @@ func (s *Server) sendDraft(c *fiber.Ctx, d authoring.Draft) error {
 func (s *Server) listDrafts(c *fiber.Ctx) error {
 	q := readQuery(c, "protocol_id", "limit", "cursor")
 	lq := struct {
-		ProtocolID string `query:"protocol_id" validate:"max=64"`
+		ProtocolID string `query:"protocol_id" validate:"max_authoring_protocol_id"`
 		Limit      int    `query:"limit" validate:"min=1,max=200"`
 	}{ProtocolID: q.str("protocol_id"), Limit: q.integer("limit", defaultPageSize)}
 	after := q.cursor()
@@ -194,10 +194,7 @@ func (s *Server) listDrafts(c *fiber.Ctx) error {
 		Items      []draftSummaryView `json:"items"`
 		NextCursor *string            `json:"next_cursor"`
 	}{Items: make([]draftSummaryView, len(ds))}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		out.NextCursor = &next
-	}
+	out.NextCursor = cursorOrNil(page.Next)
 	for i, d := range ds {
 		out.Items[i] = draftSummaryView{ID: d.ID, ProtocolID: d.ProtocolID, Title: d.Protocol.Title, BaseVersion: d.BaseVersion,
 			Status: string(d.Status), UpdatedAt: d.UpdatedAt, Version: d.Version}

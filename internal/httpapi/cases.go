@@ -13,46 +13,46 @@ import (
 
 type needsBody struct {
 	Interpreter         bool   `json:"interpreter"`
-	InterpreterLanguage string `json:"interpreter_language" validate:"max=35"`
+	InterpreterLanguage string `json:"interpreter_language" validate:"max_language"`
 	CommunicationAids   bool   `json:"communication_aids"`
 	Disability          bool   `json:"disability"`
-	DisabilityNotes     string `json:"disability_notes" validate:"max=2000"`
+	DisabilityNotes     string `json:"disability_notes" validate:"max_case_notes"`
 	SupportPerson       bool   `json:"support_person"`
 }
 
 type childBody struct {
-	Pseudonym         string    `json:"pseudonym" validate:"required,max=100"`
+	Pseudonym         string    `json:"pseudonym" validate:"required,max_pseudonym"`
 	AgeBand           string    `json:"age_band" validate:"required,age_band"`
 	BirthYear         int       `json:"birth_year" validate:"omitempty,min=1900,max=2100"`
 	Gender            string    `json:"gender" validate:"omitempty,oneof=female male other undisclosed"`
-	PreferredLanguage string    `json:"preferred_language" validate:"max=35"`
+	PreferredLanguage string    `json:"preferred_language" validate:"max_language"`
 	Needs             needsBody `json:"needs"`
 }
 
 type newCaseRequest struct {
 	ID              string     `json:"id" validate:"required,uuid"`
-	ReferenceNumber string     `json:"reference_number" validate:"max=100"`
+	ReferenceNumber string     `json:"reference_number" validate:"max_case_reference"`
 	Child           childBody  `json:"child"`
 	CaseTypes       []string   `json:"case_types" validate:"required,min=1,max=5,dive,case_type"`
-	CaseworkerIDs   []string   `json:"caseworker_ids" validate:"max=50,dive,max=128"`
-	SupervisorID    string     `json:"supervisor_id" validate:"max=128"`
+	CaseworkerIDs   []string   `json:"caseworker_ids" validate:"max_caseworkers,dive,max_user_id"`
+	SupervisorID    string     `json:"supervisor_id" validate:"max_user_id"`
 	OpenedAt        *time.Time `json:"opened_at"`
 }
 
 type updateCaseRequest struct {
 	Version         int64      `json:"version" validate:"required,min=1"`
-	ReferenceNumber *string    `json:"reference_number" validate:"omitempty,max=100"`
+	ReferenceNumber *string    `json:"reference_number" validate:"omitempty,max_case_reference"`
 	Child           *childBody `json:"child"`
 	CaseTypes       *[]string  `json:"case_types" validate:"omitempty,min=1,max=5,dive,case_type"`
-	CaseworkerIDs   *[]string  `json:"caseworker_ids" validate:"omitempty,max=50,dive,max=128"`
-	SupervisorID    *string    `json:"supervisor_id" validate:"omitempty,max=128"`
+	CaseworkerIDs   *[]string  `json:"caseworker_ids" validate:"omitempty,max_caseworkers,dive,max_user_id"`
+	SupervisorID    *string    `json:"supervisor_id" validate:"omitempty,max_user_id"`
 	// AssignmentReason says why caseworkers or supervisor change (kept in the assignment history).
 	AssignmentReason string `json:"assignment_reason" validate:"max=500"`
 }
 
 type statusRequest struct {
 	Version int64  `json:"version" validate:"required,min=1"`
-	Reason  string `json:"reason" validate:"required,max=500"`
+	Reason  string `json:"reason" validate:"required,max_case_reason"`
 }
 
 type needsView struct {
@@ -90,6 +90,7 @@ type caseView struct {
 	CreatedBy       string     `json:"created_by"`
 	Version         int64      `json:"version"`
 	Erased          bool       `json:"erased"`
+	Flags           []string   `json:"flags"` // kinds of the unresolved flags (caseflag)
 }
 
 func toChild(b childBody) casework.Child {
@@ -114,7 +115,7 @@ func toCaseView(c casework.Case) caseView {
 			PreferredLanguage: c.Child.PreferredLanguage, Needs: needsView(c.Child.Needs)},
 		CaseTypes: codes(c.CaseTypes), CaseworkerIDs: nonNil(c.CaseworkerIDs), SupervisorID: c.SupervisorID,
 		Status: string(c.Status), StatusReason: c.StatusReason, OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, Erased: c.Erased}
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, Erased: c.Erased, Flags: nonNil(c.Flags)}
 	if c.Child.BirthYear != 0 {
 		year := c.Child.BirthYear
 		v.Child.BirthYear = &year
@@ -151,24 +152,25 @@ type caseList struct {
 
 type caseQuery struct {
 	Status   string `query:"status" validate:"omitempty,oneof=open closed"`
-	Assignee string `query:"assignee" validate:"omitempty,max=128"`
+	Assignee string `query:"assignee" validate:"omitempty,max_user_id"`
 	CaseType string `query:"case_type" validate:"omitempty,case_type"`
 	AgeBand  string `query:"age_band" validate:"omitempty,age_band"`
+	Flag     string `query:"flag" validate:"omitempty,oneof=risk_to_child safeguarding_concern media_attention special_needs acute other"`
 	Limit    int    `query:"limit" validate:"min=1,max=200"`
 }
 
 // listCases answers GET /v1/cases: the cases the caller may see, filtered and paged.
 func (s *Server) listCases(c *fiber.Ctx) error {
-	q := readQuery(c, "status", "assignee", "case_type", "age_band", "updated_since", "limit", "cursor")
+	q := readQuery(c, "status", "assignee", "case_type", "age_band", "flag", "updated_since", "limit", "cursor")
 	cq := caseQuery{Status: q.str("status"), Assignee: q.str("assignee"), CaseType: q.str("case_type"),
-		AgeBand: q.str("age_band"), Limit: q.integer("limit", defaultPageSize)}
+		AgeBand: q.str("age_band"), Flag: q.str("flag"), Limit: q.integer("limit", defaultPageSize)}
 	since := q.time("updated_since")
 	after := q.cursor()
 	if err := q.done(s.validate, &cq); err != nil {
 		return err
 	}
 	page, err := s.deps.Cases.List(c.UserContext(), principal(c), casework.Filter{Status: casework.Status(cq.Status),
-		AssigneeID: cq.Assignee, CaseType: protocol.CaseType(cq.CaseType), AgeBand: protocol.AgeBand(cq.AgeBand), UpdatedSince: since}, after, cq.Limit)
+		AssigneeID: cq.Assignee, CaseType: protocol.CaseType(cq.CaseType), AgeBand: protocol.AgeBand(cq.AgeBand), UpdatedSince: since, Flag: cq.Flag}, after, cq.Limit)
 	if err != nil {
 		return err
 	}
@@ -176,10 +178,7 @@ func (s *Server) listCases(c *fiber.Ctx) error {
 	for i, cs := range page.Cases {
 		list.Items[i] = toCaseView(cs)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		list.NextCursor = &next
-	}
+	list.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, list)
 }
 

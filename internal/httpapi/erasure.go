@@ -26,7 +26,7 @@ func (s *Server) erasureRoutes(app *fiber.App) {
 }
 
 type erasureReasonRequest struct {
-	Reason string `json:"reason" validate:"required,max=1000"`
+	Reason string `json:"reason" validate:"required,max_erasure_reason"`
 }
 
 type chainSealView struct {

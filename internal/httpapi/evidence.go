@@ -65,10 +65,7 @@ func (s *Server) listEvidenceItems(c *fiber.Ctx) error {
 	for i, it := range page.Items {
 		list.Items[i] = toEvidenceItemView(it)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		list.NextCursor = &next
-	}
+	list.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, list)
 }
 
@@ -129,10 +126,7 @@ func (s *Server) listCustodyEvents(c *fiber.Ctx) error {
 	for i, e := range events {
 		list.Items[i] = toCustodyEventView(e)
 	}
-	if next > 0 {
-		cur := encodeCursor(strconv.FormatInt(next, 10))
-		list.NextCursor = &cur
-	}
+	list.NextCursor = seqCursorOrNil(next)
 	return s.sendPrivate(c, list)
 }
 

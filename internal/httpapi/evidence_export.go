@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
+	"github.com/childsafe-protocols/caseguide/internal/i18n"
 )
 
 // caseUCOContext is the JSON-LD context of the CASE/UCO export: the published CASE 1.x and UCO 1.x
@@ -222,7 +223,7 @@ func (s *Server) exportCaseUCO(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b, err := jsonEncode(caseUCOGraph(it, events, rep))
+	b, err := CaseUCODocument(it, events, rep)
 	if err != nil {
 		return err
 	}
@@ -232,6 +233,24 @@ func (s *Server) exportCaseUCO(c *fiber.Ctx) error {
 	return c.Send(b)
 }
 
+// CaseUCODocument encodes an item's chain (as evidence.Service.Chain returns it) as the CASE/UCO
+// JSON-LD document GET /v1/cases/{id}/evidence/{item}/case-uco serves. It returns the encoder's
+// error.
+func CaseUCODocument(it evidence.Item, events []evidence.Event, rep evidence.Report) ([]byte, error) {
+	return jsonEncode(caseUCOGraph(it, events, rep))
+}
+
+// custodyRecordStyle is the record's style sheet (see CustodyRecordStyle).
+const custodyRecordStyle = `body{font-family:system-ui,sans-serif;margin:2em;color:#111}
+table{border-collapse:collapse;width:100%;margin:1em 0}
+th,td{border:1px solid #777;padding:.3em .5em;text-align:start;vertical-align:top;font-size:.9em}
+th{background:#eee}
+.hash{font-family:monospace;font-size:.75em;word-break:break-all}
+.ok{color:#064}.bad{color:#a00;font-weight:bold}
+.sign td{height:3em}
+@media print{body{margin:1cm}}
+`
+
 // custodyRecordTemplate is the printable chain-of-custody record. html/template escapes every
 // value (all user text goes through {{.}}); labels come from the message catalog.
 var custodyRecordTemplate = template.Must(template.New("record").Parse(`<!DOCTYPE html>
@@ -240,15 +259,7 @@ var custodyRecordTemplate = template.Must(template.New("record").Parse(`<!DOCTYP
 <meta charset="utf-8">
 <title>{{.L.Title}} {{.Item.ExhibitNumber}}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2em;color:#111}
-table{border-collapse:collapse;width:100%;margin:1em 0}
-th,td{border:1px solid #777;padding:.3em .5em;text-align:start;vertical-align:top;font-size:.9em}
-th{background:#eee}
-.hash{font-family:monospace;font-size:.75em;word-break:break-all}
-.ok{color:#064}.bad{color:#a00;font-weight:bold}
-.sign td{height:3em}
-@media print{body{margin:1cm}}
-</style>
+` + custodyRecordStyle + `</style>
 </head>
 <body>
 <h1>{{.L.Title}}</h1>
@@ -328,9 +339,25 @@ func (s *Server) custodyRecord(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	loc := s.locale(c)
+	b, err := CustodyRecordHTML(s.deps.Catalog, s.locale(c), it, events, rep, time.Now())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
+	return c.Send(b)
+}
+
+// CustodyRecordStyle is the printable record's only style sheet, inline in its head: a page that
+// serves the record under a Content-Security-Policy allows it by this text's hash.
+const CustodyRecordStyle = custodyRecordStyle
+
+// CustodyRecordHTML renders an item's chain (as evidence.Service.Chain returns it) as the printable
+// chain-of-custody record GET /v1/cases/{id}/evidence/{item}/custody-record serves, in locale loc,
+// printed at now. It returns the template's error.
+func CustodyRecordHTML(cat *i18n.Catalog, loc i18n.Locale, it evidence.Item, events []evidence.Event, rep evidence.Report, now time.Time) ([]byte, error) {
 	m := func(id string, data map[string]any) string {
-		return s.deps.Catalog.Message(loc.Code, "evidence.record."+id, data)
+		return cat.Message(loc.Code, "evidence.record."+id, data)
 	}
 	t := func(x time.Time) string { return x.UTC().Format("2006-01-02 15:04:05Z") }
 	page := recordPage{Lang: loc.Code, Dir: loc.Dir, Item: it, Report: rep,
@@ -341,9 +368,9 @@ func (s *Server) custodyRecord(c *fiber.Ctx) error {
 			Seal: m("seal", nil), Events: m("events", nil), Seq: m("seq", nil), Type: m("type", nil), When: m("when", nil), By: m("by", nil),
 			FromTo: m("from_to", nil), Place: m("place", nil), Purpose: m("purpose", nil), Hash: m("hash", nil),
 			ReleasedBy: m("released_by", nil), ReceivedBy: m("received_by", nil), Date: m("date", nil)},
-		KindLabel:   s.deps.Catalog.Message(loc.Code, "evidence.kind."+string(it.Kind), nil),
-		StatusLabel: s.deps.Catalog.Message(loc.Code, "evidence.status."+string(it.State.Status), nil),
-		AcquiredAt:  t(it.Acquisition.At), Generated: m("generated", map[string]any{"Time": t(time.Now())})}
+		KindLabel:   cat.Message(loc.Code, "evidence.kind."+string(it.Kind), nil),
+		StatusLabel: cat.Message(loc.Code, "evidence.status."+string(it.State.Status), nil),
+		AcquiredAt:  t(it.Acquisition.At), Generated: m("generated", map[string]any{"Time": t(now)})}
 	for _, v := range []string{it.Identifiers.Make, it.Identifiers.Model, it.Identifiers.SerialNumber, it.Identifiers.AccountHandle,
 		it.Identifiers.Platform, it.Identifiers.URL} {
 		if v != "" {
@@ -368,15 +395,13 @@ func (s *Server) custodyRecord(c *fiber.Ctx) error {
 		if e.SealIntact != nil && !*e.SealIntact {
 			seal += " ✗"
 		}
-		page.Events = append(page.Events, recordEvent{Seq: e.Seq, TypeLabel: s.deps.Catalog.Message(loc.Code, "evidence.event."+string(e.Type), nil),
+		page.Events = append(page.Events, recordEvent{Seq: e.Seq, TypeLabel: cat.Message(loc.Code, "evidence.event."+string(e.Type), nil),
 			RecordedAt: t(e.RecordedAt), ReceivedAt: t(e.ReceivedAt), By: partyText(e.PerformedBy), FromTo: fromTo, Place: e.Place,
 			Purpose: purpose, Seal: seal, Hash: e.Hash})
 	}
 	var buf bytes.Buffer
 	if err := custodyRecordTemplate.Execute(&buf, page); err != nil {
-		return fmt.Errorf("rendering the custody record: %w", err)
+		return nil, fmt.Errorf("rendering the custody record: %w", err)
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderContentType, "text/html; charset=utf-8")
-	return c.Send(buf.Bytes())
+	return buf.Bytes(), nil
 }

@@ -11,8 +11,8 @@ import (
 
 type partyBody struct {
 	UserID       string `json:"user_id" validate:"max=128"`
-	Name         string `json:"name" validate:"max=200"`
-	Organisation string `json:"organisation" validate:"max=200"`
+	Name         string `json:"name" validate:"max_evidence_short"`
+	Organisation string `json:"organisation" validate:"max_evidence_short"`
 }
 
 type hashBody struct {
@@ -21,44 +21,44 @@ type hashBody struct {
 }
 
 type identifiersBody struct {
-	Make          string `json:"make" validate:"max=200"`
-	Model         string `json:"model" validate:"max=200"`
-	SerialNumber  string `json:"serial_number" validate:"max=200"`
-	AccountHandle string `json:"account_handle" validate:"max=200"`
-	Platform      string `json:"platform" validate:"max=200"`
-	URL           string `json:"url" validate:"max=500"`
+	Make          string `json:"make" validate:"max_evidence_short"`
+	Model         string `json:"model" validate:"max_evidence_short"`
+	SerialNumber  string `json:"serial_number" validate:"max_evidence_short"`
+	AccountHandle string `json:"account_handle" validate:"max_evidence_short"`
+	Platform      string `json:"platform" validate:"max_evidence_short"`
+	URL           string `json:"url" validate:"max_evidence_text"`
 }
 
 type acquisitionBody struct {
 	Method         string     `json:"method" validate:"required,max=32"`
-	Tool           string     `json:"tool" validate:"max=200"`
-	ToolVersion    string     `json:"tool_version" validate:"max=100"`
+	Tool           string     `json:"tool" validate:"max_evidence_short"`
+	ToolVersion    string     `json:"tool_version" validate:"max_evidence_number"`
 	PerformedBy    *partyBody `json:"performed_by"`
 	AcquiredAt     *time.Time `json:"acquired_at" validate:"required"`
-	Place          string     `json:"place" validate:"max=500"`
+	Place          string     `json:"place" validate:"max_evidence_text"`
 	WriteProtected *bool      `json:"write_protected"`
 }
 
 type legalAuthorityBody struct {
 	Basis     string `json:"basis" validate:"required,max=32"`
-	Reference string `json:"reference" validate:"max=200"`
+	Reference string `json:"reference" validate:"max_evidence_short"`
 }
 
 type newItemBody struct {
 	ID                      string             `json:"id" validate:"required,uuid"`
 	Kind                    string             `json:"kind" validate:"required,max=32"`
-	Description             string             `json:"description" validate:"max=2000"`
+	Description             string             `json:"description" validate:"max_evidence_description"`
 	Identifiers             identifiersBody    `json:"identifiers"`
-	ExhibitNumber           string             `json:"exhibit_number" validate:"max=100"`
-	RootExhibitNumber       string             `json:"root_exhibit_number" validate:"max=100"`
-	Hashes                  []hashBody         `json:"hashes" validate:"max=8,dive"`
+	ExhibitNumber           string             `json:"exhibit_number" validate:"max_evidence_number"`
+	RootExhibitNumber       string             `json:"root_exhibit_number" validate:"max_evidence_number"`
+	Hashes                  []hashBody         `json:"hashes" validate:"max_evidence_hashes,dive"`
 	Acquisition             acquisitionBody    `json:"acquisition"`
 	LegalAuthority          legalAuthorityBody `json:"legal_authority"`
-	StorageLocation         string             `json:"storage_location" validate:"max=200"`
-	SealNumber              string             `json:"seal_number" validate:"max=100"`
+	StorageLocation         string             `json:"storage_location" validate:"max_evidence_short"`
+	SealNumber              string             `json:"seal_number" validate:"max_evidence_number"`
 	SuspectedAbuseMaterial  bool               `json:"suspected_abuse_material"`
 	AbuseCategory           string             `json:"abuse_category" validate:"max=32"`
-	LawEnforcementReference string             `json:"law_enforcement_reference" validate:"max=200"`
+	LawEnforcementReference string             `json:"law_enforcement_reference" validate:"max_evidence_short"`
 }
 
 type newEventBody struct {
@@ -68,10 +68,10 @@ type newEventBody struct {
 	PerformedBy  *partyBody   `json:"performed_by"`
 	From         *partyBody   `json:"from"`
 	To           *partyBody   `json:"to"`
-	Place        string       `json:"place" validate:"max=500"`
-	Purpose      string       `json:"purpose" validate:"max=500"`
-	Note         string       `json:"note" validate:"max=2000"`
-	SealNumber   string       `json:"seal_number" validate:"max=100"`
+	Place        string       `json:"place" validate:"max_evidence_text"`
+	Purpose      string       `json:"purpose" validate:"max_evidence_text"`
+	Note         string       `json:"note" validate:"max_evidence_note"`
+	SealNumber   string       `json:"seal_number" validate:"max_evidence_number"`
 	SealIntact   *bool        `json:"seal_intact"`
 	VerifiedHash *hashBody    `json:"verified_hash"`
 	DerivedItem  *newItemBody `json:"derived_item"`

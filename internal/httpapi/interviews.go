@@ -32,15 +32,15 @@ func (s *Server) interviewRoutes(app *fiber.App) {
 
 type participantBody struct {
 	Role     string `json:"role" validate:"required,oneof=interviewer observer support_person interpreter intermediary"`
-	Name     string `json:"name" validate:"max=200"`
-	Language string `json:"language" validate:"max=35"`
-	UserID   string `json:"user_id" validate:"max=128"`
+	Name     string `json:"name" validate:"max_interview_name"`
+	Language string `json:"language" validate:"max_language"`
+	UserID   string `json:"user_id" validate:"max_interview_id"`
 }
 
 type recordingBody struct {
 	Recorded bool   `json:"recorded"`
-	Device   string `json:"device" validate:"max=200"`
-	FileName string `json:"file_name" validate:"max=200"`
+	Device   string `json:"device" validate:"max_interview_name"`
+	FileName string `json:"file_name" validate:"max_interview_name"`
 	SHA256   string `json:"sha256" validate:"max=64"`
 }
 
@@ -48,21 +48,21 @@ type consentBody struct {
 	ChildInformed     bool   `json:"child_informed"`
 	CaregiverInformed bool   `json:"caregiver_informed"`
 	ConsentObtained   bool   `json:"consent_obtained"`
-	Notes             string `json:"notes" validate:"max=2000"`
+	Notes             string `json:"notes" validate:"max_interview_note"`
 }
 
 type planBody struct {
 	ScheduledAt       *time.Time        `json:"scheduled_at"`
-	Place             string            `json:"place" validate:"max=500"`
+	Place             string            `json:"place" validate:"max_interview_place"`
 	ChildFriendlyRoom bool              `json:"child_friendly_room"`
-	Participants      []participantBody `json:"participants" validate:"max=20,dive"`
+	Participants      []participantBody `json:"participants" validate:"max_interview_participants,dive"`
 	Recording         recordingBody     `json:"recording"`
 	Consent           consentBody       `json:"consent"`
 }
 
 type newInterviewRequest struct {
 	ID         string   `json:"id" validate:"required,uuid"`
-	ProtocolID string   `json:"protocol_id" validate:"max=128"`
+	ProtocolID string   `json:"protocol_id" validate:"max_interview_id"`
 	Plan       planBody `json:"plan"`
 }
 
@@ -74,40 +74,40 @@ type updateInterviewRequest struct {
 }
 
 type promptBody struct {
-	ClientID   string    `json:"client_id" validate:"required,max=128"`
+	ClientID   string    `json:"client_id" validate:"required,max_interview_client_id"`
 	Type       string    `json:"type" validate:"required,oneof=invitation cued_invitation directive option_posing suggestive"`
-	Words      string    `json:"words" validate:"max=2000"`
-	PhaseID    string    `json:"phase_id" validate:"max=128"`
+	Words      string    `json:"words" validate:"max_interview_words"`
+	PhaseID    string    `json:"phase_id" validate:"max_interview_id"`
 	RecordedAt time.Time `json:"recorded_at" validate:"required"`
 }
 
 type breakBody struct {
-	ClientID  string    `json:"client_id" validate:"required,max=128"`
+	ClientID  string    `json:"client_id" validate:"required,max_interview_client_id"`
 	StartedAt time.Time `json:"started_at" validate:"required"`
 	EndedAt   time.Time `json:"ended_at" validate:"required"`
-	Note      string    `json:"note" validate:"max=2000"`
+	Note      string    `json:"note" validate:"max_interview_note"`
 }
 
 type wellbeingCheckBody struct {
-	ClientID  string    `json:"client_id" validate:"required,max=128"`
+	ClientID  string    `json:"client_id" validate:"required,max_interview_client_id"`
 	CheckedAt time.Time `json:"checked_at" validate:"required"`
-	Note      string    `json:"note" validate:"max=2000"`
+	Note      string    `json:"note" validate:"max_interview_note"`
 }
 
 type markBody struct {
-	ClientID   string    `json:"client_id" validate:"required,max=128"`
-	StepID     string    `json:"step_id" validate:"required,max=128"`
-	ItemID     string    `json:"item_id" validate:"required,max=128"`
+	ClientID   string    `json:"client_id" validate:"required,max_interview_client_id"`
+	StepID     string    `json:"step_id" validate:"required,max_interview_id"`
+	ItemID     string    `json:"item_id" validate:"required,max_interview_id"`
 	Done       *bool     `json:"done" validate:"required"`
-	Reason     string    `json:"reason" validate:"max=2000"`
+	Reason     string    `json:"reason" validate:"max_interview_note"`
 	RecordedAt time.Time `json:"recorded_at" validate:"required"`
 }
 
 type interviewLogRequest struct {
-	Prompts         []promptBody         `json:"prompts" validate:"max=500,dive"`
-	Breaks          []breakBody          `json:"breaks" validate:"max=500,dive"`
-	WellbeingChecks []wellbeingCheckBody `json:"wellbeing_checks" validate:"max=500,dive"`
-	Checklist       []markBody           `json:"checklist" validate:"max=500,dive"`
+	Prompts         []promptBody         `json:"prompts" validate:"max_interview_batch,dive"`
+	Breaks          []breakBody          `json:"breaks" validate:"max_interview_batch,dive"`
+	WellbeingChecks []wellbeingCheckBody `json:"wellbeing_checks" validate:"max_interview_batch,dive"`
+	Checklist       []markBody           `json:"checklist" validate:"max_interview_batch,dive"`
 }
 
 type versionRequest struct {
@@ -115,21 +115,21 @@ type versionRequest struct {
 }
 
 type itemCommentBody struct {
-	StepID  string `json:"step_id" validate:"required,max=128"`
-	ItemID  string `json:"item_id" validate:"max=128"`
-	Comment string `json:"comment" validate:"required,max=4000"`
+	StepID  string `json:"step_id" validate:"required,max_interview_id"`
+	ItemID  string `json:"item_id" validate:"max_interview_id"`
+	Comment string `json:"comment" validate:"required,max_interview_comment"`
 }
 
 type interviewReviewRequest struct {
 	Version      int64             `json:"version" validate:"required,min=1"`
 	Decision     string            `json:"decision" validate:"required,oneof=approve return"`
-	Comment      string            `json:"comment" validate:"max=4000"`
-	ItemComments []itemCommentBody `json:"item_comments" validate:"max=200,dive"`
+	Comment      string            `json:"comment" validate:"max_interview_comment"`
+	ItemComments []itemCommentBody `json:"item_comments" validate:"max_interview_item_comments,dive"`
 }
 
 type addendumRequest struct {
 	ID         string    `json:"id" validate:"required,uuid"`
-	Text       string    `json:"text" validate:"required,max=4000"`
+	Text       string    `json:"text" validate:"required,max_interview_comment"`
 	RecordedAt time.Time `json:"recorded_at" validate:"required"`
 }
 
@@ -306,15 +306,12 @@ func (s *Server) interviewReviewQueue(c *fiber.Ctx) error {
 	for i, x := range page.Sessions {
 		out.Items[i] = s.toInterviewSummary(c.UserContext(), x, loc)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		out.NextCursor = &next
-	}
+	out.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, out)
 }
 
 type coachingQuery struct {
-	InterviewerID string `query:"interviewer_id" validate:"omitempty,max=128"`
+	InterviewerID string `query:"interviewer_id" validate:"omitempty,max_interview_id"`
 	From          string `query:"from" validate:"omitempty,len=7"`
 	To            string `query:"to" validate:"omitempty,len=7"`
 }

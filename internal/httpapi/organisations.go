@@ -74,10 +74,7 @@ func (s *Server) listOrganisations(c *fiber.Ctx) error {
 	for i, o := range page.Organisations {
 		list.Items[i] = toOrganisationView(o, l)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		list.NextCursor = &next
-	}
+	list.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, list)
 }
 

@@ -31,6 +31,7 @@ func newValidatorAdapter() *validatorAdapter {
 		name, _, _ := strings.Cut(tag, ",")
 		return name
 	})
+	registerLimits(v)
 	for tag, values := range vocabularies {
 		v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return slices.Contains(values, fl.Field().String()) })
 	}
@@ -81,12 +82,14 @@ func fieldError(fe validator.FieldError) apperr.FieldError {
 	// The namespace without the root struct names nested fields as the client does: child.age_band,
 	// entries[3].kind.
 	_, path, _ := strings.Cut(fe.Namespace(), ".")
-	f := apperr.FieldError{Field: path, Code: fe.Tag()}
-	if values, ok := vocabularies[fe.Tag()]; ok {
+	// The actual tag: a domain limit (domainLimits) is an alias of max.
+	tag := fe.ActualTag()
+	f := apperr.FieldError{Field: path, Code: tag}
+	if values, ok := vocabularies[tag]; ok {
 		f.Code, f.MessageID, f.Data = "oneof", "field.oneof", map[string]any{"Values": strings.Join(values, ", ")}
 		return f
 	}
-	switch fe.Tag() {
+	switch tag {
 	case "required":
 		f.MessageID = "field.required"
 	case "oneof":
@@ -212,6 +215,24 @@ func (q *query) cursor() string {
 // pageQuery is the page size of a list that takes no other query parameter.
 type pageQuery struct {
 	Limit int `query:"limit" validate:"min=1,max=200"`
+}
+
+// cursorOrNil returns the cursor of the page after key, or nil (next_cursor null: the last page)
+// when key is empty.
+func cursorOrNil(key string) *string {
+	if key == "" {
+		return nil
+	}
+	c := encodeCursor(key)
+	return &c
+}
+
+// seqCursorOrNil is cursorOrNil for a page after sequence number n: nil when n is not positive.
+func seqCursorOrNil(n int64) *string {
+	if n <= 0 {
+		return nil
+	}
+	return cursorOrNil(strconv.FormatInt(n, 10))
 }
 
 // encodeCursor and decodeCursor make an opaque cursor from the last key of a page.

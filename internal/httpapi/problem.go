@@ -145,6 +145,8 @@ func (s *Server) buildProblem(loc string, err error, e *apperr.Error, instance, 
 			p.Current = toCaseView(staleCase.Current)
 		case errors.As(err, &staleInterview):
 			p.Current = s.toInterviewView(staleInterview.Current, loc)
+		default:
+			p.Current = s.careCurrent(err, loc)
 		}
 	}
 	return p

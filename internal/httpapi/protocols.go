@@ -58,8 +58,7 @@ func (s *Server) listProtocols(c *fiber.Ctx) error {
 				continue
 			}
 			if len(list.Items) == lq.Limit {
-				next := encodeCursor(list.Items[len(list.Items)-1].ID)
-				list.NextCursor = &next
+				list.NextCursor = cursorOrNil(list.Items[len(list.Items)-1].ID)
 				break
 			}
 			list.Items = append(list.Items, toSummaryView(v, l))

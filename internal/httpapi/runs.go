@@ -10,15 +10,15 @@ import (
 
 type startRunRequest struct {
 	ID         string `json:"id" validate:"required,uuid"`
-	ProtocolID string `json:"protocol_id" validate:"required,max=128"`
+	ProtocolID string `json:"protocol_id" validate:"required,max_run_protocol_id"`
 }
 
 type stepRecordRequest struct {
-	ClientID   string    `json:"client_id" validate:"required,max=128"`
-	StepID     string    `json:"step_id" validate:"required,max=128"`
+	ClientID   string    `json:"client_id" validate:"required,max_step_client_id"`
+	StepID     string    `json:"step_id" validate:"required,max_step_id"`
 	Status     string    `json:"status" validate:"required,oneof=done skipped not_applicable"`
-	Reason     string    `json:"reason" validate:"max=500"`
-	Note       string    `json:"note" validate:"max=2000"`
+	Reason     string    `json:"reason" validate:"max_case_reason"`
+	Note       string    `json:"note" validate:"max_case_notes"`
 	RecordedAt time.Time `json:"recorded_at" validate:"required"`
 }
 

@@ -13,8 +13,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"github.com/childsafe-protocols/caseguide/internal/appointment"
 	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/authoring"
+	"github.com/childsafe-protocols/caseguide/internal/caseflag"
+	"github.com/childsafe-protocols/caseguide/internal/caseservice"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/consent"
 	"github.com/childsafe-protocols/caseguide/internal/devicesync"
@@ -26,6 +29,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 	"github.com/childsafe-protocols/caseguide/internal/referral"
+	"github.com/childsafe-protocols/caseguide/internal/report"
 	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
@@ -78,6 +82,13 @@ type Deps struct {
 	// referrals and transfers between organisations (nil: no such routes).
 	Consents  *consent.Service
 	Referrals *referral.Service
+
+	// Working across agencies (nil: no such routes): case flags, services and outcomes,
+	// appointments with case review meetings and time standards, and statistics.
+	Flags        *caseflag.Service
+	Services     *caseservice.Service
+	Appointments *appointment.Service
+	Reports      *report.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -143,6 +154,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.handle(app, post, "/v1/users", rolesOnly(identity.RoleAdmin), s.createUser)
 	s.handle(app, fiber.MethodPatch, "/v1/users/:id", rolesOnly(identity.RoleAdmin), s.updateUser)
 	s.handle(app, post, "/v1/users/:id/password", rolesOnly(identity.RoleAdmin), s.resetPassword)
+	s.handle(app, get, "/v1/caseworkers", rolesOnly(identity.RoleSupervisor), s.listCaseworkers)
 	caseRoles := rolesOnly(identity.RoleCaseworker, identity.RoleSupervisor)
 	s.handle(app, post, "/v1/cases", caseRoles, s.createCase)
 	s.handle(app, get, "/v1/cases", caseRoles, s.listCases)
@@ -167,6 +179,7 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.authoringRoutes(app)
 	s.erasureRoutes(app)
 	s.sharingRoutes(app)
+	s.careRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}

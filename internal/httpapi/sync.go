@@ -32,8 +32,8 @@ func (s *Server) syncRoutes(app *fiber.App) {
 // syncType is how the HTTP layer shows and reads the records of one synced type. Adding a type to
 // sync adds an entry here (see the README section "Offline sync").
 type syncType struct {
-	view   func(any) any                                                    // the record's API view
-	decode func(s *Server, op pushOperation) (payload, base any, err error) // an operation's body, by action
+	view   func(any) any                                                 // the record's API view
+	decode func(s *Server, op pushOperation) (devicesync.Payload, error) // an operation's body, by action, into its kind's payload
 }
 
 var syncTypes = map[string]syncType{
@@ -112,7 +112,7 @@ func toSyncRecordView(r devicesync.Record) syncRecordView {
 func (s *Server) syncChanges(c *fiber.Ctx) error {
 	q := readQuery(c, "cursor", "limit")
 	lq := struct {
-		Limit int `query:"limit" validate:"min=1,max=200"`
+		Limit int `query:"limit" validate:"min=1,max_sync_page"`
 	}{Limit: q.integer("limit", devicesync.DefaultPageSize)}
 	cur := q.str("cursor")
 	if q.values.Has("cursor") && cur == "" {
@@ -160,7 +160,7 @@ type pushOperation struct {
 }
 
 type pushRequest struct {
-	Operations []pushOperation `json:"operations" validate:"required,min=1,max=1000"`
+	Operations []pushOperation `json:"operations" validate:"required,min=1,max_sync_operations"`
 }
 
 type pushResultView struct {
@@ -228,7 +228,7 @@ func (s *Server) syncPush(c *fiber.Ctx) error {
 		case !ok:
 			err = apperr.Validation(apperr.FieldError{Field: "type", Code: "unknown_type", MessageID: "field.sync_unknown_type", Data: map[string]any{"Type": o.Type}})
 		default:
-			op.Payload, op.Base, err = t.decode(s, o)
+			op.Payload, err = t.decode(s, o)
 		}
 		seen[o.OpID] = true
 		if err != nil {
@@ -329,20 +329,20 @@ func errSyncAction(a string) error {
 // childChangesBody and caseChangesBody are the changed fields of a case update; absent fields are
 // unchanged.
 type childChangesBody struct {
-	Pseudonym         *string    `json:"pseudonym" validate:"omitempty,max=100"`
+	Pseudonym         *string    `json:"pseudonym" validate:"omitempty,max_pseudonym"`
 	AgeBand           *string    `json:"age_band" validate:"omitempty,age_band"`
 	BirthYear         *int       `json:"birth_year" validate:"omitempty,min=0,max=2100"`
 	Gender            *string    `json:"gender" validate:"omitempty,oneof=female male other undisclosed"`
-	PreferredLanguage *string    `json:"preferred_language" validate:"omitempty,max=35"`
+	PreferredLanguage *string    `json:"preferred_language" validate:"omitempty,max_language"`
 	Needs             *needsBody `json:"needs"`
 }
 
 type caseChangesBody struct {
-	ReferenceNumber *string           `json:"reference_number" validate:"omitempty,max=100"`
+	ReferenceNumber *string           `json:"reference_number" validate:"omitempty,max_case_reference"`
 	Child           *childChangesBody `json:"child"`
 	CaseTypes       *[]string         `json:"case_types" validate:"omitempty,min=1,max=5,dive,case_type"`
-	CaseworkerIDs   *[]string         `json:"caseworker_ids" validate:"omitempty,max=50,dive,max=128"`
-	SupervisorID    *string           `json:"supervisor_id" validate:"omitempty,max=128"`
+	CaseworkerIDs   *[]string         `json:"caseworker_ids" validate:"omitempty,max_caseworkers,dive,max_user_id"`
+	SupervisorID    *string           `json:"supervisor_id" validate:"omitempty,max_user_id"`
 }
 
 func toCaseChanges(b caseChangesBody) devicesync.CaseChanges {
@@ -370,101 +370,105 @@ func toCaseChanges(b caseChangesBody) devicesync.CaseChanges {
 	return ch
 }
 
-func decodeCaseOp(s *Server, op pushOperation) (any, any, error) {
+func decodeCaseOp(s *Server, op pushOperation) (devicesync.Payload, error) {
 	switch op.Action {
 	case string(devicesync.ActionCreate):
 		if err := noExtra(op, "data"); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		var req newCaseRequest
-		if len(op.Data) > 0 && bytes.HasPrefix(bytes.TrimSpace(op.Data), []byte("{")) {
-			// the id is the operation's; let the body leave it out
-			var m map[string]json.RawMessage
-			if json.Unmarshal(op.Data, &m) == nil {
-				if _, has := m["id"]; !has {
-					m["id"], _ = json.Marshal(op.ID)
-					op.Data, _ = json.Marshal(m)
-				}
-			}
-		}
-		if err := s.decodeRaw("data", op.Data, &req); err != nil {
-			return nil, nil, err
+		if err := s.decodeRaw("data", opData(op.Data, "id", op.ID), &req); err != nil { // the id is the operation's; the body may leave it out
+			return nil, err
 		}
 		if req.ID != op.ID {
-			return nil, nil, apperr.Validation(apperr.FieldError{Field: "id", Code: "mismatch", MessageID: "field.sync_id_mismatch"})
+			return nil, errIDMismatch()
 		}
 		nc := casework.NewCase{ID: op.ID, ReferenceNumber: req.ReferenceNumber, Child: toChild(req.Child),
 			CaseTypes: toCaseTypes(req.CaseTypes), CaseworkerIDs: req.CaseworkerIDs, SupervisorID: req.SupervisorID}
 		if req.OpenedAt != nil {
 			nc.OpenedAt = *req.OpenedAt
 		}
-		return nc, nil, nil
+		return devicesync.CaseCreate.Data(nc), nil
 	case string(devicesync.ActionUpdate):
-		if err := noExtra(op, "changes", "base"); err != nil {
-			return nil, nil, err
-		}
-		if op.BaseVersion < 1 {
-			return nil, nil, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
-		}
-		var ch, base caseChangesBody
-		if err := s.decodeRaw("changes", op.Changes, &ch); err != nil {
-			return nil, nil, err
-		}
-		if len(op.Base) > 0 {
-			if err := s.decodeRaw("base", op.Base, &base); err != nil {
-				return nil, nil, err
-			}
-		}
-		return toCaseChanges(ch), toCaseChanges(base), nil
+		return decodeChanges(s, op, devicesync.CaseUpdate, toCaseChanges)
 	case string(devicesync.ActionClose), string(devicesync.ActionReopen):
 		if err := noExtra(op, "data"); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if op.BaseVersion < 1 {
-			return nil, nil, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
+			return nil, errBaseVersion()
 		}
 		var req caseStatusBody
 		if err := s.decodeRaw("data", op.Data, &req); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return devicesync.CaseStatusChange{Reason: req.Reason}, nil, nil
+		kind := devicesync.CaseClose
+		if op.Action == string(devicesync.ActionReopen) {
+			kind = devicesync.CaseReopen
+		}
+		return kind.Data(devicesync.CaseStatusChange{Reason: req.Reason}), nil
 	}
-	return nil, nil, errSyncAction(op.Action)
+	return nil, errSyncAction(op.Action)
+}
+
+// decodeChanges reads an update of kind k: changes and base (optional) as bodies B, given to the
+// handler as convert makes them; base_version is required.
+func decodeChanges[B, P any](s *Server, op pushOperation, k devicesync.Kind[P], convert func(B) P) (devicesync.Payload, error) {
+	if err := noExtra(op, "changes", "base"); err != nil {
+		return nil, err
+	}
+	if op.BaseVersion < 1 {
+		return nil, errBaseVersion()
+	}
+	var ch, base B
+	if err := s.decodeRaw("changes", op.Changes, &ch); err != nil {
+		return nil, err
+	}
+	if len(op.Base) > 0 {
+		if err := s.decodeRaw("base", op.Base, &base); err != nil {
+			return nil, err
+		}
+	}
+	return k.Changes(convert(ch), convert(base)), nil
+}
+
+func errBaseVersion() error {
+	return apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
 }
 
 // caseStatusBody is the data of a case close or reopen: the reason, as for POST
 // /v1/cases/{id}/close (the version is the operation's base_version).
 type caseStatusBody struct {
-	Reason string `json:"reason" validate:"required,max=500"`
+	Reason string `json:"reason" validate:"required,max_case_reason"`
 }
 
 type runStartBody struct {
-	ProtocolID string `json:"protocol_id" validate:"required,max=128"`
+	ProtocolID string `json:"protocol_id" validate:"required,max_run_protocol_id"`
 }
 
-func decodeRunOp(s *Server, op pushOperation) (any, any, error) {
+func decodeRunOp(s *Server, op pushOperation) (devicesync.Payload, error) {
 	if err := noExtra(op, "data"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if op.CaseID == "" {
-		return nil, nil, apperr.Validation(apperr.FieldError{Field: "case_id", Code: "required", MessageID: "field.required"})
+	if err := requireCaseID(op); err != nil {
+		return nil, err
 	}
 	switch op.Action {
 	case string(devicesync.ActionCreate):
 		var req runStartBody
 		if err := s.decodeRaw("data", op.Data, &req); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return devicesync.RunStart{ProtocolID: req.ProtocolID}, nil, nil
+		return devicesync.RunCreate.Data(devicesync.RunStart{ProtocolID: req.ProtocolID}), nil
 	case string(devicesync.ActionAppend):
 		var req stepRecordRequest
 		if err := s.decodeRaw("data", op.Data, &req); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return casework.NewStepRecord{StepID: req.StepID, Status: casework.StepStatus(req.Status), Reason: req.Reason, Note: req.Note,
-			RecordedAt: req.RecordedAt, ClientID: req.ClientID}, nil, nil
+		return devicesync.RunAppend.Data(casework.NewStepRecord{StepID: req.StepID, Status: casework.StepStatus(req.Status), Reason: req.Reason, Note: req.Note,
+			RecordedAt: req.RecordedAt, ClientID: req.ClientID}), nil
 	}
-	return nil, nil, errSyncAction(op.Action)
+	return nil, errSyncAction(op.Action)
 }
 
 type deviceSyncView struct {

@@ -47,9 +47,9 @@ func requireCaseID(op pushOperation) error {
 // absent fields are unchanged.
 type planChangesBody struct {
 	ScheduledAt       *time.Time         `json:"scheduled_at"`
-	Place             *string            `json:"place" validate:"omitempty,max=500"`
+	Place             *string            `json:"place" validate:"omitempty,max_interview_place"`
 	ChildFriendlyRoom *bool              `json:"child_friendly_room"`
-	Participants      *[]participantBody `json:"participants" validate:"omitempty,max=20,dive"`
+	Participants      *[]participantBody `json:"participants" validate:"omitempty,max_interview_participants,dive"`
 	Recording         *recordingBody     `json:"recording"`
 	Consent           *consentBody       `json:"consent"`
 }
@@ -86,71 +86,56 @@ func toSessionChanges(b sessionChangesBody) devicesync.SessionChanges {
 // decodeInterviewOp reads interview_session operations: create (data as for POST
 // /v1/cases/{id}/interviews, id optional), append (data as for POST .../log) and update (changes
 // and base: the plan's fields and the times, base_version required).
-func decodeInterviewOp(s *Server, op pushOperation) (any, any, error) {
+func decodeInterviewOp(s *Server, op pushOperation) (devicesync.Payload, error) {
 	if err := requireCaseID(op); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if op.Action == string(devicesync.ActionUpdate) {
-		if err := noExtra(op, "changes", "base"); err != nil {
-			return nil, nil, err
-		}
-		if op.BaseVersion < 1 {
-			return nil, nil, apperr.Validation(apperr.FieldError{Field: "base_version", Code: "required", MessageID: "field.required"})
-		}
-		var ch, base sessionChangesBody
-		if err := s.decodeRaw("changes", op.Changes, &ch); err != nil {
-			return nil, nil, err
-		}
-		if len(op.Base) > 0 {
-			if err := s.decodeRaw("base", op.Base, &base); err != nil {
-				return nil, nil, err
-			}
-		}
-		return toSessionChanges(ch), toSessionChanges(base), nil
+		return decodeChanges(s, op, devicesync.InterviewUpdate, toSessionChanges)
 	}
 	if err := noExtra(op, "data"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	switch op.Action {
 	case string(devicesync.ActionCreate):
 		var req newInterviewRequest
 		if err := s.decodeRaw("data", opData(op.Data, "id", op.ID), &req); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if req.ID != op.ID {
-			return nil, nil, errIDMismatch()
+			return nil, errIDMismatch()
 		}
-		return interview.NewSession{ID: op.ID, ProtocolID: req.ProtocolID, Plan: toPlan(req.Plan)}, nil, nil
+		return devicesync.InterviewCreate.Data(interview.NewSession{ID: op.ID, ProtocolID: req.ProtocolID, Plan: toPlan(req.Plan)}), nil
 	case string(devicesync.ActionAppend):
 		var req interviewLogRequest
 		if err := s.decodeRaw("data", op.Data, &req); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return toEntries(req), nil, nil
+		return devicesync.InterviewAppend.Data(toEntries(req)), nil
 	}
-	return nil, nil, errSyncAction(op.Action)
+	return nil, errSyncAction(op.Action)
 }
 
 // decodeEvidenceItemOp reads evidence_item create operations (data as for POST
 // /v1/cases/{id}/evidence, id optional).
-func decodeEvidenceItemOp(s *Server, op pushOperation) (any, any, error) {
+func decodeEvidenceItemOp(s *Server, op pushOperation) (devicesync.Payload, error) {
 	if op.Action != string(devicesync.ActionCreate) {
-		return nil, nil, errSyncAction(op.Action)
+		return nil, errSyncAction(op.Action)
 	}
 	if err := noExtra(op, "data"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := requireCaseID(op); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var req newItemBody
 	if err := s.decodeRaw("data", opData(op.Data, "id", op.ID), &req); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if req.ID != op.ID {
-		return nil, nil, errIDMismatch()
+		return nil, errIDMismatch()
 	}
-	return toNewItem(req), nil, nil
+	return devicesync.EvidenceItemCreate.Data(toNewItem(req)), nil
 }
 
 // custodyAppendBody is the data of a custody_event append: the item and the event as for POST
@@ -160,15 +145,15 @@ type custodyAppendBody struct {
 }
 
 // decodeCustodyEventOp reads custody_event append operations.
-func decodeCustodyEventOp(s *Server, op pushOperation) (any, any, error) {
+func decodeCustodyEventOp(s *Server, op pushOperation) (devicesync.Payload, error) {
 	if op.Action != string(devicesync.ActionAppend) {
-		return nil, nil, errSyncAction(op.Action)
+		return nil, errSyncAction(op.Action)
 	}
 	if err := noExtra(op, "data"); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := requireCaseID(op); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// item_id is the operation's; the rest is the event, read strictly.
 	var item custodyAppendBody
@@ -176,25 +161,25 @@ func decodeCustodyEventOp(s *Server, op pushOperation) (any, any, error) {
 	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, nil, malformed(err)
+			return nil, malformed(err)
 		}
 		if v, ok := m["item_id"]; ok {
 			if err := json.Unmarshal(v, &item.ItemID); err != nil {
-				return nil, nil, apperr.Validation(apperr.FieldError{Field: "item_id", Code: "type", MessageID: "field.uuid"})
+				return nil, apperr.Validation(apperr.FieldError{Field: "item_id", Code: "type", MessageID: "field.uuid"})
 			}
 			delete(m, "item_id")
 		}
 		if errs := s.validate.check(&item); len(errs) > 0 {
-			return nil, nil, apperr.Validation(errs...)
+			return nil, apperr.Validation(errs...)
 		}
 		raw, _ = json.Marshal(m)
 	}
 	var req newEventBody
 	if err := s.decodeRaw("data", raw, &req); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if req.ID != op.ID {
-		return nil, nil, errIDMismatch()
+		return nil, errIDMismatch()
 	}
-	return devicesync.CustodyAppend{ItemID: item.ItemID, Event: toNewEvent(req)}, nil, nil
+	return devicesync.CustodyEventAppend.Data(devicesync.CustodyAppend{ItemID: item.ItemID, Event: toNewEvent(req)}), nil
 }

@@ -53,10 +53,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	for i, u := range page.Users {
 		list.Items[i] = toUserView(u)
 	}
-	if page.Next != "" {
-		next := encodeCursor(page.Next)
-		list.NextCursor = &next
-	}
+	list.NextCursor = cursorOrNil(page.Next)
 	return s.sendPrivate(c, list)
 }
 

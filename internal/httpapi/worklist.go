@@ -20,6 +20,17 @@ type worklistView struct {
 	EvidenceProblems []worklistEvidence     `json:"evidence_problems"`
 	Returned         []worklistInterview    `json:"returned_interviews"`
 	Caseload         []worklistCaseworkerLd `json:"caseload"`
+	// working across agencies (care_appointments.go)
+	TimeStandards []worklistTimeStandard `json:"overdue_time_standards"`
+	DueActions    []dueActionView        `json:"due_actions"`
+}
+
+type worklistTimeStandard struct {
+	CaseID      string    `json:"case_id"`
+	Code        string    `json:"code"`
+	Kind        string    `json:"kind"`
+	DueAt       time.Time `json:"due_at"`
+	AssigneeIDs []string  `json:"assignee_ids"`
 }
 
 type worklistInterview struct {
@@ -115,6 +126,14 @@ func toWorklistView(w worklist.Worklist) worklistView {
 		at := interview.ReturnedAt(sess)
 		v.Returned = append(v.Returned, worklistInterview{CaseID: sess.CaseID, InterviewID: sess.ID, InterviewerID: sess.InterviewerID,
 			InterviewerName: w.Names[sess.InterviewerID], Status: string(sess.Status), SubmittedAt: sess.SubmittedAt, ReturnedAt: &at, Flags: []string{}})
+	}
+	v.TimeStandards, v.DueActions = []worklistTimeStandard{}, []dueActionView{}
+	for _, o := range w.TimeStandards {
+		v.TimeStandards = append(v.TimeStandards, worklistTimeStandard{CaseID: o.CaseID, Code: o.Measure.Standard.Code,
+			Kind: string(o.Measure.Standard.Kind), DueAt: o.Measure.DueAt, AssigneeIDs: nonNil(o.CaseworkerIDs)})
+	}
+	for _, a := range w.Actions {
+		v.DueActions = append(v.DueActions, toDueActionView(a, w.Names))
 	}
 	for _, l := range w.Caseload {
 		v.Caseload = append(v.Caseload, worklistCaseworkerLd{UserID: l.UserID, DisplayName: l.DisplayName, OpenCases: l.OpenCases, OverdueSteps: l.OverdueSteps})

@@ -104,6 +104,15 @@ type Principal struct {
 // HasRole reports whether the principal has role r.
 func (p Principal) HasRole(r Role) bool { return slices.Contains(p.Roles, r) }
 
+// FirstRole returns p's first role ("" when it has none): the role recorded for an action that
+// each of its roles may take, such as reading the audit log.
+func (p Principal) FirstRole() Role {
+	if len(p.Roles) == 0 {
+		return ""
+	}
+	return p.Roles[0]
+}
+
 // ActorRole names, for the audit log, the role p acts in: role, or when it is empty (p was refused
 // before acting in any role) all of p's roles, comma-separated.
 func (p Principal) ActorRole(role Role) string {

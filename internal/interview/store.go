@@ -41,7 +41,8 @@ type Store interface {
 	UpdateSession(ctx context.Context, s Session) error
 	// CaseSessions returns the sessions of a case, by creation time then id.
 	CaseSessions(ctx context.Context, caseID string) ([]Session, error)
-	// OrgSessions returns the sessions matching f, by id.
+	// OrgSessions returns the sessions matching f, by id, as summaries: Plan and Addenda are empty,
+	// and so are the reviews' comments (lists and reports do not show them).
 	OrgSessions(ctx context.Context, f OrgFilter) ([]Session, error)
 
 	// Log returns the log of a session, or ErrNotFound.

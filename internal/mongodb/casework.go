@@ -52,6 +52,9 @@ type caseworkCaseDoc struct {
 	ChangeSeq           int64                   `bson:"change_seq"`
 	FormerCaseworkerIDs []string                `bson:"former_caseworker_ids"`
 	Assigned            []caseworkAssignmentDoc `bson:"assigned"`
+	// ActiveFlags are the kinds of the case's unresolved flags, kept by the flags' store
+	// (caseflag.go) for the case list's filter and view; the case's own writes never set it.
+	ActiveFlags []string `bson:"active_flags,omitempty"`
 }
 
 // caseworkAssignmentChangeDoc is one entry of a case's assignment history.
@@ -136,11 +139,15 @@ func (d *DB) ensureCaseworkIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_id")},
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "caseworker_ids", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_caseworker")},
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "updated_at", Value: 1}}, Options: options.Index().SetName("org_updated")},
+			// the case list filtered by an unresolved flag (GET /v1/cases?flag=)
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "active_flags", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_flag")},
+			// the open cases of the supervisor's worklist (ListCaseSummaries with a status)
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_status")},
 		},
 		caseworkRunsCollection: {
 			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("case_started")},
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "protocol_id", Value: 1}}, Options: options.Index().SetName("org_protocol")}, // usage counts
-			// the supervisor's worklist reads every run of the organisation (ListOrgRuns)
+			// the supervisor's worklist reads the runs of the organisation's open cases (ListRunProgress)
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}}, Options: options.Index().SetName("org_case_started")},
 		},
 	}
@@ -264,6 +271,7 @@ func fromCaseworkCaseDoc(keys keyScope, d caseworkCaseDoc) (casework.Case, error
 		c.Assignments = append(c.Assignments, casework.AssignmentChange{At: a.At.UTC(), By: a.By, CaseworkerIDs: a.CaseworkerIDs,
 			SupervisorID: a.SupervisorID, Reason: x.open(a.Reason, caseAAD(d.ID, fmt.Sprintf("assignment_history.%d.reason", i)))})
 	}
+	c.Flags = append([]string{}, d.ActiveFlags...)
 	c.Erased = x.erased
 	if x.err != nil {
 		return casework.Case{}, fmt.Errorf("reading case %s: %w", d.ID, x.err)
@@ -336,33 +344,7 @@ func (s *CaseworkStore) Case(ctx context.Context, id string) (casework.Case, err
 // ListCases returns up to limit cases matching f with ids after afterID, by id. It returns an error
 // when a field cannot be decrypted, or the driver's error.
 func (s *CaseworkStore) ListCases(ctx context.Context, f casework.StoreFilter, afterID string, limit int) ([]casework.Case, error) {
-	filter := bson.D{{Key: "org_id", Value: f.OrgID}}
-	if afterID != "" {
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}})
-	}
-	if f.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(f.Status)})
-	}
-	if f.CaseType != "" {
-		filter = append(filter, bson.E{Key: "case_types", Value: string(f.CaseType)})
-	}
-	if f.AgeBand != "" {
-		filter = append(filter, bson.E{Key: "child.age_band", Value: string(f.AgeBand)})
-	}
-	if !f.UpdatedSince.IsZero() {
-		filter = append(filter, bson.E{Key: "updated_at", Value: bson.D{{Key: "$gte", Value: f.UpdatedSince}}})
-	}
-	switch len(f.AssigneeIDs) {
-	case 0:
-	case 1:
-		filter = append(filter, bson.E{Key: "caseworker_ids", Value: f.AssigneeIDs[0]})
-	default:
-		all := bson.A{}
-		for _, id := range f.AssigneeIDs {
-			all = append(all, bson.D{{Key: "caseworker_ids", Value: id}})
-		}
-		filter = append(filter, bson.E{Key: "$and", Value: all})
-	}
+	filter := caseFilter(f, afterID)
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
 	docs, err := findDocs[caseworkCaseDoc](ctx, s.db, s.cases(), filter, opts, "listing cases: %w")
 	if err != nil {
@@ -458,18 +440,6 @@ func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error
 func (s *CaseworkStore) ListRuns(ctx context.Context, caseID string) ([]casework.Run, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
 	docs, err := findDocs[caseworkRunDoc](ctx, s.db, s.runs(), bson.D{{Key: "case_id", Value: caseID}}, opts, "listing runs of case %s: %w", caseID)
-	if err != nil {
-		return nil, err
-	}
-	return convertAll(docs, func(d caseworkRunDoc) (casework.Run, error) { return fromCaseworkRunDoc(s.keys.in(ctx), d) })
-}
-
-// ListOrgRuns returns every run of organisation orgID, by case then start time, in one query (the
-// supervisor's worklist reads them all at once instead of one query per case). It returns an error
-// when a field cannot be decrypted, or the driver's error.
-func (s *CaseworkStore) ListOrgRuns(ctx context.Context, orgID string) ([]casework.Run, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}, {Key: "_id", Value: 1}})
-	docs, err := findDocs[caseworkRunDoc](ctx, s.db, s.runs(), bson.D{{Key: "org_id", Value: orgID}}, opts, "listing runs of organisation %s: %w", orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,8 @@ func (d *DB) Close(ctx context.Context) error { return d.client.Disconnect(ctx) 
 // the server gives.
 func (d *DB) EnsureIndexes(ctx context.Context) error {
 	for _, ensure := range []func(context.Context) error{d.ensureProtocolIndexes, d.ensureIdentityIndexes, d.ensureAuditIndexes,
-		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes, d.ensureErasureIndexes, d.ensureSharingIndexes} {
+		d.ensureCaseworkIndexes, d.ensureInterviewIndexes, d.ensureEvidenceIndexes, d.ensureSyncIndexes, d.ensureAuthoringIndexes, d.ensureErasureIndexes,
+		d.ensureCareIndexes, d.ensureSharingIndexes} {
 		if err := ensure(ctx); err != nil {
 			return err
 		}

@@ -143,6 +143,13 @@ func translateFind(filter bson.D, opts *options.FindOptionsBuilder) (ferret.Quer
 	if fo.Limit != nil && *fo.Limit > 0 {
 		q.Limit = *fo.Limit
 	}
+	if fo.Projection != nil {
+		fields, ok := inclusion(fo.Projection)
+		if !ok {
+			return q, false
+		}
+		q.Fields = fields
+	}
 	if fo.Sort != nil {
 		sort, ok := fo.Sort.(bson.D)
 		if !ok {
@@ -157,6 +164,50 @@ func translateFind(filter bson.D, opts *options.FindOptionsBuilder) (ferret.Quer
 		}
 	}
 	return q, true
+}
+
+// inclusion returns the fields of a projection that names top-level fields to include (value 1 or
+// true), with _id first unless it is excluded (_id: 0), as MongoDB returns them; ok is false for any
+// other projection (nested paths, exclusions, operators).
+func inclusion(p any) (fields []string, ok bool) {
+	d, ok := p.(bson.D)
+	if !ok || len(d) == 0 {
+		return nil, false
+	}
+	withID := true
+	for _, e := range d {
+		on, ok := projectionFlag(e.Value)
+		if !ok || strings.Contains(e.Key, ".") || strings.HasPrefix(e.Key, "$") {
+			return nil, false
+		}
+		switch {
+		case e.Key == "_id":
+			withID = on
+		case !on:
+			return nil, false // an exclusion
+		default:
+			fields = append(fields, e.Key)
+		}
+	}
+	if withID {
+		fields = append([]string{"_id"}, fields...)
+	}
+	return fields, len(fields) > 0
+}
+
+// projectionFlag reads a projection's 1/0 (or true/false).
+func projectionFlag(v any) (on, ok bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case int:
+		return x != 0, x == 0 || x == 1
+	case int32:
+		return x != 0, x == 0 || x == 1
+	case int64:
+		return x != 0, x == 0 || x == 1
+	}
+	return false, false
 }
 
 func sortDirection(v any) (int, bool) {

@@ -112,3 +112,68 @@ func foundIDs(t *testing.T, find func() (*mongo.Cursor, error)) []string {
 	}
 	return out
 }
+
+// A projection of top-level fields answers from the tables with the same values as from the driver
+// (scalars, arrays, nested objects, dates, stored nulls and missing fields), with _id unless excluded.
+func TestTablesProjectAsTheDriver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.Open(t)
+	coll := db.Collection("runs")
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var docs []any
+	for i := range 12 {
+		d := bson.D{{Key: "_id", Value: fmt.Sprintf("run-%02d", i)}, {Key: "org_id", Value: "org-1"},
+			{Key: "started_at", Value: base.Add(time.Duration(i) * time.Hour)}, {Key: "protocol_version", Value: int32(i)},
+			{Key: "records", Value: bson.A{bson.D{{Key: "step_id", Value: "s1"}, {Key: "note", Value: "secret"}}}},
+			{Key: "child", Value: bson.D{{Key: "needs", Value: bson.D{{Key: "interpreter", Value: i%2 == 0}}}}},
+			{Key: "note", Value: "not projected"}}
+		if i%3 == 0 {
+			d = append(d, bson.E{Key: "closed_at", Value: nil})
+		} else if i%3 == 1 {
+			d = append(d, bson.E{Key: "closed_at", Value: base})
+		}
+		docs = append(docs, d)
+	}
+	if _, err := coll.InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	filter := bson.D{{Key: "org_id", Value: "org-1"}}
+	tests := []struct {
+		name       string
+		projection bson.D
+	}{
+		{"several fields", bson.D{{Key: "org_id", Value: 1}, {Key: "records", Value: 1}, {Key: "child", Value: 1}, {Key: "closed_at", Value: 1}, {Key: "started_at", Value: 1}, {Key: "protocol_version", Value: 1}}},
+		{"without _id", bson.D{{Key: "_id", Value: 0}, {Key: "started_at", Value: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(tt.projection)
+			if !mongodb.Translates(filter, opts) {
+				t.Fatal("the query does not translate: the tables would not answer it")
+			}
+			want := foundDocs(t, func() (*mongo.Cursor, error) { return coll.Find(ctx, filter, opts) })
+			got := foundDocs(t, func() (*mongo.Cursor, error) { return db.Find(ctx, "runs", filter, opts) })
+			if len(want) != len(docs) || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("tables answered\n%v\nthe driver\n%v", got, want)
+			}
+		})
+	}
+	if mongodb.Translates(filter, options.Find().SetProjection(bson.D{{Key: "child.needs", Value: 1}})) {
+		t.Error("a nested projection translates; the tables project top-level fields only")
+	}
+}
+
+// foundDocs returns every document find's cursor holds, each as a map (so field order does not count).
+func foundDocs(t *testing.T, find func() (*mongo.Cursor, error)) []map[string]any {
+	t.Helper()
+	cur, err := find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	if err := cur.All(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -509,8 +509,8 @@ func (s *InterviewStore) CaseSessions(ctx context.Context, caseID string) ([]int
 }
 
 // OrgSessions returns the sessions matching f, by id; with f.Queue, one page of the review queue
-// by submission time then id (see interview.OrgFilter). It returns an error when a field cannot be
-// decrypted, or the driver's error.
+// by submission time then id (see interview.OrgFilter). Each is a summary: Plan and Addenda are
+// empty (not read) and so are the reviews' comments (not decrypted). It returns the driver's error.
 func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter) ([]interview.Session, error) {
 	filter := bson.D{{Key: "org_id", Value: f.OrgID}}
 	if len(f.Statuses) > 0 {
@@ -533,9 +533,34 @@ func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter)
 		if q.Limit > 0 {
 			opts.SetLimit(int64(q.Limit))
 		}
-		return s.find(ctx, filter, opts)
+		return s.summaries(ctx, filter, opts)
 	}
-	return s.find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	return s.summaries(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+}
+
+// sessionSummaryFields are the fields OrgSessions reads: all but the plan and the addenda.
+var sessionSummaryFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "updated_at", Value: 1},
+	{Key: "protocol_id", Value: 1}, {Key: "protocol_version", Value: 1}, {Key: "situation", Value: 1}, {Key: "interviewer_id", Value: 1},
+	{Key: "status", Value: 1}, {Key: "started_at", Value: 1}, {Key: "ended_at", Value: 1}, {Key: "reviews", Value: 1},
+	{Key: "submitted_at", Value: 1}, {Key: "approved_at", Value: 1}, {Key: "approved_by", Value: 1}, {Key: "quality", Value: 1},
+	{Key: "created_at", Value: 1}, {Key: "version", Value: 1}}
+
+// summaries lists sessions as OrgSessions does: without the plan and the addenda (not read) and with
+// the reviews' comments empty (not decrypted).
+func (s *InterviewStore) summaries(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]interview.Session, error) {
+	docs, err := findDocs[interviewSessionDoc](ctx, s.db, s.sessions(), filter, opts.SetProjection(sessionSummaryFields), "listing interviews: %w")
+	if err != nil {
+		return nil, err
+	}
+	return convertAll(docs, func(d interviewSessionDoc) (interview.Session, error) {
+		for i := range d.Reviews {
+			d.Reviews[i].Comment = ""
+			for j := range d.Reviews[i].ItemComments {
+				d.Reviews[i].ItemComments[j].Comment = ""
+			}
+		}
+		return fromInterviewSessionDoc(s.keys.in(ctx), d)
+	})
 }
 
 func (s *InterviewStore) find(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]interview.Session, error) {

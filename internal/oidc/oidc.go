@@ -88,6 +88,8 @@ type Identity struct {
 type Verifier struct {
 	cfg      Config
 	verifier *gooidc.IDTokenVerifier
+	provider *gooidc.Provider // its endpoints, for the console's authorization code flow (codeflow.go)
+	client   *http.Client     // the client discovery used, for the code exchange too
 }
 
 // NewVerifier checks cfg, fetches the provider's discovery document with httpClient (nil means a
@@ -114,7 +116,9 @@ func NewVerifier(ctx context.Context, cfg Config, httpClient *http.Client) (*Ver
 		return nil, fmt.Errorf("oidc: discovering %s: %w", cfg.IssuerURL, err)
 	}
 	return &Verifier{
-		cfg: cfg,
+		cfg:      cfg,
+		provider: provider,
+		client:   httpClient,
 		verifier: provider.Verifier(&gooidc.Config{
 			ClientID: cfg.Audience,
 			// SupportedSigningAlgs is left empty: the library then accepts the asymmetric
@@ -157,35 +161,41 @@ func isLoopback(host string) bool {
 // the identity it carries. It returns an error wrapping ErrInvalid when the token fails any check,
 // has no subject, or lacks the organisation claim; for an expired token the error also wraps ErrExpired.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (Identity, error) {
+	id, _, err := v.verify(ctx, rawToken)
+	return id, err
+}
+
+// verify is Verify, also returning the verified token (whose nonce the code flow checks).
+func (v *Verifier) verify(ctx context.Context, rawToken string) (Identity, *gooidc.IDToken, error) {
 	if len(rawToken) > maxTokenLen {
-		return Identity{}, fmt.Errorf("%w: token is longer than %d bytes", ErrInvalid, maxTokenLen)
+		return Identity{}, nil, fmt.Errorf("%w: token is longer than %d bytes", ErrInvalid, maxTokenLen)
 	}
 	tok, err := v.verifier.Verify(ctx, rawToken)
 	if err != nil {
 		// A token without "exp" also fails as "expired" (at the zero time): that one is only invalid.
 		if expired, ok := errors.AsType[*gooidc.TokenExpiredError](err); ok && !expired.Expiry.IsZero() {
-			return Identity{}, fmt.Errorf("%w: %w: %w", ErrInvalid, ErrExpired, err)
+			return Identity{}, nil, fmt.Errorf("%w: %w: %w", ErrInvalid, ErrExpired, err)
 		}
-		return Identity{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return Identity{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var claims map[string]json.RawMessage
 	if err := tok.Claims(&claims); err != nil {
-		return Identity{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return Identity{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	id := Identity{Subject: tok.Subject, Issuer: tok.Issuer, OrgID: v.cfg.DefaultOrgID}
 	if id.Subject == "" {
-		return Identity{}, fmt.Errorf("%w: token has no subject", ErrInvalid)
+		return Identity{}, nil, fmt.Errorf("%w: token has no subject", ErrInvalid)
 	}
 	if v.cfg.OrgClaim != "" {
 		org, ok := scalarClaim(claims, v.cfg.OrgClaim)
 		if !ok || org == "" {
-			return Identity{}, fmt.Errorf("%w: token has no organisation claim %q", ErrInvalid, v.cfg.OrgClaim)
+			return Identity{}, nil, fmt.Errorf("%w: token has no organisation claim %q", ErrInvalid, v.cfg.OrgClaim)
 		}
 		id.OrgID = org
 	}
 	id.Username, _ = scalarClaim(claims, v.cfg.UsernameClaim)
 	id.Roles = knownRoles(rolesClaim(claims, v.cfg.RolesClaim))
-	return id, nil
+	return id, tok, nil
 }
 
 // lookup finds a claim by its literal name, or else by following a dotted path through nested objects.

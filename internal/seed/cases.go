@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
@@ -117,8 +118,8 @@ func (s *seeder) run(ctx context.Context, worker identity.Principal, c CasePlan,
 	return nil
 }
 
-// reads opens the case c.Reads times as its caseworkers and supervisor do over its life: each read is
-// an audit entry.
+// reads records the audit entries of c.Reads reads of the case by its caseworkers and supervisor over
+// its life, as casework.Service.Get records them (the reads themselves change nothing).
 func (s *seeder) reads(ctx context.Context, o *orgPeople, c CasePlan, r *rand.Rand) error {
 	n := s.cfg.ReadsPerCase
 	if n < 0 {
@@ -128,10 +129,17 @@ func (s *seeder) reads(ctx context.Context, o *orgPeople, c CasePlan, r *rand.Ra
 	for _, w := range c.Caseworkers {
 		readers = append(readers, o.caseworkers[w], o.caseworkers[w])
 	}
-	for range n {
-		if _, err := s.svc.Cases.Get(ctx, pick(r, readers), c.ID); err != nil {
-			return fmt.Errorf("reading the case: %w", err)
-		}
+	// The entries Cases.Get writes for each read, recorded together (one group commit per MaxBatch)
+	// instead of read by read: the reads themselves change nothing.
+	entries := make([]audit.Entry, n)
+	for k := range entries {
+		p := pick(r, readers)
+		ev := p.AuditEvent(p.Roles[0], casework.ActionCaseRead, casework.ResourceCase, c.ID, audit.OutcomeSuccess)
+		entries[k] = audit.Entry{OrgID: ev.OrgID, ActorID: ev.ActorID, ActorRole: ev.ActorRole, DeviceID: ev.DeviceID,
+			Action: ev.Action, ResourceType: ev.ResourceType, ResourceID: ev.ResourceID, Outcome: ev.Outcome}
+	}
+	if _, err := s.svc.Audit.RecordAll(ctx, entries); err != nil {
+		return fmt.Errorf("recording the case's reads: %w", err)
 	}
 	s.res.Counts.CaseReads.Add(int64(n))
 	return nil

@@ -162,12 +162,15 @@ func (s *seeder) item(ctx context.Context, worker identity.Principal, o *orgPeop
 	if len(ni.Hashes) > 0 {
 		events[8] = evidence.NewEvent{Type: evidence.EventHashVerified, Verified: &evidence.Hash{Algorithm: "sha256", Value: sum}}
 	}
-	for j, ne := range events[:EventsPerItem-1] {
-		ne.RecordedAt = clock.next(r, 12*time.Hour)
-		ne.ID = s.plan.ID(r, ne.RecordedAt)
-		if _, err := s.svc.Evidence.Append(ctx, worker, c.ID, item.ID, ne); err != nil {
-			return fmt.Errorf("custody event %d (%s) of item %d: %w", j+2, ne.Type, k, err)
-		}
+	events = events[:EventsPerItem-1]
+	for j := range events {
+		events[j].RecordedAt = clock.next(r, 12*time.Hour)
+		events[j].ID = s.plan.ID(r, events[j].RecordedAt)
+	}
+	// The whole chain after its "collected" event in one group commit (the same checks, chain and
+	// receipts as one Append per event).
+	if _, err := s.svc.Evidence.AppendAll(ctx, worker, c.ID, item.ID, events); err != nil {
+		return fmt.Errorf("custody events of item %d: %w", k, err)
 	}
 	s.res.Counts.CustodyEvents.Add(EventsPerItem)
 	return nil

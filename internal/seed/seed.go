@@ -51,7 +51,7 @@ type Config struct {
 	Seed         uint64 // the same seed and size give the same agency
 	Password     string // every seeded user's password; "" generates one (Result.Password)
 	ReadsPerCase int    // case reads (each an audit entry) per case, as caseworkers and supervisors open them; <0 none
-	Workers      int    // cases seeded at once (default 4)
+	Workers      int    // cases seeded at once (default 8)
 	Suffix       string // appended to usernames (to seed a second agency into one deployment)
 	Progress     io.Writer
 	Now          func() time.Time
@@ -69,7 +69,10 @@ type Result struct {
 	Counts    Counts
 	Verified  Verification
 	Duration  time.Duration
-	AuditLogs map[string]int // entries per organisation
+	AuditLogs map[string]int // entries per organisation: the log's size (its newest entry's number)
+	// AuditChecked is how many entries of each organisation's log the final verification read: those
+	// after the last signed checkpoint (see audit.Service.Verify).
+	AuditChecked map[string]int
 }
 
 // Credential is a seeded user's sign-in name and roles.
@@ -101,7 +104,7 @@ func Run(ctx context.Context, svc Services, cfg Config) (*Result, error) {
 		return nil, errors.New("seed: at least one case")
 	}
 	if cfg.Workers < 1 {
-		cfg.Workers = 4
+		cfg.Workers = 8
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -112,7 +115,7 @@ func Run(ctx context.Context, svc Services, cfg Config) (*Result, error) {
 	if cfg.ReadsPerCase == 0 {
 		cfg.ReadsPerCase = DefaultReadsPerCase
 	}
-	res := &Result{Password: cfg.Password, AuditLogs: map[string]int{}}
+	res := &Result{Password: cfg.Password, AuditLogs: map[string]int{}, AuditChecked: map[string]int{}}
 	if res.Password == "" {
 		res.Password = rand.Text()
 	}
@@ -244,8 +247,9 @@ func (s *seeder) verify(ctx context.Context) error {
 		if !rep.OK {
 			return fmt.Errorf("%w: audit log of %s: %+v", ErrVerification, o.id, rep.FirstProblem)
 		}
-		s.res.AuditLogs[o.id] = rep.Entries
-		s.res.Verified.AuditEntries += rep.Entries
+		s.res.AuditLogs[o.id] = int(rep.LastSeq)
+		s.res.AuditChecked[o.id] = rep.Entries
+		s.res.Verified.AuditEntries += int(rep.LastSeq)
 	}
 	for i := range s.cfg.Cases {
 		c := s.plan.Case(i)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/childsafe-protocols/caseguide/internal/appointment"
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
@@ -35,6 +36,8 @@ type Service struct {
 	Evidence   *evidence.Service
 	Names      Names
 	Now        func() time.Time
+	// Appointments adds overdue time standards and case review actions not done (nil: none).
+	Appointments *appointment.Service
 }
 
 // Load is one caseworker's load.
@@ -57,6 +60,9 @@ type Worklist struct {
 	Caseload         []Load                 // by overdue steps, then open cases, most first
 	OpenCases        int
 	Names            map[string]string // display names of the interviewers, assignees and caseworkers named
+	// Overdue time standards of open cases and case review actions not done (package appointment).
+	TimeStandards []appointment.OverdueCase
+	Actions       []appointment.DueAction
 }
 
 // Build returns p's worklist, reading the four lists at once. It returns identity.ErrForbidden
@@ -83,12 +89,19 @@ func (s *Service) Build(ctx context.Context, p identity.Principal) (Worklist, er
 	go func() { defer wg.Done(); ov, oErr = s.Cases.Overview(ctx, p) }()
 	go func() { defer wg.Done(); w.Problems, pErr = s.Evidence.ProblemItems(ctx, p) }()
 	go func() { defer wg.Done(); w.Returned, rErr = s.Interviews.Returned(ctx, p) }()
+	var due appointment.Due
+	var dErr error
+	if s.Appointments != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); due, dErr = s.Appointments.Due(ctx, p) }()
+	}
 	wg.Wait()
-	if err := firstErr(qErr, oErr, pErr, rErr); err != nil {
+	if err := firstErr(qErr, oErr, pErr, rErr, dErr); err != nil {
 		return Worklist{}, err
 	}
 	w.Reviews, w.ReviewsTruncated = queue.Sessions, queue.Next != ""
 	w.Overdue, w.Unassigned, w.OpenCases = ov.Overdue, ov.Unassigned, ov.OpenCases
+	w.TimeStandards, w.Actions = due.Overdue, due.Actions
 	var ids []string
 	for id, l := range ov.Caseload {
 		w.Caseload = append(w.Caseload, Load{UserID: id, OpenCases: l.OpenCases, OverdueSteps: l.OverdueSteps})
@@ -98,6 +111,9 @@ func (s *Service) Build(ctx context.Context, p identity.Principal) (Worklist, er
 		for _, sess := range list {
 			ids = append(ids, sess.InterviewerID)
 		}
+	}
+	for _, a := range w.Actions {
+		ids = append(ids, a.Action.AssigneeID)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)

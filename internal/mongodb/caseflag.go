@@ -1,0 +1,157 @@
+package mongodb
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/childsafe-protocols/caseguide/internal/caseflag"
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
+)
+
+// Case flags live in case_flags, one document per flag; their reasons are encrypted under the case's
+// data key, bound to "case_flag:<id>:<field>". The kinds of a case's unresolved flags are also kept on
+// the case itself (cases.active_flags), so the case list filters and shows them without reading
+// the flags.
+const caseFlagsCollection = "case_flags"
+
+func init() { collections = append(collections, caseFlagsCollection) }
+
+type caseFlagDoc struct {
+	ID               string     `bson:"_id"`
+	OrgID            string     `bson:"org_id"`
+	CaseID           string     `bson:"case_id"`
+	Kind             string     `bson:"kind"`
+	Reason           string     `bson:"reason"` // encrypted
+	RaisedBy         string     `bson:"raised_by"`
+	RaisedAt         time.Time  `bson:"raised_at"`
+	ResolvedBy       string     `bson:"resolved_by"`
+	ResolvedAt       *time.Time `bson:"resolved_at"`
+	ResolutionReason string     `bson:"resolution_reason"` // encrypted
+	Version          int64      `bson:"version"`
+}
+
+// CaseFlagStore implements caseflag.Store.
+type CaseFlagStore struct {
+	db   *DB
+	keys *CaseKeys
+}
+
+// CaseFlags returns the case flags store, encrypting reasons under the cases' data keys.
+func (d *DB) CaseFlags(ring *fieldcrypt.KeyRing) *CaseFlagStore {
+	return &CaseFlagStore{db: d, keys: d.CaseKeys(ring)}
+}
+
+func (d *DB) ensureCaseFlagIndexes(ctx context.Context) error {
+	return d.ensureIndexes(ctx, caseFlagsCollection, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "raised_at", Value: 1}}, Options: options.Index().SetName("case_raised")},
+	})
+}
+
+func (s *CaseFlagStore) coll() *mongo.Collection { return s.db.db.Collection(caseFlagsCollection) }
+
+func caseFlagAAD(id, field string) string { return "case_flag:" + id + ":" + field }
+
+func (s *CaseFlagStore) toDoc(ctx context.Context, f caseflag.Flag) (caseFlagDoc, error) {
+	x := s.keys.in(ctx).sealing(f.CaseID)
+	d := caseFlagDoc{ID: f.ID, OrgID: f.OrgID, CaseID: f.CaseID, Kind: string(f.Kind), Reason: x.seal(f.Reason, caseFlagAAD(f.ID, "reason")),
+		RaisedBy: f.RaisedBy, RaisedAt: f.RaisedAt, ResolvedBy: f.ResolvedBy, ResolvedAt: f.ResolvedAt,
+		ResolutionReason: x.seal(f.ResolutionReason, caseFlagAAD(f.ID, "resolution_reason")), Version: f.Version}
+	return d, x.err
+}
+
+func (s *CaseFlagStore) fromDoc(ctx context.Context, d caseFlagDoc) (caseflag.Flag, error) {
+	x := s.keys.in(ctx).opening(d.CaseID)
+	f := caseflag.Flag{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, Kind: caseflag.Kind(d.Kind), Reason: x.open(d.Reason, caseFlagAAD(d.ID, "reason")),
+		RaisedBy: d.RaisedBy, RaisedAt: d.RaisedAt.UTC(), ResolvedBy: d.ResolvedBy, ResolvedAt: identityUTCPtr(d.ResolvedAt),
+		ResolutionReason: x.open(d.ResolutionReason, caseFlagAAD(d.ID, "resolution_reason")), Version: d.Version}
+	return f, x.err
+}
+
+// CreateFlag stores a new flag and adds its kind to the case's unresolved kinds. It returns
+// caseflag.ErrExists when the id is taken, an error when a reason cannot be encrypted, or an
+// Unavailable *apperr.Error.
+func (s *CaseFlagStore) CreateFlag(ctx context.Context, f caseflag.Flag) error {
+	d, err := s.toDoc(ctx, f)
+	if err != nil {
+		return err
+	}
+	if err := insertNew(ctx, s.coll(), d, caseflag.ErrExists, "case flag "+f.ID); err != nil {
+		return err
+	}
+	return s.refreshCase(ctx, f.CaseID)
+}
+
+// Flag returns a flag: caseflag.ErrNotFound when there is none, an error when a reason cannot be
+// decrypted, or an Unavailable *apperr.Error.
+func (s *CaseFlagStore) Flag(ctx context.Context, id string) (caseflag.Flag, error) {
+	var d caseFlagDoc
+	if err := findByID(ctx, s.coll(), id, &d, caseflag.ErrNotFound, "case flag "+id); err != nil {
+		return caseflag.Flag{}, err
+	}
+	return s.fromDoc(ctx, d)
+}
+
+// ListFlags returns the flags of a case by time raised, then id. It returns an error when a reason
+// cannot be decrypted, or an Unavailable *apperr.Error.
+func (s *CaseFlagStore) ListFlags(ctx context.Context, caseID string) ([]caseflag.Flag, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "raised_at", Value: 1}, {Key: "_id", Value: 1}})
+	docs, err := findDocs[caseFlagDoc](ctx, s.db, s.coll(), bson.D{{Key: "case_id", Value: caseID}}, opts, "listing the flags of case %s: %w", caseID)
+	if err != nil {
+		return nil, err
+	}
+	return convertAll(docs, func(d caseFlagDoc) (caseflag.Flag, error) { return s.fromDoc(ctx, d) })
+}
+
+// ResolveFlag stores f's resolution when the stored flag is at version f.Version-1 and recomputes the
+// case's unresolved kinds. It returns caseflag.ErrStale when the version differs, an error when a
+// reason cannot be encrypted, or an Unavailable *apperr.Error.
+func (s *CaseFlagStore) ResolveFlag(ctx context.Context, f caseflag.Flag) error {
+	d, err := s.toDoc(ctx, f)
+	if err != nil {
+		return err
+	}
+	unlock := s.db.locks.document(caseFlagsCollection, f.ID)
+	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: f.ID}, {Key: "version", Value: f.Version - 1}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "resolved_by", Value: d.ResolvedBy}, {Key: "resolved_at", Value: d.ResolvedAt},
+			{Key: "resolution_reason", Value: d.ResolutionReason}, {Key: "version", Value: d.Version}}}})
+	unlock()
+	if err != nil {
+		return unavailable("resolving case flag %s: %w", f.ID, err)
+	}
+	if res.MatchedCount == 0 {
+		return caseflag.ErrStale
+	}
+	return s.refreshCase(ctx, f.CaseID)
+}
+
+// refreshCase sets the case's active_flags to the kinds of its unresolved flags, each once, in the
+// order of caseflag.Kinds; it holds the case's lock, so concurrent raises and resolutions each see
+// the others' flags.
+func (s *CaseFlagStore) refreshCase(ctx context.Context, caseID string) error {
+	defer s.db.locks.document(caseworkCasesCollection, caseID)()
+	docs, err := findDocs[caseFlagDoc](ctx, s.db, s.coll(), bson.D{{Key: "case_id", Value: caseID}, {Key: "resolved_at", Value: nil}}, nil,
+		"listing the flags of case %s: %w", caseID)
+	if err != nil {
+		return err
+	}
+	active := []string{}
+	for _, k := range caseflag.Kinds {
+		for _, d := range docs {
+			if d.Kind == string(k) {
+				active = append(active, d.Kind)
+				break
+			}
+		}
+	}
+	if _, err := s.db.db.Collection(caseworkCasesCollection).UpdateOne(ctx, bson.D{{Key: "_id", Value: caseID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "active_flags", Value: active}}}}); err != nil {
+		return unavailable("updating the flags of case %s: %w", caseID, err)
+	}
+	return nil
+}
+
+var _ caseflag.Store = (*CaseFlagStore)(nil)
