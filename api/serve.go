@@ -142,7 +142,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		OIDC:       webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
-		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService})
+		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService, Referrals: deps.Referrals})
 	if err != nil {
 		return err
 	}
