@@ -24,6 +24,7 @@ func (c *Console) declareEditor() {
 		route{method: get, path: Prefix + "/library/:id", policy: editors, h: c.libraryProtocol},
 		route{method: get, path: Prefix + "/drafts", policy: editors, h: c.drafts, nav: &navEntry{label: "console.nav.drafts", order: 41}},
 	)
+	c.declareDrafts()
 }
 
 type libraryData struct{ Protocols []protocol.Version }

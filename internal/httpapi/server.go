@@ -78,10 +78,6 @@ type Deps struct {
 	Worklist *worklist.Service
 	// Erasure serves the retention policy and two-person erasure (nil: no such routes).
 	Erasure *erasure.Service
-	// Consents and Referrals serve working across agencies: consents and legal bases of a case,
-	// referrals and transfers between organisations (nil: no such routes).
-	Consents  *consent.Service
-	Referrals *referral.Service
 
 	// Working across agencies (nil: no such routes): case flags, services and outcomes,
 	// appointments with case review meetings and time standards, and statistics.
@@ -89,6 +85,10 @@ type Deps struct {
 	Services     *caseservice.Service
 	Appointments *appointment.Service
 	Reports      *report.Service
+	// Consents and Referrals serve working across agencies: consents and legal bases of a case,
+	// referrals and transfers between organisations (nil: no such routes).
+	Consents  *consent.Service
+	Referrals *referral.Service
 }
 
 // Server holds the HTTP layer's state.
@@ -178,8 +178,8 @@ func New(deps Deps, extra ...func(fiber.Router)) (*fiber.App, *Server) {
 	s.syncRoutes(app)
 	s.authoringRoutes(app)
 	s.erasureRoutes(app)
-	s.sharingRoutes(app)
 	s.careRoutes(app)
+	s.sharingRoutes(app)
 	if registerBenchRoutes != nil {
 		registerBenchRoutes(s, app)
 	}
