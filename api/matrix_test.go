@@ -109,6 +109,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /v1/referrals/:id/decline":                  {"supervisor"},
 	"POST /v1/referrals/:id/start":                    {"caseworker", "supervisor"},
 	"POST /v1/referrals/:id/complete":                 {"caseworker", "supervisor"},
+	"GET /v1/cases/:id/assignments":                   {"caseworker", "supervisor"},
 	// evidence
 	"POST /v1/cases/:id/evidence":                     {"caseworker", "supervisor"},
 	"GET /v1/cases/:id/evidence":                      {"caseworker", "supervisor"},
@@ -181,6 +182,8 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/devices/:id/revoke": {"admin"},
 	"GET /console/audit":               {"auditor", "supervisor"},
 	"GET /console/audit/verify":        {"auditor", "supervisor"},
+	// the referral inbox (working across agencies)
+	"GET /console/referrals": {"supervisor"},
 	// sign-in with the OpenID Connect provider (404 on a server without one, as the shared one)
 	"GET /console/login/oidc":          {"public"},
 	"GET /console/login/oidc/callback": {"public"},

@@ -127,7 +127,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
-	deps.Consents, deps.Referrals = newSharing(db, sec, cases)
+	deps.Consents, deps.Referrals = newSharing(db, sec, cases, syncing.service)
 	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
 		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now).WithReferrals(deps.Referrals)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
@@ -142,7 +142,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		OIDC:       webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
-		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService})
+		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService, Referrals: deps.Referrals})
 	if err != nil {
 		return err
 	}

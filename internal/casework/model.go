@@ -71,6 +71,10 @@ type Case struct {
 	// TransferredBy is the referral that transferred the case to another organisation ("" when
 	// none): the case is then closed and stays a read-only record (it cannot be reopened).
 	TransferredBy string
+	// Assignments is the history of the case's assignments, oldest first: who was assigned when the
+	// case was created and after every change of caseworkers or supervisor, by whom and why. Entries
+	// are only ever appended. Cases created before the history existed start it at their first change.
+	Assignments []AssignmentChange
 	// Erased is set by the store when the case was erased (its data key destroyed): every encrypted
 	// field (reference number, pseudonym, disability notes, status reason) then reads as "".
 	Erased bool
@@ -96,10 +100,24 @@ func (c Case) Situation() protocol.Situation {
 	return protocol.Situation{AgeBand: c.Child.AgeBand, CaseTypes: slices.Clone(c.CaseTypes), Needs: needs}
 }
 
+// AssignmentChange is one entry of a case's assignment history: the caseworkers and supervisor
+// assigned from At on.
+type AssignmentChange struct {
+	At            time.Time
+	By            string // the user who made the change
+	CaseworkerIDs []string
+	SupervisorID  string
+	Reason        string // why (optional, at most MaxReasonLen); encrypted at rest
+}
+
 // clone returns a copy of c sharing no slices or pointers with it.
 func (c Case) clone() Case {
 	c.CaseTypes = slices.Clone(c.CaseTypes)
 	c.CaseworkerIDs = slices.Clone(c.CaseworkerIDs)
+	c.Assignments = slices.Clone(c.Assignments)
+	for i := range c.Assignments {
+		c.Assignments[i].CaseworkerIDs = slices.Clone(c.Assignments[i].CaseworkerIDs)
+	}
 	c.Flags = slices.Clone(c.Flags)
 	if c.ClosedAt != nil {
 		t := *c.ClosedAt

@@ -178,6 +178,7 @@ func (s *Service) prepareCase(ctx context.Context, p identity.Principal, nc NewC
 	if err := fe.Err(); err != nil {
 		return Case{}, "", err
 	}
+	c.Assignments = []AssignmentChange{{At: now, By: p.UserID, CaseworkerIDs: slices.Clone(c.CaseworkerIDs), SupervisorID: c.SupervisorID}}
 	return c, role, nil
 }
 
@@ -301,6 +302,9 @@ type CaseUpdate struct {
 	CaseTypes       *[]protocol.CaseType
 	CaseworkerIDs   *[]string
 	SupervisorID    *string
+	// AssignmentReason says why the caseworkers or supervisor change (optional; kept in the case's
+	// assignment history).
+	AssignmentReason string
 }
 
 // Update changes an open case whose current version is version and returns it at its new version (an
@@ -350,8 +354,14 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, id string, u
 			return Case{}, err
 		}
 	}
+	reason := strings.TrimSpace(upd.AssignmentReason)
+	fe.text("assignment_reason", reason, MaxReasonLen)
 	if err := fe.Err(); err != nil {
 		return Case{}, err
+	}
+	if !slices.Equal(next.CaseworkerIDs, cur.CaseworkerIDs) || next.SupervisorID != cur.SupervisorID {
+		next.Assignments = append(next.Assignments, AssignmentChange{At: now, By: p.UserID,
+			CaseworkerIDs: slices.Clone(next.CaseworkerIDs), SupervisorID: next.SupervisorID, Reason: reason})
 	}
 	if next.ReferenceNumber == cur.ReferenceNumber && next.Child == cur.Child && slices.Equal(next.CaseTypes, cur.CaseTypes) &&
 		slices.Equal(next.CaseworkerIDs, cur.CaseworkerIDs) && next.SupervisorID == cur.SupervisorID {

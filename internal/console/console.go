@@ -20,6 +20,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
+	"github.com/childsafe-protocols/caseguide/internal/referral"
 	"github.com/childsafe-protocols/caseguide/internal/worklist"
 )
 
@@ -57,6 +58,8 @@ type Deps struct {
 	DeploymentAuditOrg string
 	// OIDC enables sign-in with the OpenID Connect provider (oidc.go); nil: passwords only.
 	OIDC *OIDC
+	// Referrals serves the supervisors' referral inbox (referrals.go); nil: no such page.
+	Referrals *referral.Service
 }
 
 // Console is the web console: its route table (with access policies), templates and assets.
@@ -135,6 +138,7 @@ func (c *Console) declare() {
 	c.declareAdmin()
 	c.declareAuditor()
 	c.declareOIDC()
+	c.declareReferrals()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,

@@ -46,6 +46,8 @@ type updateCaseRequest struct {
 	CaseTypes       *[]string  `json:"case_types" validate:"omitempty,min=1,max=5,dive,case_type"`
 	CaseworkerIDs   *[]string  `json:"caseworker_ids" validate:"omitempty,max_caseworkers,dive,max_user_id"`
 	SupervisorID    *string    `json:"supervisor_id" validate:"omitempty,max_user_id"`
+	// AssignmentReason says why caseworkers or supervisor change (kept in the assignment history).
+	AssignmentReason string `json:"assignment_reason" validate:"max=500"`
 }
 
 type statusRequest struct {
@@ -195,7 +197,8 @@ func (s *Server) updateCase(c *fiber.Ctx) error {
 	if err := s.decodeBody(c, &req); err != nil {
 		return err
 	}
-	upd := casework.CaseUpdate{ReferenceNumber: req.ReferenceNumber, CaseworkerIDs: req.CaseworkerIDs, SupervisorID: req.SupervisorID}
+	upd := casework.CaseUpdate{ReferenceNumber: req.ReferenceNumber, CaseworkerIDs: req.CaseworkerIDs, SupervisorID: req.SupervisorID,
+		AssignmentReason: req.AssignmentReason}
 	if req.Child != nil {
 		child := toChild(*req.Child)
 		upd.Child = &child

@@ -96,6 +96,8 @@ func (s *Server) sharingRoutes(app *fiber.App) {
 	s.handle(app, post, "/v1/referrals/:id/decline", supervisors, s.declineReferral)
 	s.handle(app, post, "/v1/referrals/:id/start", caseRoles, s.startReferral)
 	s.handle(app, post, "/v1/referrals/:id/complete", caseRoles, s.completeReferral)
+	// assignment changes inside an organisation, with their reasons
+	s.handle(app, get, "/v1/cases/:id/assignments", caseRoles, s.caseAssignments)
 }
 
 // createConsent answers POST /v1/cases/{id}/consents: 201 with the consent, 200 with the stored one

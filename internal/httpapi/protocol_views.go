@@ -126,6 +126,9 @@ type labeler struct {
 }
 
 func (l labeler) label(group, code string) string {
+	if l.cat == nil { // records synced to devices carry codes only (sync_sharing.go)
+		return code
+	}
 	return l.cat.Message(l.locale, group+"."+code, nil)
 }
 

@@ -42,6 +42,10 @@ type caseworkCaseDoc struct {
 	// TransferredBy is the referral that transferred the case to another organisation (absent
 	// otherwise): the case is then closed for good.
 	TransferredBy string `bson:"transferred_by,omitempty"`
+	// AssignmentHistory is appended to on every change of caseworkers or supervisor (absent from
+	// cases stored before it existed); each reason is encrypted, bound to
+	// "case:<id>:assignment_history.<index>.reason".
+	AssignmentHistory []caseworkAssignmentChangeDoc `bson:"assignment_history,omitempty"`
 	// Sync metadata (see internal/devicesync and the README's "Offline sync"): the organisation's
 	// change sequence number of the last write, the caseworkers once assigned and no longer, and
 	// when (change sequence number) each current caseworker was assigned.
@@ -51,6 +55,15 @@ type caseworkCaseDoc struct {
 	// ActiveFlags are the kinds of the case's unresolved flags, kept by the flags' store
 	// (caseflag.go) for the case list's filter and view; the case's own writes never set it.
 	ActiveFlags []string `bson:"active_flags,omitempty"`
+}
+
+// caseworkAssignmentChangeDoc is one entry of a case's assignment history.
+type caseworkAssignmentChangeDoc struct {
+	At            time.Time `bson:"at"`
+	By            string    `bson:"by"`
+	CaseworkerIDs []string  `bson:"caseworker_ids"`
+	SupervisorID  string    `bson:"supervisor_id"`
+	Reason        string    `bson:"reason"` // encrypted
 }
 
 // caseworkAssignmentDoc says since which change a caseworker is assigned to a case.
@@ -221,6 +234,14 @@ func toCaseworkCaseDoc(keys keyScope, c casework.Case) (caseworkCaseDoc, error) 
 		OpenedAt: c.OpenedAt, ClosedAt: c.ClosedAt, StatusReason: x.seal(c.StatusReason, caseAAD(c.ID, "status_reason")),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CreatedBy: c.CreatedBy, Version: c.Version, TransferredBy: c.TransferredBy,
 	}
+	for i, a := range c.Assignments {
+		workers := a.CaseworkerIDs
+		if workers == nil {
+			workers = []string{}
+		}
+		d.AssignmentHistory = append(d.AssignmentHistory, caseworkAssignmentChangeDoc{At: a.At, By: a.By, CaseworkerIDs: workers,
+			SupervisorID: a.SupervisorID, Reason: x.seal(a.Reason, caseAAD(c.ID, fmt.Sprintf("assignment_history.%d.reason", i)))})
+	}
 	return d, x.err
 }
 
@@ -245,6 +266,10 @@ func fromCaseworkCaseDoc(keys keyScope, d caseworkCaseDoc) (casework.Case, error
 	}
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
+	}
+	for i, a := range d.AssignmentHistory {
+		c.Assignments = append(c.Assignments, casework.AssignmentChange{At: a.At.UTC(), By: a.By, CaseworkerIDs: a.CaseworkerIDs,
+			SupervisorID: a.SupervisorID, Reason: x.open(a.Reason, caseAAD(d.ID, fmt.Sprintf("assignment_history.%d.reason", i)))})
 	}
 	c.Flags = append([]string{}, d.ActiveFlags...)
 	c.Erased = x.erased
@@ -368,7 +393,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 			{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
 			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
 			{Key: "change_seq", Value: seq}, {Key: "former_caseworker_ids", Value: former}, {Key: "assigned", Value: assigned},
-			{Key: "transferred_by", Value: doc.TransferredBy},
+			{Key: "transferred_by", Value: doc.TransferredBy}, {Key: "assignment_history", Value: doc.AssignmentHistory},
 		}}})
 	if err != nil {
 		return unavailable("updating case %s: %w", c.ID, err)

@@ -12,7 +12,8 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 )
 
-// Consents live in one collection, one document per consent, _id the consent id. The notes are
+// Consents live in one collection, one document per consent, _id the consent id, stamped with the
+// case's organisation's change sequence for device sync (a pull-only record type). The notes are
 // encrypted under the case's data key (erasing the case erases them), bound to
 // "consent:<id>:<field>". A consent is inserted once and changed once at most, by its withdrawal,
 // a conditional update on its version.
@@ -42,6 +43,9 @@ type consentDoc struct {
 	CreatedAt       time.Time             `bson:"created_at"`
 	Withdrawal      *consentWithdrawalDoc `bson:"withdrawal"`
 	Version         int64                 `bson:"version"`
+	// Sync metadata: the time and the organisation's change sequence number of the last write.
+	UpdatedAt time.Time `bson:"updated_at"`
+	ChangeSeq int64     `bson:"change_seq"`
 }
 
 // ConsentStore implements consent.Store.
@@ -62,11 +66,13 @@ func (d *DB) ensureSharingIndexes(ctx context.Context) error {
 	indexes := map[string][]mongo.IndexModel{
 		consentsCollection: {
 			{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("case_created")},
+			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
 		},
 		referralsCollection: {
 			{Keys: bson.D{{Key: "from_case_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("from_case")},
 			{Keys: bson.D{{Key: "to_org_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("to_org")},
 			{Keys: bson.D{{Key: "to_case_id", Value: 1}}, Options: options.Index().SetName("to_case")},
+			{Keys: bson.D{{Key: "to_org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("to_org_change_seq")},
 		},
 	}
 	for _, coll := range []string{consentsCollection, referralsCollection} {
@@ -143,6 +149,12 @@ func (s *ConsentStore) CreateConsent(ctx context.Context, c consent.Consent) err
 	if err != nil {
 		return err
 	}
+	seq, done, err := s.db.BeginChange(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc.ChangeSeq, doc.UpdatedAt = seq, c.CreatedAt
 	return insertNew(ctx, s.coll(), doc, consent.ErrExists, "consent "+c.ID)
 }
 
@@ -176,6 +188,12 @@ func (s *ConsentStore) WithdrawConsent(ctx context.Context, c consent.Consent) e
 	if err != nil {
 		return err
 	}
+	// The number is taken before the document lock (both locks share stripes).
+	seq, done, err := s.db.BeginChange(ctx, c.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	defer s.db.locks.document(consentsCollection, c.ID)()
 	var old struct {
 		Version    int64                 `bson:"version"`
@@ -188,7 +206,8 @@ func (s *ConsentStore) WithdrawConsent(ctx context.Context, c consent.Consent) e
 		return consent.ErrStale
 	}
 	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "withdrawal", Value: doc.Withdrawal}, {Key: "version", Value: c.Version}}}})
+		bson.D{{Key: "$set", Value: bson.D{{Key: "withdrawal", Value: doc.Withdrawal}, {Key: "version", Value: c.Version},
+			{Key: "updated_at", Value: c.Withdrawal.ReceivedAt}, {Key: "change_seq", Value: seq}}}})
 	if err != nil {
 		return unavailable("withdrawing consent %s: %w", c.ID, err)
 	}

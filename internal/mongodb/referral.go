@@ -49,6 +49,9 @@ type referralDoc struct {
 	UpdatedAt    time.Time         `bson:"updated_at"`
 	History      []referralStepDoc `bson:"history"`
 	Version      int64             `bson:"version"`
+	// ChangeSeq is the receiving organisation's change sequence number of the last write: received
+	// referrals reach its devices (a pull-only sync record type, filtered on to_org_id).
+	ChangeSeq int64 `bson:"change_seq"`
 }
 
 // ReferralStore implements referral.Store.
@@ -121,6 +124,12 @@ func (s *ReferralStore) CreateReferral(ctx context.Context, r referral.Referral)
 	if err != nil {
 		return err
 	}
+	seq, done, err := s.db.BeginChange(ctx, r.ToOrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc.ChangeSeq = seq
 	return insertNew(ctx, s.coll(), doc, referral.ErrExists, "referral "+r.ID)
 }
 
@@ -173,6 +182,12 @@ func (s *ReferralStore) UpdateReferral(ctx context.Context, r referral.Referral)
 	if err != nil {
 		return err
 	}
+	// The number is taken before the document lock (both locks share stripes).
+	seq, done, err := s.db.BeginChange(ctx, r.ToOrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	defer s.db.locks.document(referralsCollection, r.ID)()
 	var old struct {
 		Version int64 `bson:"version"`
@@ -187,7 +202,7 @@ func (s *ReferralStore) UpdateReferral(ctx context.Context, r referral.Referral)
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "status", Value: doc.Status}, {Key: "to_case_id", Value: doc.ToCaseID}, {Key: "reason", Value: doc.Reason},
 			{Key: "outcome", Value: doc.Outcome}, {Key: "receiver_note", Value: doc.ReceiverNote}, {Key: "history", Value: doc.History},
-			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
+			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version}, {Key: "change_seq", Value: seq},
 		}}})
 	if err != nil {
 		return unavailable("updating referral %s: %w", r.ID, err)
