@@ -18,7 +18,14 @@ import (
 // the flags.
 const caseFlagsCollection = "case_flags"
 
-func init() { collections = append(collections, caseFlagsCollection) }
+func init() {
+	collections = append(collections, caseFlagsCollection)
+	// arrays of the stores for working across agencies (the cases' flags, the cases an appointment
+	// names, court dates), for the embedded database's tables (embedded.go)
+	for _, f := range []string{"active_flags", "case_ids", "court_dates", "actions"} {
+		arrayFields[f] = true
+	}
+}
 
 type caseFlagDoc struct {
 	ID               string     `bson:"_id"`
