@@ -350,8 +350,8 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 	}
 	former := formerCaseworkers(old.Former, old.Workers, doc.CaseworkerIDs)
 	assigned := assignmentsSince(old.Assigned, doc.CaseworkerIDs, seq)
-	res, err := s.cases().UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.cases(), c.ID,
+		bson.D{{Key: "version", Value: c.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "reference_number", Value: doc.ReferenceNumber}, {Key: "child", Value: doc.Child},
 			{Key: "case_types", Value: doc.CaseTypes}, {Key: "caseworker_ids", Value: doc.CaseworkerIDs},
@@ -437,10 +437,25 @@ func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec 
 	}
 	defer done()
 	unlock := s.db.locks.document(caseworkRunsCollection, runID)
-	res, err := s.runs().UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}},
-		bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}},
-			{Key: "$set", Value: bson.D{{Key: "change_seq", Value: seq}, {Key: "updated_at", Value: rec.ReceivedAt}}}})
+	filter := bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}}
+	update := bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}},
+		{Key: "$set", Value: bson.D{{Key: "change_seq", Value: seq}, {Key: "updated_at", Value: rec.ReceivedAt}}}}
+	var res *mongo.UpdateResult
+	// On the embedded database the condition is checked on the tables, under the run's lock (see
+	// DB.updateByID): FerretDB would decode every run to evaluate it.
+	lacks, exists, embedded, err := s.db.lacksRecord(ctx, runID, rec.ClientID)
+	switch {
+	case err != nil:
+	case !embedded:
+		res, err = s.runs().UpdateOne(ctx, filter, update)
+	case !exists:
+		unlock()
+		return false, casework.ErrNotFound
+	case !lacks:
+		res = &mongo.UpdateResult{}
+	default:
+		res, err = s.runs().UpdateOne(ctx, bson.D{{Key: "_id", Value: runID}}, update)
+	}
 	unlock()
 	if err != nil {
 		return false, unavailable("recording a step of run %s: %w", runID, err)

@@ -484,7 +484,7 @@ func (s *InterviewStore) UpdateSession(ctx context.Context, sess interview.Sessi
 		{Key: "approved_at", Value: doc.ApprovedAt}, {Key: "approved_by", Value: doc.ApprovedBy}, {Key: "quality", Value: doc.Quality},
 		{Key: "version", Value: doc.Version},
 	}
-	res, err := s.sessions().UpdateOne(ctx, bson.D{{Key: "_id", Value: sess.ID}, {Key: "version", Value: sess.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.sessions(), sess.ID, bson.D{{Key: "version", Value: sess.Version - 1}},
 		bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return unavailable("updating interview %s: %w", sess.ID, err)
@@ -655,7 +655,7 @@ func (s *InterviewStore) appendOnce(ctx context.Context, sessionID string, e int
 			push = append(push, bson.E{Key: kind.field, Value: bson.D{{Key: "$each", Value: kind.items}}})
 		}
 	}
-	res, err := s.logs().UpdateOne(ctx, bson.D{{Key: "_id", Value: sessionID}, {Key: "seq", Value: cur.Seq}, {Key: "open", Value: true}},
+	res, err := s.db.updateByID(ctx, s.logs(), sessionID, bson.D{{Key: "seq", Value: cur.Seq}, {Key: "open", Value: true}},
 		bson.D{{Key: "$push", Value: push}, {Key: "$set", Value: bson.D{{Key: "seq", Value: cur.Seq + 1},
 			{Key: "updated_at", Value: updated}, {Key: "change_seq", Value: seq}}}})
 	if err != nil {
