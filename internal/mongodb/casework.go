@@ -301,7 +301,7 @@ func (s *CaseworkStore) CreateCase(ctx context.Context, c casework.Case) error {
 // decrypted, or the driver's error.
 func (s *CaseworkStore) Case(ctx context.Context, id string) (casework.Case, error) {
 	var d caseworkCaseDoc
-	if err := findByID(ctx, s.cases(), id, &d, casework.ErrNotFound, "case "+id); err != nil {
+	if err := s.db.findByID(ctx, s.cases(), id, &d, casework.ErrNotFound, "case "+id); err != nil {
 		return casework.Case{}, err
 	}
 	return fromCaseworkCaseDoc(s.keys.in(ctx), d)
@@ -342,7 +342,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 		Former   []string                `bson:"former_caseworker_ids"`
 		Assigned []caseworkAssignmentDoc `bson:"assigned"`
 	}
-	if err := findByID(ctx, s.cases(), c.ID, &old, casework.ErrNotFound, "case "+c.ID); err != nil {
+	if err := s.db.findByID(ctx, s.cases(), c.ID, &old, casework.ErrNotFound, "case "+c.ID); err != nil {
 		return err
 	}
 	if old.Version != c.Version-1 {
@@ -394,7 +394,7 @@ func (s *CaseworkStore) CreateRun(ctx context.Context, r casework.Run) error {
 // decrypted, or the driver's error.
 func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error) {
 	var d caseworkRunDoc
-	if err := findByID(ctx, s.runs(), id, &d, casework.ErrNotFound, "run "+id); err != nil {
+	if err := s.db.findByID(ctx, s.runs(), id, &d, casework.ErrNotFound, "run "+id); err != nil {
 		return casework.Run{}, err
 	}
 	return fromCaseworkRunDoc(s.keys.in(ctx), d)

@@ -339,7 +339,7 @@ func (s *EvidenceStore) CreateItem(ctx context.Context, it evidence.Item) error 
 // decrypted, or an Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) Item(ctx context.Context, id string) (evidence.Item, error) {
 	var d evidenceItemDoc
-	if err := findByID(ctx, s.items(), id, &d, evidence.ErrNotFound, "evidence item "+id); err != nil {
+	if err := s.db.findByID(ctx, s.items(), id, &d, evidence.ErrNotFound, "evidence item "+id); err != nil {
 		return evidence.Item{}, err
 	}
 	return fromEvidenceItemDoc(s.keys.in(ctx), d)

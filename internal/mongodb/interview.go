@@ -455,7 +455,7 @@ func (s *InterviewStore) CreateSession(ctx context.Context, sess interview.Sessi
 // be decrypted, or the driver's error.
 func (s *InterviewStore) Session(ctx context.Context, id string) (interview.Session, error) {
 	var d interviewSessionDoc
-	if err := findByID(ctx, s.sessions(), id, &d, interview.ErrNotFound, "interview "+id); err != nil {
+	if err := s.db.findByID(ctx, s.sessions(), id, &d, interview.ErrNotFound, "interview "+id); err != nil {
 		return interview.Session{}, err
 	}
 	return fromInterviewSessionDoc(s.keys.in(ctx), d)
@@ -585,7 +585,7 @@ func (s *InterviewStore) Log(ctx context.Context, sessionID string) (interview.L
 
 func (s *InterviewStore) readLog(ctx context.Context, id string) (interviewLogDoc, error) {
 	var d interviewLogDoc
-	err := findByID(ctx, s.logs(), id, &d, interview.ErrNotFound, "the log of interview "+id)
+	err := s.db.findByID(ctx, s.logs(), id, &d, interview.ErrNotFound, "the log of interview "+id)
 	return d, err
 }
 
