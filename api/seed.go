@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +21,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/seed"
 )
 
-const seedUsage = `usage: api seed [-cases N] [-seed N] [-password TEXT] [-reads N] [-workers N] [-force]
+const seedUsage = `usage: api seed [-cases N] [-seed N] [-password TEXT] [-reads N] [-workers N] [-cpuprofile FILE] [-force]
 Fills the configured database (MONGODB_URI, or the embedded one in DATA_DIR) with a fictional agency.`
 
 // seedCommand fills the database with a fictional agency (internal/seed) through the same services
@@ -35,6 +37,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	password := fs.String("password", "", "every seeded user's password (empty: generated and printed once)")
 	reads := fs.Int("reads", seed.DefaultReadsPerCase, "case reads per case (each an audit entry); 0 for none")
 	workers := fs.Int("workers", 8, "cases seeded at once")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (to see where seeding time goes)")
 	force := fs.Bool("force", false, "seed even when the database already holds cases, interviews, evidence or users")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -44,6 +47,17 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if *reads == 0 {
 		*reads = -1
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg, err := config.Load(nil, getenv, stderr)
 	if err != nil {

@@ -335,7 +335,7 @@ func (s *CaseworkStore) CreateCase(ctx context.Context, c casework.Case) error {
 // decrypted, or the driver's error.
 func (s *CaseworkStore) Case(ctx context.Context, id string) (casework.Case, error) {
 	var d caseworkCaseDoc
-	if err := findByID(ctx, s.cases(), id, &d, casework.ErrNotFound, "case "+id); err != nil {
+	if err := s.db.findByID(ctx, s.cases(), id, &d, casework.ErrNotFound, "case "+id); err != nil {
 		return casework.Case{}, err
 	}
 	return fromCaseworkCaseDoc(s.keys.in(ctx), d)
@@ -376,7 +376,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 		Former   []string                `bson:"former_caseworker_ids"`
 		Assigned []caseworkAssignmentDoc `bson:"assigned"`
 	}
-	if err := findByID(ctx, s.cases(), c.ID, &old, casework.ErrNotFound, "case "+c.ID); err != nil {
+	if err := s.db.findByID(ctx, s.cases(), c.ID, &old, casework.ErrNotFound, "case "+c.ID); err != nil {
 		return err
 	}
 	if old.Version != c.Version-1 {
@@ -384,8 +384,8 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 	}
 	former := formerCaseworkers(old.Former, old.Workers, doc.CaseworkerIDs)
 	assigned := assignmentsSince(old.Assigned, doc.CaseworkerIDs, seq)
-	res, err := s.cases().UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.cases(), c.ID,
+		bson.D{{Key: "version", Value: c.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "reference_number", Value: doc.ReferenceNumber}, {Key: "child", Value: doc.Child},
 			{Key: "case_types", Value: doc.CaseTypes}, {Key: "caseworker_ids", Value: doc.CaseworkerIDs},
@@ -429,7 +429,7 @@ func (s *CaseworkStore) CreateRun(ctx context.Context, r casework.Run) error {
 // decrypted, or the driver's error.
 func (s *CaseworkStore) Run(ctx context.Context, id string) (casework.Run, error) {
 	var d caseworkRunDoc
-	if err := findByID(ctx, s.runs(), id, &d, casework.ErrNotFound, "run "+id); err != nil {
+	if err := s.db.findByID(ctx, s.runs(), id, &d, casework.ErrNotFound, "run "+id); err != nil {
 		return casework.Run{}, err
 	}
 	return fromCaseworkRunDoc(s.keys.in(ctx), d)
@@ -472,10 +472,25 @@ func (s *CaseworkStore) AppendStepRecord(ctx context.Context, runID string, rec 
 	}
 	defer done()
 	unlock := s.db.locks.document(caseworkRunsCollection, runID)
-	res, err := s.runs().UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}},
-		bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}},
-			{Key: "$set", Value: bson.D{{Key: "change_seq", Value: seq}, {Key: "updated_at", Value: rec.ReceivedAt}}}})
+	filter := bson.D{{Key: "_id", Value: runID}, {Key: "records.client_id", Value: bson.D{{Key: "$ne", Value: rec.ClientID}}}}
+	update := bson.D{{Key: "$push", Value: bson.D{{Key: "records", Value: doc}}},
+		{Key: "$set", Value: bson.D{{Key: "change_seq", Value: seq}, {Key: "updated_at", Value: rec.ReceivedAt}}}}
+	var res *mongo.UpdateResult
+	// On the embedded database the condition is checked on the tables, under the run's lock (see
+	// DB.updateByID): FerretDB would decode every run to evaluate it.
+	lacks, exists, embedded, err := s.db.lacksRecord(ctx, runID, rec.ClientID)
+	switch {
+	case err != nil:
+	case !embedded:
+		res, err = s.runs().UpdateOne(ctx, filter, update)
+	case !exists:
+		unlock()
+		return false, casework.ErrNotFound
+	case !lacks:
+		res = &mongo.UpdateResult{}
+	default:
+		res, err = s.runs().UpdateOne(ctx, bson.D{{Key: "_id", Value: runID}}, update)
+	}
 	unlock()
 	if err != nil {
 		return false, unavailable("recording a step of run %s: %w", runID, err)

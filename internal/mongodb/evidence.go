@@ -339,7 +339,7 @@ func (s *EvidenceStore) CreateItem(ctx context.Context, it evidence.Item) error 
 // decrypted, or an Unavailable *apperr.Error when the database fails.
 func (s *EvidenceStore) Item(ctx context.Context, id string) (evidence.Item, error) {
 	var d evidenceItemDoc
-	if err := findByID(ctx, s.items(), id, &d, evidence.ErrNotFound, "evidence item "+id); err != nil {
+	if err := s.db.findByID(ctx, s.items(), id, &d, evidence.ErrNotFound, "evidence item "+id); err != nil {
 		return evidence.Item{}, err
 	}
 	return fromEvidenceItemDoc(s.keys.in(ctx), d)
@@ -440,8 +440,8 @@ func (s *EvidenceStore) SetHead(ctx context.Context, it evidence.Item, head evid
 	}
 	defer done()
 	defer s.db.locks.document(evidenceItemsCollection, it.ID)()
-	_, err = s.items().UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: it.ID}, {Key: "head_seq", Value: bson.D{{Key: "$lt", Value: head.Seq}}}},
+	_, err = s.db.updateByID(ctx, s.items(), it.ID,
+		bson.D{{Key: "head_seq", Value: bson.D{{Key: "$lt", Value: head.Seq}}}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "head_seq", Value: head.Seq}, {Key: "head", Value: evidenceHeadDoc{Hash: head.Hash, Receipt: head.Receipt}},
 			{Key: "state", Value: stDoc}, {Key: "updated_at", Value: time.Now().UTC().Truncate(time.Millisecond)}, {Key: "change_seq", Value: seq},

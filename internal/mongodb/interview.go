@@ -455,7 +455,7 @@ func (s *InterviewStore) CreateSession(ctx context.Context, sess interview.Sessi
 // be decrypted, or the driver's error.
 func (s *InterviewStore) Session(ctx context.Context, id string) (interview.Session, error) {
 	var d interviewSessionDoc
-	if err := findByID(ctx, s.sessions(), id, &d, interview.ErrNotFound, "interview "+id); err != nil {
+	if err := s.db.findByID(ctx, s.sessions(), id, &d, interview.ErrNotFound, "interview "+id); err != nil {
 		return interview.Session{}, err
 	}
 	return fromInterviewSessionDoc(s.keys.in(ctx), d)
@@ -484,7 +484,7 @@ func (s *InterviewStore) UpdateSession(ctx context.Context, sess interview.Sessi
 		{Key: "approved_at", Value: doc.ApprovedAt}, {Key: "approved_by", Value: doc.ApprovedBy}, {Key: "quality", Value: doc.Quality},
 		{Key: "version", Value: doc.Version},
 	}
-	res, err := s.sessions().UpdateOne(ctx, bson.D{{Key: "_id", Value: sess.ID}, {Key: "version", Value: sess.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.sessions(), sess.ID, bson.D{{Key: "version", Value: sess.Version - 1}},
 		bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return unavailable("updating interview %s: %w", sess.ID, err)
@@ -585,7 +585,7 @@ func (s *InterviewStore) Log(ctx context.Context, sessionID string) (interview.L
 
 func (s *InterviewStore) readLog(ctx context.Context, id string) (interviewLogDoc, error) {
 	var d interviewLogDoc
-	err := findByID(ctx, s.logs(), id, &d, interview.ErrNotFound, "the log of interview "+id)
+	err := s.db.findByID(ctx, s.logs(), id, &d, interview.ErrNotFound, "the log of interview "+id)
 	return d, err
 }
 
@@ -655,7 +655,7 @@ func (s *InterviewStore) appendOnce(ctx context.Context, sessionID string, e int
 			push = append(push, bson.E{Key: kind.field, Value: bson.D{{Key: "$each", Value: kind.items}}})
 		}
 	}
-	res, err := s.logs().UpdateOne(ctx, bson.D{{Key: "_id", Value: sessionID}, {Key: "seq", Value: cur.Seq}, {Key: "open", Value: true}},
+	res, err := s.db.updateByID(ctx, s.logs(), sessionID, bson.D{{Key: "seq", Value: cur.Seq}, {Key: "open", Value: true}},
 		bson.D{{Key: "$push", Value: push}, {Key: "$set", Value: bson.D{{Key: "seq", Value: cur.Seq + 1},
 			{Key: "updated_at", Value: updated}, {Key: "change_seq", Value: seq}}}})
 	if err != nil {
