@@ -492,12 +492,8 @@ type syncStatusView struct {
 // syncStatus answers GET /v1/sync/status: the sync state of the caller's device, or with all=true
 // (supervisors and admins) of every device of the organisation, with each one's last contact.
 func (s *Server) syncStatus(c *fiber.Ctx) error {
-	q := readQuery(c, "all")
-	all := q.str("all") == "true"
-	if v := q.str("all"); v != "" && v != "true" && v != "false" {
-		q.errs = append(q.errs, fieldOneOf("all", "true, false"))
-	}
-	if err := q.done(s.validate, &struct{}{}); err != nil {
+	all, err := s.allQuery(c)
+	if err != nil {
 		return err
 	}
 	p := principal(c)
