@@ -44,7 +44,10 @@ type payload struct {
 }
 
 // Signer signs and checks checkpoints with one Ed25519 key. It is safe for concurrent use.
-type Signer struct{ jws *jws.Signer }
+//
+// Its KeyID and PublicJWK (for /v1/keys) are those of the embedded jws.Signer; its Sign and Verify
+// take and give checkpoints.
+type Signer struct{ *jws.Signer }
 
 // NewSigner returns a signer with key. It returns an error when key is not an Ed25519 private key.
 func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
@@ -52,28 +55,22 @@ func NewSigner(key ed25519.PrivateKey) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	return &Signer{jws: j}, nil
+	return &Signer{Signer: j}, nil
 }
-
-// KeyID returns the "kid" of the checkpoints this signer makes.
-func (s *Signer) KeyID() string { return s.jws.KeyID() }
-
-// PublicJWK returns the public key as a JWK (RFC 8037) for /v1/keys.
-func (s *Signer) PublicJWK() map[string]any { return s.jws.PublicJWK() }
 
 // Sign returns cp with SignedAt, KeyID and Token set (from Log, N, Seq and Hash). It never fails.
 func (s *Signer) Sign(cp Checkpoint, now time.Time) Checkpoint {
 	cp.SignedAt = now.UTC().Truncate(time.Second)
-	cp.KeyID = s.jws.KeyID()
+	cp.KeyID = s.Signer.KeyID()
 	p, _ := json.Marshal(payload{Log: cp.Log, N: cp.N, Seq: cp.Seq, Hash: cp.Hash, Iat: cp.SignedAt.Unix()})
-	cp.Token = s.jws.Sign(p)
+	cp.Token = s.Signer.Sign(p)
 	return cp
 }
 
 // Verify checks cp's token with this signer's key and that it signs exactly cp's Log, N, Seq, Hash
 // and SignedAt. It returns an error wrapping ErrInvalid otherwise.
 func (s *Signer) Verify(cp Checkpoint) error {
-	pb, _, err := s.jws.Verify(cp.Token)
+	pb, _, err := s.Signer.Verify(cp.Token)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

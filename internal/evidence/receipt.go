@@ -35,7 +35,10 @@ type Receipt struct {
 }
 
 // ReceiptSigner signs and checks receipts with one Ed25519 key. It is safe for concurrent use.
-type ReceiptSigner struct{ jws *jws.Signer }
+//
+// Its KeyID and PublicJWK (for /v1/keys) are those of the embedded jws.Signer; its Sign and Verify
+// take and give receipts.
+type ReceiptSigner struct{ *jws.Signer }
 
 // NewReceiptSigner returns a signer with key. It returns an error when key is not an Ed25519
 // private key.
@@ -44,29 +47,23 @@ func NewReceiptSigner(key ed25519.PrivateKey) (*ReceiptSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evidence: receipt %w", err)
 	}
-	return &ReceiptSigner{jws: j}, nil
+	return &ReceiptSigner{Signer: j}, nil
 }
-
-// KeyID returns the "kid" of the receipts this signer makes.
-func (s *ReceiptSigner) KeyID() string { return s.jws.KeyID() }
-
-// PublicJWK returns the public key as a JWK (RFC 8037) for /v1/keys.
-func (s *ReceiptSigner) PublicJWK() map[string]any { return s.jws.PublicJWK() }
 
 // Sign returns r with SignedAt, KeyID and Token set. It never fails for a valid key.
 func (s *ReceiptSigner) Sign(r Receipt, now time.Time) Receipt {
 	r.SignedAt = now.UTC().Truncate(time.Second)
 	r.IssuedAt = r.SignedAt.Unix()
-	r.KeyID = s.jws.KeyID()
+	r.KeyID = s.Signer.KeyID()
 	p, _ := json.Marshal(r)
-	r.Token = s.jws.Sign(p)
+	r.Token = s.Signer.Sign(p)
 	return r
 }
 
 // Verify checks a compact receipt and returns its contents. It returns an error wrapping
 // ErrBadReceipt when the token is malformed, not a receipt of this signer's key, or forged.
 func (s *ReceiptSigner) Verify(token string) (Receipt, error) {
-	pb, kid, err := s.jws.Verify(token)
+	pb, kid, err := s.Signer.Verify(token)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: %v", ErrBadReceipt, err)
 	}

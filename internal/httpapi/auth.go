@@ -139,12 +139,8 @@ type deviceList struct {
 // listDevices answers GET /v1/devices: the caller's devices, or with all=true (admins and
 // supervisors) every device of the organisation.
 func (s *Server) listDevices(c *fiber.Ctx) error {
-	q := readQuery(c, "all")
-	all := q.str("all") == "true"
-	if v := q.str("all"); v != "" && v != "true" && v != "false" {
-		q.errs = append(q.errs, fieldOneOf("all", "true, false"))
-	}
-	if err := q.done(s.validate, &struct{}{}); err != nil {
+	all, err := s.allQuery(c)
+	if err != nil {
 		return err
 	}
 	ds, err := s.deps.Identity.Devices(c.UserContext(), principal(c), all)

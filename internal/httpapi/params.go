@@ -212,6 +212,19 @@ func (q *query) cursor() string {
 	return key
 }
 
+// allQuery reads the query of a list whose only parameter is all ("true" or "false"; absent:
+// false), refusing others. It returns the validation error of a bad query.
+func (s *Server) allQuery(c *fiber.Ctx) (bool, error) {
+	q := readQuery(c, "all")
+	if v := q.str("all"); v != "" && v != "true" && v != "false" {
+		q.errs = append(q.errs, fieldOneOf("all", "true, false"))
+	}
+	if err := q.done(s.validate, &struct{}{}); err != nil {
+		return false, err
+	}
+	return q.str("all") == "true", nil
+}
+
 // pageQuery is the page size of a list that takes no other query parameter.
 type pageQuery struct {
 	Limit int `query:"limit" validate:"min=1,max=200"`
