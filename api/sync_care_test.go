@@ -229,6 +229,15 @@ func TestSyncCareCreatesPushed(t *testing.T) {
 			}
 		})
 	}
+	t.Run("consent route", func(t *testing.T) { // the route answers a reused id as the push does
+		body := map[string]any{"id": ids["consent"], "given_by": "caregiver", "purposes": []string{"services"}, "parts": []string{"profile"}}
+		p.call(t, http.MethodPost, "/v1/cases/"+p.caseID+"/consents", p.sup, body, http.StatusOK)
+		body["given_by"] = "child"
+		var pb problemBody
+		if err := json.Unmarshal(p.call(t, http.MethodPost, "/v1/cases/"+p.caseID+"/consents", p.sup, body, http.StatusConflict), &pb); err != nil || pb.Code != "consent_id_conflict" {
+			t.Errorf("the route with the id reused: %+v", pb)
+		}
+	})
 	t.Run("appointment about another case", func(t *testing.T) {
 		r := pushAs(t, "/v1/sync/push", p.worker, careOp("appointment", newID(), p.caseID, map[string]any{"kind": "therapy", "starts_at": at, "case_ids": []string{newID()}}))[0]
 		if r.Status != "rejected" || r.Problem == nil || len(r.Problem.Errors) != 1 || r.Problem.Errors[0].Field != "case_ids" || r.Problem.Errors[0].Code != "mismatch" {
