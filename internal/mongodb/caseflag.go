@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -184,7 +185,11 @@ func (s *CaseFlagStore) refreshCaseAt(ctx context.Context, orgID, caseID string)
 	var cur struct {
 		ChangeSeq int64 `bson:"change_seq"`
 	}
-	if err := s.db.findByID(ctx, s.db.db.Collection(caseworkCasesCollection), caseID, &cur, casework.ErrNotFound, "case "+caseID); err != nil {
+	err = s.db.findByID(ctx, s.db.db.Collection(caseworkCasesCollection), caseID, &cur, casework.ErrNotFound, "case "+caseID)
+	switch {
+	case errors.Is(err, casework.ErrNotFound): // no case to show the flags on
+		return false, nil
+	case err != nil:
 		return false, err
 	}
 	if cur.ChangeSeq > seq {
