@@ -134,6 +134,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := addCare(&deps, cfg, db, sec, cases, caseStore, hooks.now); err != nil {
 		return err
 	}
+	addCareSync(syncing.service, db, sec, &deps)
 	webOIDC, err := consoleOIDC(cfg, sec)
 	if err != nil {
 		return err
