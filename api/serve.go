@@ -127,7 +127,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
-	deps.Consents, deps.Referrals = newSharing(db, sec, cases, syncing.service)
+	deps.Consents, deps.Referrals = newSharing(db, sec, cases, interviews, syncing.service)
 	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
 		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now).WithReferrals(deps.Referrals)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
