@@ -34,7 +34,6 @@ import (
 // The package's tests share one server started from serve() on the embedded database (or on
 // MONGODB_TEST_URI), and validate every response they get against api/openapi.yaml.
 var (
-	builtDir   string // the folder of buildBinary's binary, removed at the end
 	shared     *testServer
 	contract   *openapi3.T
 	contractRt routers.Router
@@ -69,9 +68,6 @@ func TestMain(m *testing.M) {
 	stopBrowser()
 	if shared != nil {
 		shared.stop()
-	}
-	if builtDir != "" {
-		os.RemoveAll(builtDir)
 	}
 	os.Exit(code)
 }
