@@ -23,7 +23,7 @@ func TestCrashUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	began := time.Now()
 	bin := serviceBinary(t)
 	dir := t.TempDir()
-	env := testEnv(dir, nil)
+	env := testEnv(dir, map[string]string{testPasswordsEnv: "1"})
 	built := time.Now()
 
 	first := startBinary(t, bin, env)
