@@ -19,7 +19,7 @@ func startSplit(t *testing.T, env map[string]string, stdout, stderr io.Writer) s
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, nil, func(k string) string { return env[k] }, stdout, stderr, &serveHooks{listening: func(a string) { listening <- a }})
+		done <- serve(ctx, nil, func(k string) string { return env[k] }, stdout, stderr, &serveHooks{listening: func(a string) { listening <- a }, password: testPasswords})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +43,8 @@ func chromiumPath() string {
 	return ""
 }
 
-// tab is one browser (its own process and cookies) showing the shared test server.
+// tab is one browser tab with cookies of its own (a browser context of its own in the package's one
+// browser) showing the shared test server.
 type tab struct {
 	t    *testing.T
 	ctx  context.Context
@@ -53,8 +55,36 @@ type tab struct {
 // instead of the whole run.
 const browserStep = 30 * time.Second
 
-// newTab starts a headless Chromium with a window of width x height, or skips the test when no
-// browser is installed. A failed test leaves a screenshot of the page it was on.
+// The package's tests share one headless Chromium, started on first use and closed by TestMain
+// (stopBrowser): starting a browser costs seconds of CPU, a browser context of its own costs
+// milliseconds and keeps each tab's cookies apart as well.
+var (
+	browserOnce sync.Once
+	browserCtx  context.Context // the browser's first tab; every tab is a child of it
+	browserErr  error
+	stopBrowser = func() {}
+)
+
+// sharedBrowser starts Chromium at path once and returns the context tabs are made from.
+func sharedBrowser(path string) (context.Context, error) {
+	browserOnce.Do(func() {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+			chromedp.WindowSize(1024, 768), chromedp.Flag("lang", "en"))
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(allocCtx)
+		stopBrowser = func() { cancel(); cancelAlloc() }
+		if browserErr = chromedp.Do(ctx, chromedp.Navigate("about:blank")); browserErr != nil {
+			stopBrowser()
+			return
+		}
+		browserCtx = ctx
+	})
+	return browserCtx, browserErr
+}
+
+// newTab opens a tab with a viewport of width x height and cookies of its own in the shared
+// browser, or skips the test when no browser is installed. A failed test leaves a screenshot of the
+// page it was on.
 func newTab(t *testing.T, width, height int) *tab {
 	t.Helper()
 	path := chromiumPath()
@@ -62,15 +92,15 @@ func newTab(t *testing.T, width, height int) *tab {
 		t.Skip("no Chromium browser found (set CHROMIUM, or apt-get install chromium): the console's browser tests are skipped")
 	}
 	base := server(t).base
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(width, height), chromedp.Flag("lang", "en"))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	tb := &tab{t: t, ctx: ctx, base: base}
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		cancel()
-		cancelAlloc()
+	browser, err := sharedBrowser(path)
+	if err != nil {
 		t.Fatalf("starting %s: %v", path, err)
+	}
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	tb := &tab{t: t, ctx: ctx, base: base}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height)), chromedp.Navigate("about:blank")); err != nil {
+		cancel()
+		t.Fatalf("opening a tab in %s: %v", path, err)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -82,7 +112,6 @@ func newTab(t *testing.T, width, height int) *tab {
 			}
 		}
 		cancel()
-		cancelAlloc()
 	})
 	return tb
 }

@@ -27,28 +27,11 @@ import (
 //
 //	go test ./api -run '^$' -bench ConsolePages -benchtime 1x
 func BenchmarkConsolePages(b *testing.B) {
-	var sizes []int
-	for _, f := range strings.Split(cmp.Or(os.Getenv("CONSOLE_BENCH_CASES"), "100,500"), ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			b.Fatalf("CONSOLE_BENCH_CASES: %q is not a size", f)
-		}
-		sizes = append(sizes, n)
-	}
+	sizes := benchSizes(b, "CONSOLE_BENCH_CASES")
 	requests := envInt("CONSOLE_BENCH_REQUESTS", 21)
 	s := startServer(b, testEnv(b.TempDir(), map[string]string{"LOG_LEVEL": "warn"}), nil)
 	defer s.stop()
-	admin := benchToken(b, s.base, "admin", adminPassword)
-	newUser := func(name, role string) string {
-		benchJSON(b, s.base, http.MethodPost, "/v1/users", admin, map[string]any{"username": name, "display_name": "Bench " + name,
-			"roles": []string{role}, "password": benchPassword}, http.StatusCreated)
-		return benchToken(b, s.base, name, benchPassword)
-	}
-	supervisor := newUser("bench-supervisor", "supervisor")
-	var workers []string
-	for i := range 10 {
-		workers = append(workers, newUser("bench-worker-"+strconv.Itoa(i), "caseworker"))
-	}
+	supervisor, workers := benchStaff(b, s.base, "bench-")
 	cc := consoleSignIn(b, s.base, "bench-supervisor", benchPassword)
 	var me struct {
 		User struct {
@@ -150,6 +133,38 @@ func benchInterview(b *testing.B, base, token, caseID string) string {
 	benchJSON(b, base, http.MethodPatch, path, token, map[string]any{"version": 2, "ended_at": rfc(t0.Add(30 * time.Minute))}, http.StatusOK)
 	benchJSON(b, base, http.MethodPost, path+"/submit", token, map[string]any{"version": 3}, http.StatusOK)
 	return id
+}
+
+// benchSizes reads the organisation sizes to measure from the environment variable name (default
+// 100 and 500 open cases), failing on anything that is not a size.
+func benchSizes(b *testing.B, name string) []int {
+	b.Helper()
+	var sizes []int
+	for _, f := range strings.Split(cmp.Or(os.Getenv(name), "100,500"), ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("%s: %q is not a size", name, f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
+}
+
+// benchStaff creates, as the server's first admin, a supervisor (<prefix>supervisor) and ten
+// caseworkers (<prefix>worker-0 to 9) with benchPassword, and returns their access tokens.
+func benchStaff(b *testing.B, base, prefix string) (supervisor string, workers []string) {
+	b.Helper()
+	admin := benchToken(b, base, "admin", adminPassword)
+	newUser := func(name, role string) string {
+		benchJSON(b, base, http.MethodPost, "/v1/users", admin, map[string]any{"username": name, "display_name": "Bench " + name,
+			"roles": []string{role}, "password": benchPassword}, http.StatusCreated)
+		return benchToken(b, base, name, benchPassword)
+	}
+	supervisor = newUser(prefix+"supervisor", "supervisor")
+	for i := range 10 {
+		workers = append(workers, newUser(prefix+"worker-"+strconv.Itoa(i), "caseworker"))
+	}
+	return supervisor, workers
 }
 
 // benchJSON sends body (nil: none) and fails unless the status is want; it returns the status.

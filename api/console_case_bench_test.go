@@ -1,13 +1,9 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,28 +19,11 @@ import (
 //
 //	go test ./api -run '^$' -bench ConsoleCasePage -benchtime 1x
 func BenchmarkConsoleCasePage(b *testing.B) {
-	var sizes []int
-	for _, f := range strings.Split(cmp.Or(os.Getenv("CASE_BENCH_CASES"), "100,500"), ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			b.Fatalf("CASE_BENCH_CASES: %q is not a size", f)
-		}
-		sizes = append(sizes, n)
-	}
+	sizes := benchSizes(b, "CASE_BENCH_CASES")
 	requests, items := envInt("CONSOLE_BENCH_REQUESTS", 21), envInt("CASE_BENCH_ITEMS", 5)
 	s := startServer(b, testEnv(b.TempDir(), map[string]string{"LOG_LEVEL": "warn"}), nil)
 	defer s.stop()
-	admin := benchToken(b, s.base, "admin", adminPassword)
-	newUser := func(name, role string) string {
-		benchJSON(b, s.base, http.MethodPost, "/v1/users", admin, map[string]any{"username": name, "display_name": "Bench " + name,
-			"roles": []string{role}, "password": benchPassword}, http.StatusCreated)
-		return benchToken(b, s.base, name, benchPassword)
-	}
-	supervisor := newUser("case-bench-supervisor", "supervisor")
-	var workers []string
-	for i := range 10 {
-		workers = append(workers, newUser("case-bench-worker-"+strconv.Itoa(i), "caseworker"))
-	}
+	supervisor, workers := benchStaff(b, s.base, "case-bench-")
 	cc := consoleSignIn(b, s.base, "case-bench-supervisor", benchPassword)
 
 	// the measured case

@@ -111,3 +111,17 @@ func TestContractConventions(t *testing.T) {
 		visit(name, s.Value)
 	}
 }
+
+// TestContractExamples checks every example in api/openapi.yaml against its schema (TestMain
+// validates the rest of the document before any test runs). It validates a copy of its own, so the
+// checks the other tests make on the shared document run beside it.
+func TestContractExamples(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi3.NewLoader().LoadFromData(openAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(t.Context()); err != nil {
+		t.Fatalf("an example in api/openapi.yaml does not match its schema: %v", err)
+	}
+}

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,9 +21,9 @@ func TestCrashUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Skip("kills the process that runs the embedded database")
 	}
 	began := time.Now()
-	bin := buildBinary(t)
+	bin := serviceBinary(t)
 	dir := t.TempDir()
-	env := testEnv(dir, nil)
+	env := testEnv(dir, map[string]string{testPasswordsEnv: "1"})
 	built := time.Now()
 
 	first := startBinary(t, bin, env)
@@ -55,32 +52,16 @@ func TestCrashUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 		restarted.Sub(killed).Round(time.Millisecond), time.Since(restarted).Round(time.Millisecond))
 }
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildBinary builds the service with go build, once for the tests of this process, into a
-// temporary folder removed after them (see TestMain), and returns its path.
-func buildBinary(t *testing.T) string {
+// serviceBinary returns the path of this test binary, which runs as the service in a process of its
+// own when runAsBinaryEnv is set (see TestMain and runAsBinary: the same run() main calls), so the
+// tests that kill or measure a process need no go build.
+func serviceBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "caseguide-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtDir = dir
-		builtBin = filepath.Join(dir, "caseguide")
-		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return builtBin
+	return bin
 }
 
 // binary is the service running as a child process.
@@ -94,8 +75,8 @@ type binary struct {
 // standard output.
 func startBinary(t *testing.T, bin string, env map[string]string) *binary {
 	t.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), runAsBinaryEnv + "=serve"}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

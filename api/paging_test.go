@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,24 +19,24 @@ const maxPage = 200
 // more than the capped limit read to see whether a next page exists.)
 func TestListsPageBeyondTheMaximum(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, testEnv(t.TempDir(), nil), nil)
-	defer s.stop()
-	base := s.base
-	admin := login(t, base, "admin", adminPassword, "paging-admin").AccessToken
-	worker := authoringUser(t, base, admin, "caseworker")
-	auditor := authoringUser(t, base, admin, "auditor")
+	// An organisation of its own on the shared server: its caseworker's lists and its audit log hold
+	// only what this test writes.
+	base := server(t).base
+	o := newOrg(t)
+	worker := authoringUser(t, base, o.admin, "caseworker")
+	auditor := authoringUser(t, base, o.admin, "auditor")
 	const n = maxPage + 2
 	cases := make([]string, n)
 	for i := range cases {
 		cases[i] = uuid.Must(uuid.NewV7()).String()
-		mustStatus(t, post(t, base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(cases[i], "Child P.")), http.StatusCreated)
 	}
+	createAll(t, base, worker.AccessToken, cases, func(id string) (string, any) { return "/v1/cases", newCase(id, "Child P.") })
 	items := "/v1/cases/" + cases[0] + "/evidence"
 	itemIDs := make([]string, n)
 	for i := range itemIDs {
 		itemIDs[i] = uuid.Must(uuid.NewV7()).String()
-		mustStatus(t, post(t, base, http.MethodPost, items, worker.AccessToken, newPhone(itemIDs[i])), http.StatusCreated)
 	}
+	createAll(t, base, worker.AccessToken, itemIDs, func(id string) (string, any) { return items, newPhone(id) })
 	events := items + "/" + itemIDs[0] + "/events"
 	seqs := []string{"1"} // the collected event, then n notes
 	for i := range n {
@@ -82,6 +83,32 @@ func TestListsPageBeyondTheMaximum(t *testing.T) {
 			}
 		}
 	})
+}
+
+// createAll posts what each id's request makes (its path and body) as token, four at a time, and
+// fails the test unless each answers 201.
+func createAll(t *testing.T, base, token string, ids []string, request func(id string) (string, any)) {
+	t.Helper()
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for id := range work {
+				path, body := request(id)
+				if r := post(t, base, http.MethodPost, path, token, body); r.status != http.StatusCreated {
+					t.Errorf("POST %s (%s): %d %s", path, id, r.status, r.body)
+				}
+			}
+		})
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 }
 
 // walkPages follows a list's cursors at limit=200 and returns the keys of its items in order: each

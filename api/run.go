@@ -31,7 +31,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "users":
 		return usersCommand(ctx, rest, getenv, os.Stdin, stdout, stderr, identity.PasswordParams{})
 	case "seed":
-		return seedCommand(ctx, rest, getenv, stdout, stderr)
+		return seedCommand(ctx, rest, getenv, stdout, stderr, identity.PasswordParams{})
 	case "backup":
 		return backupCommand(ctx, rest, getenv, stdout, stderr)
 	case "restore":

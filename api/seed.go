@@ -28,8 +28,9 @@ Fills the configured database (MONGODB_URI, or the embedded one in DATA_DIR) wit
 // the API uses, prints the users' sign-in names and their password, and verifies the audit logs and
 // custody chains. It refuses a database that already holds records unless -force. It returns an
 // error for bad usage, an invalid configuration, an unreachable database, a refused write or a chain
-// that does not verify.
-func seedCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// that does not verify. New password hashes cost passwordCost (zero: identity.DefaultPasswordParams();
+// tests pass cheaper ones).
+func seedCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, passwordCost identity.PasswordParams) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cases := fs.Int("cases", 200, "cases to create; users, interviews, evidence and audit entries scale with it")
@@ -81,7 +82,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	} else if held {
 		suffix = fmt.Sprintf("-s%d", *seedN)
 	}
-	sec, err := newSecurity(ctx, cfg, db, identity.PasswordParams{})
+	sec, err := newSecurity(ctx, cfg, db, passwordCost)
 	if err != nil {
 		return err
 	}

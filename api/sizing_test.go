@@ -31,7 +31,7 @@ func procMemory(t *testing.T, pid int, field string) float64 {
 	return 0
 }
 
-// Resident memory of the real binary: idle, at the peak of 12 concurrent sign-ins (argon2id holds
+// Resident memory of the service in a process of its own (serviceBinary): idle, at the peak of 12 concurrent sign-ins (argon2id holds
 // 64 MiB per hash, and at most 4 hashes run at once, so the peak stays bounded however many sign in
 // together), and after a burst of writes. The figures are logged for the README's sizing.
 func TestResidentMemory(t *testing.T) {
@@ -42,7 +42,7 @@ func TestResidentMemory(t *testing.T) {
 	if os.Getenv("CASEGUIDE_MEASURE_MEMORY") == "" {
 		t.Skip("a measurement (a minute on a busy machine): CASEGUIDE_MEASURE_MEMORY=1 go test ./api -run TestResidentMemory -v")
 	}
-	b := startBinary(t, buildBinary(t), testEnv(t.TempDir(), map[string]string{"REQUEST_TIMEOUT": "120s"})) // sign-ins queue for the 4 hash slots
+	b := startBinary(t, serviceBinary(t), testEnv(t.TempDir(), map[string]string{"REQUEST_TIMEOUT": "120s"})) // sign-ins queue for the 4 hash slots
 	defer b.kill(t)
 	pid := b.cmd.Process.Pid
 	idle := procMemory(t, pid, "VmRSS")

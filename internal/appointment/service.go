@@ -490,19 +490,10 @@ func (s *Service) checkAssignee(ctx context.Context, fe *apperr.FieldErrors, org
 }
 
 func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, rtype, id string, outcome audit.Outcome) error {
-	if err := s.events.RecordEvent(ctx, p.AuditEvent(role, action, rtype, id, outcome)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, s.events, p.AuditEvent(role, action, rtype, id, outcome))
 }
 
 // refused records action on appointment id with outcome and returns cause (or the recorder's error).
 func (s *Service) refused(ctx context.Context, p identity.Principal, role identity.Role, action, id string, outcome audit.Outcome, cause error) error {
-	if !apperr.ValidUUID(id) {
-		id = ""
-	}
-	if err := s.record(ctx, p, role, action, resourceAppointment, id, outcome); err != nil {
-		return err
-	}
-	return cause
+	return audit.Refusal(ctx, s.events, p.AuditEvent(role, action, resourceAppointment, id, outcome), cause)
 }

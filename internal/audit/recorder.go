@@ -1,6 +1,11 @@
 package audit
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"github.com/childsafe-protocols/caseguide/internal/apperr"
+)
 
 // Event is one thing to audit as a domain service reports it: who (actor) did what (action) to which
 // resource, and how it ended. Like Entry it holds identifiers only, never content. Recorder.RecordEvent
@@ -45,4 +50,26 @@ func (s *Service) RecordEvent(ctx context.Context, e Event) error {
 		Action: e.Action, ResourceType: e.ResourceType, ResourceID: e.ResourceID, Outcome: e.Outcome,
 		RequestID: RequestID(ctx)})
 	return err
+}
+
+// Record records e with rec. It returns rec's error, naming e's action: the operation that made e
+// must then fail.
+func Record(ctx context.Context, rec Recorder, e Event) error {
+	if err := rec.RecordEvent(ctx, e); err != nil {
+		return fmt.Errorf("recording %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Refusal records e, an action refused with cause, and returns cause, or rec's error when e could not
+// be recorded. A resource id that is not a UUID (what a caller sent, which may hold anything) is left
+// out of the log.
+func Refusal(ctx context.Context, rec Recorder, e Event, cause error) error {
+	if !apperr.ValidUUID(e.ResourceID) {
+		e.ResourceID = ""
+	}
+	if err := Record(ctx, rec, e); err != nil {
+		return err
+	}
+	return cause
 }

@@ -1,50 +1,52 @@
-package audit
+package audit_test
 
 import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/childsafe-protocols/caseguide/internal/audit"
 )
 
-// RecordEvent is the port the domain services record through: it stores the event as an entry of
-// its organisation's log with the request id of the context, and refuses what Record refuses.
-func TestRecordEvent(t *testing.T) {
+// recorderFunc is a Recorder made of a function.
+type recorderFunc func(context.Context, audit.Event) error
+
+func (f recorderFunc) RecordEvent(ctx context.Context, e audit.Event) error { return f(ctx, e) }
+
+func TestRecordAndRefusal(t *testing.T) {
 	t.Parallel()
-	svc := NewService(newMemStore(), clock())
-	ev := Event{OrgID: "org-a", ActorID: "u-1", ActorRole: "caseworker", DeviceID: "phone-1", Action: "case.read",
-		ResourceType: "case", ResourceID: "c-1", Outcome: OutcomeSuccess}
+	cause := errors.New("refused")
+	broken := errors.New("log unavailable")
+	const id = "0190d3a4-5b6c-7d8e-9f01-23456789abcd"
 	tests := []struct {
 		name      string
-		ctx       context.Context
-		event     Event
+		id        string
+		recordErr error
+		wantID    string
 		wantErr   error
-		requestID string
 	}{
-		{"with a request id", WithRequestID(context.Background(), "req-42"), ev, nil, "req-42"},
-		{"outside a request", context.Background(), ev, nil, ""},
-		{"invalid event", WithRequestID(context.Background(), "req-43"), Event{OrgID: "org-a", Action: "Not An Action", Outcome: OutcomeSuccess}, ErrInvalidEntry, ""},
+		{"a UUID is kept", id, nil, id, cause},
+		{"anything else is left out", "../../etc/passwd", nil, "", cause},
+		{"the recorder's error wins", id, broken, id, broken},
 	}
-	var stored int
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := svc.RecordEvent(tt.ctx, tt.event)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("RecordEvent = %v, want %v", err, tt.wantErr)
+			t.Parallel()
+			var got []audit.Event
+			rec := recorderFunc(func(_ context.Context, e audit.Event) error {
+				got = append(got, e)
+				return tt.recordErr
+			})
+			e := audit.Event{Action: "case_flag.resolve", ResourceType: "case_flag", ResourceID: tt.id, Outcome: audit.OutcomeDenied}
+			if err := audit.Refusal(context.Background(), rec, e, cause); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Refusal = %v, want %v", err, tt.wantErr)
 			}
-			if tt.wantErr != nil {
-				return
+			if len(got) != 1 || got[0].ResourceID != tt.wantID || got[0].Action != e.Action {
+				t.Fatalf("recorded %+v, want one %s event on %q", got, e.Action, tt.wantID)
 			}
-			stored++
-			entries, _, err := svc.List(context.Background(), "org-a", Filter{}, int64(stored-1), 1)
-			if err != nil || len(entries) != 1 {
-				t.Fatalf("List = %+v, %v", entries, err)
-			}
-			got := entries[0]
-			want := Entry{OrgID: ev.OrgID, ActorID: ev.ActorID, ActorRole: ev.ActorRole, DeviceID: ev.DeviceID, Action: ev.Action,
-				ResourceType: ev.ResourceType, ResourceID: ev.ResourceID, Outcome: ev.Outcome, RequestID: tt.requestID}
-			got.Seq, got.Time, got.PrevHash, got.Hash = 0, want.Time, "", ""
-			if got != want {
-				t.Errorf("stored %+v, want %+v", got, want)
+			err := audit.Record(context.Background(), rec, e)
+			if !errors.Is(err, tt.recordErr) || (tt.recordErr != nil && err.Error() != "recording case_flag.resolve: log unavailable") {
+				t.Fatalf("Record = %v, want %v named after the action", err, tt.recordErr)
 			}
 		})
 	}

@@ -301,10 +301,7 @@ func (s *Service) stale(ctx context.Context, p identity.Principal, action string
 }
 
 func (s *Service) record(ctx context.Context, p identity.Principal, action, resourceType, resourceID string, outcome audit.Outcome) error {
-	if err := s.events.RecordEvent(ctx, p.AuditEvent(identity.RoleContentEditor, action, resourceType, resourceID, outcome)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, s.events, p.AuditEvent(identity.RoleContentEditor, action, resourceType, resourceID, outcome))
 }
 
 func checkComment(comment string, required bool) error {

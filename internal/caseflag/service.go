@@ -148,21 +148,12 @@ func (s *Service) flagOf(ctx context.Context, caseID, id string) (Flag, error) {
 }
 
 func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, id string, outcome audit.Outcome) error {
-	if err := s.events.RecordEvent(ctx, p.AuditEvent(role, action, resourceFlag, id, outcome)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, s.events, p.AuditEvent(role, action, resourceFlag, id, outcome))
 }
 
 // refused records action with outcome and returns cause (or the recorder's error).
 func (s *Service) refused(ctx context.Context, p identity.Principal, role identity.Role, action, id string, outcome audit.Outcome, cause error) error {
-	if !apperr.ValidUUID(id) {
-		id = ""
-	}
-	if err := s.record(ctx, p, role, action, id, outcome); err != nil {
-		return err
-	}
-	return cause
+	return audit.Refusal(ctx, s.events, p.AuditEvent(role, action, resourceFlag, id, outcome), cause)
 }
 
 // checkReason records "required" for a blank reason and "max_length" beyond MaxReasonLen, and

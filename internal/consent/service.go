@@ -323,18 +323,9 @@ func (s *Service) refused(ctx context.Context, p identity.Principal, role identi
 	if errors.Is(cause, ErrNotFound) {
 		outcome = audit.OutcomeDenied
 	}
-	if !apperr.ValidUUID(id) {
-		id = ""
-	}
-	if err := s.record(ctx, p, role, ActionWithdraw, id, outcome); err != nil {
-		return err
-	}
-	return cause
+	return audit.Refusal(ctx, s.audit, p.AuditEvent(role, ActionWithdraw, Resource, id, outcome), cause)
 }
 
 func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, id string, outcome audit.Outcome) error {
-	if err := s.audit.RecordEvent(ctx, p.AuditEvent(role, action, Resource, id, outcome)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, s.audit, p.AuditEvent(role, action, Resource, id, outcome))
 }

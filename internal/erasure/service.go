@@ -39,10 +39,7 @@ func (s *Service) Policy() Policy { return s.policy }
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, rtype, id string, outcome audit.Outcome) error {
-	if err := s.events.RecordEvent(ctx, p.AuditEvent(role, action, rtype, id, outcome)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, s.events, p.AuditEvent(role, action, rtype, id, outcome))
 }
 
 // refused records action as denied (or failed, for a refusal by the policy) and returns cause.

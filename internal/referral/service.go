@@ -333,21 +333,12 @@ func (s *Service) refused(ctx context.Context, p identity.Principal, role identi
 	if errors.Is(cause, ErrNotFound) {
 		outcome = audit.OutcomeDenied
 	}
-	if !apperr.ValidUUID(id) {
-		id = ""
-	}
-	if err := s.audit.RecordEvent(ctx, p.AuditEvent(role, action, Resource, id, outcome)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return cause
+	return audit.Refusal(ctx, s.audit, p.AuditEvent(role, action, Resource, id, outcome), cause)
 }
 
 // record records a successful action in the caller's log.
 func (s *Service) record(ctx context.Context, p identity.Principal, role identity.Role, action, id string) error {
-	if err := s.audit.RecordEvent(ctx, p.AuditEvent(role, action, Resource, id, audit.OutcomeSuccess)); err != nil {
-		return fmt.Errorf("recording %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, s.audit, p.AuditEvent(role, action, Resource, id, audit.OutcomeSuccess))
 }
 
 // recordBoth records a step of r in the caller's log as action and in the other organisation's log
