@@ -36,6 +36,7 @@ type Load struct {
 // Overview is what a supervisor needs to know about the organisation's open cases at a glance.
 type Overview struct {
 	OpenCases  int
+	Open       []Case           // every open case, by id (summaries: see Store.ListCaseSummaries)
 	Unassigned []Case           // open cases with no caseworker, oldest first (summaries: see Store.ListCaseSummaries)
 	Overdue    []OverdueStep    // by due time, oldest first
 	Caseload   map[string]*Load // caseworker user id -> load
@@ -63,7 +64,7 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 		}
 		after = page[len(page)-1].ID
 	}
-	ov := Overview{OpenCases: len(open), Caseload: map[string]*Load{}}
+	ov := Overview{OpenCases: len(open), Open: open, Caseload: map[string]*Load{}}
 	byID := make(map[string]Case, len(open))
 	for _, c := range open {
 		byID[c.ID] = c

@@ -31,7 +31,7 @@ type Store interface {
 	ListCases(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
 	// ListCaseSummaries returns what ListCases returns without the encrypted fields (ReferenceNumber,
 	// Child.Pseudonym, Child.Needs.DisabilityNotes and StatusReason are empty), for lists and
-	// overviews that do not show them.
+	// overviews that do not show them. Flags are set.
 	ListCaseSummaries(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
 	// UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1.
 	// ErrStale when the version differs, ErrNotFound when the case does not exist.

@@ -11,11 +11,12 @@ import (
 )
 
 // caseSummaryFields are the fields ListCaseSummaries reads: no encrypted field but those inside
-// child, which it does not decrypt.
+// child, which it does not decrypt; the unresolved flags' kinds (Case.Flags) for the time
+// standards that apply to flagged cases only.
 var caseSummaryFields = bson.D{{Key: "org_id", Value: 1}, {Key: "child", Value: 1}, {Key: "case_types", Value: 1},
 	{Key: "caseworker_ids", Value: 1}, {Key: "supervisor_id", Value: 1}, {Key: "status", Value: 1}, {Key: "opened_at", Value: 1},
 	{Key: "closed_at", Value: 1}, {Key: "created_at", Value: 1}, {Key: "updated_at", Value: 1}, {Key: "created_by", Value: 1},
-	{Key: "version", Value: 1}}
+	{Key: "version", Value: 1}, {Key: "active_flags", Value: 1}}
 
 // runProgressFields are the fields ListRunProgress reads.
 var runProgressFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "protocol_id", Value: 1},
@@ -51,7 +52,7 @@ func caseSummary(d caseworkCaseDoc) casework.Case {
 				CommunicationAids: n.CommunicationAids, Disability: n.Disability, SupportPerson: n.SupportPerson}},
 		CaseTypes: types, CaseworkerIDs: d.CaseworkerIDs, SupervisorID: d.SupervisorID, Status: casework.Status(d.Status),
 		OpenedAt: d.OpenedAt.UTC(), ClosedAt: identityUTCPtr(d.ClosedAt), CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		CreatedBy: d.CreatedBy, Version: d.Version}
+		CreatedBy: d.CreatedBy, Version: d.Version, Flags: append([]string{}, d.ActiveFlags...)}
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
 	}
