@@ -1,7 +1,9 @@
 package mongodb
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -68,7 +70,10 @@ func (s *CaseworkStore) ListRunProgress(ctx context.Context, orgID string, caseI
 		ids := caseIDs[:min(len(caseIDs), maxInList)]
 		caseIDs = caseIDs[len(ids):]
 		filter := bson.D{{Key: "org_id", Value: orgID}, {Key: "case_id", Value: bson.D{{Key: "$in", Value: ids}}}}
-		opts := options.Find().SetSort(bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(runProgressFields)
+		// Sorted here, not by the query: on the embedded database the index (org_id, case_id,
+		// started_at) serves the query as it is, while a sort on _id too would make SQLite parse every
+		// run's document to find its id.
+		opts := options.Find().SetProjection(runProgressFields)
 		docs, err := findDocs[caseworkRunDoc](ctx, s.db, s.runs(), filter, opts, "listing runs of organisation %s: %w", orgID)
 		if err != nil {
 			return nil, err
@@ -83,6 +88,9 @@ func (s *CaseworkStore) ListRunProgress(ctx context.Context, orgID string, caseI
 			out = append(out, r)
 		}
 	}
+	slices.SortFunc(out, func(a, b casework.Run) int {
+		return cmp.Or(cmp.Compare(a.CaseID, b.CaseID), a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 
