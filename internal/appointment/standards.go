@@ -203,10 +203,27 @@ func (s *Service) Due(ctx context.Context, p identity.Principal) (Due, error) {
 	if !p.HasRole(identity.RoleSupervisor) || p.OrgID == "" {
 		return Due{}, identity.ErrForbidden
 	}
-	cases, as, err := s.OrgRecords(ctx, p.OrgID, casework.StoreFilter{Status: casework.StatusOpen})
-	if err != nil {
+	var cases []casework.Case
+	if err := s.eachCase(ctx, casework.StoreFilter{OrgID: p.OrgID, Status: casework.StatusOpen}, func(c casework.Case) { cases = append(cases, c) }); err != nil {
 		return Due{}, err
 	}
+	return s.DueOf(ctx, p, cases)
+}
+
+// DueOf is Due over the organisation's open cases as the caller already read them (open: every open
+// case of p's organisation with its ID, OpenedAt, Flags and CaseworkerIDs, as
+// casework.Service.Overview returns them), so that the worklist reads the cases once. Cases of
+// other organisations in open are ignored. It returns identity.ErrForbidden unless p is a
+// supervisor, or the store's error.
+func (s *Service) DueOf(ctx context.Context, p identity.Principal, open []casework.Case) (Due, error) {
+	if !p.HasRole(identity.RoleSupervisor) || p.OrgID == "" {
+		return Due{}, identity.ErrForbidden
+	}
+	as, err := s.store.ListOrgAppointments(ctx, p.OrgID, time.Time{}, time.Time{})
+	if err != nil {
+		return Due{}, fmt.Errorf("listing appointments: %w", err)
+	}
+	cases := slices.DeleteFunc(slices.Clone(open), func(c casework.Case) bool { return c.OrgID != p.OrgID })
 	ms := MeasureAll(cases, as, s.standards, s.clock())
 	workers := map[string][]string{}
 	for _, c := range cases {
@@ -221,9 +238,7 @@ func (s *Service) Due(ctx context.Context, p identity.Principal) (Due, error) {
 	slices.SortFunc(d.Overdue, func(a, b OverdueCase) int {
 		return cmp.Or(a.Measure.DueAt.Compare(b.Measure.DueAt), cmp.Compare(a.CaseID, b.CaseID))
 	})
-	if d.Actions, err = s.openActions(ctx, p.OrgID, ""); err != nil {
-		return Due{}, err
-	}
+	d.Actions = actionsNotDone(as, "")
 	return d, nil
 }
 
@@ -252,6 +267,12 @@ func (s *Service) openActions(ctx context.Context, orgID, assignee string) ([]Du
 	if err != nil {
 		return nil, fmt.Errorf("listing appointments: %w", err)
 	}
+	return actionsNotDone(as, assignee), nil
+}
+
+// actionsNotDone returns the actions not done of the case review meetings among as (not cancelled),
+// of assignee when given, earliest due first.
+func actionsNotDone(as []Appointment, assignee string) []DueAction {
 	out := []DueAction{}
 	for _, a := range as {
 		if a.Kind != KindCaseReview || a.Status == StatusCancelled {
@@ -268,5 +289,5 @@ func (s *Service) openActions(ctx context.Context, orgID, assignee string) ([]Du
 	slices.SortFunc(out, func(a, b DueAction) int {
 		return cmp.Or(a.Action.Due.Compare(b.Action.Due), cmp.Compare(a.Action.ID, b.Action.ID))
 	})
-	return out, nil
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/childsafe-protocols/caseguide/internal/identity"
+	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
 // ActionOverview is the audit action of a supervisor's overview of the organisation's open cases.
@@ -36,6 +37,7 @@ type Load struct {
 // Overview is what a supervisor needs to know about the organisation's open cases at a glance.
 type Overview struct {
 	OpenCases  int
+	Open       []Case           // every open case, by id (summaries: see Store.ListCaseSummaries)
 	Unassigned []Case           // open cases with no caseworker, oldest first (summaries: see Store.ListCaseSummaries)
 	Overdue    []OverdueStep    // by due time, oldest first
 	Caseload   map[string]*Load // caseworker user id -> load
@@ -63,7 +65,7 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 		}
 		after = page[len(page)-1].ID
 	}
-	ov := Overview{OpenCases: len(open), Caseload: map[string]*Load{}}
+	ov := Overview{OpenCases: len(open), Open: open, Caseload: map[string]*Load{}}
 	byID := make(map[string]Case, len(open))
 	for _, c := range open {
 		byID[c.ID] = c
@@ -87,6 +89,7 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 	if err != nil {
 		return Overview{}, fmt.Errorf("listing runs: %w", err)
 	}
+	situations := make(map[string]protocol.Situation, len(open))
 	for _, r := range runs {
 		c, ok := byID[r.CaseID]
 		if !ok || r.OrgID != p.OrgID {
@@ -96,17 +99,18 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 		if err != nil {
 			return Overview{}, err
 		}
-		view := BuildView(c, r, v, now)
-		for _, sv := range view.Steps {
-			if sv.DueAt == nil || !slices.Contains(view.Overdue, sv.Step.ID) {
-				continue
-			}
+		situation, ok := situations[c.ID]
+		if !ok {
+			situation = c.Situation()
+			situations[c.ID] = situation
+		}
+		overdueSteps(c, situation, r, v, now, func(phaseID string, st protocol.Step, due time.Time) {
 			ov.Overdue = append(ov.Overdue, OverdueStep{CaseID: c.ID, RunID: r.ID, ProtocolID: r.ProtocolID, ProtocolVersion: r.ProtocolVersion,
-				PhaseID: sv.PhaseID, StepID: sv.Step.ID, StepTitle: sv.Step.Title, DueAt: *sv.DueAt, AssigneeIDs: slices.Clone(c.CaseworkerIDs)})
+				PhaseID: phaseID, StepID: st.ID, StepTitle: st.Title, DueAt: due, AssigneeIDs: slices.Clone(c.CaseworkerIDs)})
 			for _, id := range c.CaseworkerIDs {
 				ov.Caseload[id].OverdueSteps++
 			}
-		}
+		})
 	}
 	slices.SortStableFunc(ov.Unassigned, func(a, b Case) int { return a.OpenedAt.Compare(b.OpenedAt) })
 	slices.SortStableFunc(ov.Overdue, func(a, b OverdueStep) int { return a.DueAt.Compare(b.DueAt) })
@@ -114,4 +118,21 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 		return Overview{}, err
 	}
 	return ov, nil
+}
+
+// overdueSteps calls fn, in protocol order, with every step of run r of case c (whose situation is
+// situation) that BuildView(c, r, v, now) marks overdue: a step that applies, has a deadline counted
+// from the case's opening that passed, and no record. It builds no view (the overview asks this of
+// every run of the organisation's open cases).
+func overdueSteps(c Case, situation protocol.Situation, r Run, v protocol.Version, now time.Time, fn func(phaseID string, st protocol.Step, due time.Time)) {
+	for _, ph := range v.Document.Protocol.Phases {
+		for _, st := range ph.Steps {
+			due, ok := dueAt(st.Timing, c.OpenedAt)
+			if !ok || !now.After(due) || !st.AppliesWhen.Applies(situation) ||
+				slices.ContainsFunc(r.Records, func(rec StepRecord) bool { return rec.StepID == st.ID }) {
+				continue
+			}
+			fn(ph.ID, st, due)
+		}
+	}
 }

@@ -29,9 +29,9 @@ type Store interface {
 	Case(ctx context.Context, id string) (Case, error)
 	// ListCases returns up to limit cases matching f with ids after afterID, by id.
 	ListCases(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
-	// ListCaseSummaries returns what ListCases returns without the encrypted fields (ReferenceNumber,
-	// Child.Pseudonym, Child.Needs.DisabilityNotes and StatusReason are empty), for lists and
-	// overviews that do not show them.
+	// ListCaseSummaries returns the cases ListCases returns with only what an overview of cases
+	// uses: ID, OrgID, Child (without Pseudonym and Needs.DisabilityNotes, which are encrypted),
+	// CaseTypes, CaseworkerIDs, OpenedAt and Flags; every other field is zero.
 	ListCaseSummaries(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
 	// UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1.
 	// ErrStale when the version differs, ErrNotFound when the case does not exist.

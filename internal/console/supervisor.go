@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/childsafe-protocols/caseguide/internal/access"
+	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/worklist"
@@ -29,10 +30,17 @@ func (c *Console) declareSupervisor() {
 	}
 }
 
+// MaxOverdueShown is how many overdue steps the worklist page lists (the oldest) unless the
+// supervisor asks for all of them (?overdue=all): a table of thousands of rows is of no use at a
+// glance, and rendering it would cost more than the rest of the page. GET /v1/worklist lists all.
+const MaxOverdueShown = 100
+
 // worklistData is the worklist page: the same worklist as GET /v1/worklist, with labels.
 type worklistData struct {
-	W       worklist.Worklist
-	Reviews []reviewRow
+	W             worklist.Worklist
+	Reviews       []reviewRow
+	Overdue       []casework.OverdueStep // the oldest MaxOverdueShown of W.Overdue, or all of them
+	OverdueHidden int                    // how many of W.Overdue are not shown
 }
 
 // reviewRow is one interview waiting for review, with its flags named.
@@ -49,7 +57,10 @@ func (c *Console) worklistPage(r *request) error {
 	if err != nil {
 		return err
 	}
-	d := worklistData{W: w}
+	d := worklistData{W: w, Overdue: w.Overdue}
+	if len(w.Overdue) > MaxOverdueShown && r.c.Query("overdue") != "all" {
+		d.Overdue, d.OverdueHidden = w.Overdue[:MaxOverdueShown], len(w.Overdue)-MaxOverdueShown
+	}
 	for _, sess := range w.Reviews {
 		row := reviewRow{Session: sess, Name: w.Names[sess.InterviewerID]}
 		if q := sess.Quality; q != nil {

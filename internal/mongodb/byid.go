@@ -39,11 +39,28 @@ func findByID(ctx context.Context, coll *mongo.Collection, id string, out any, n
 // may be nil) as D, read through d.find (from the embedded database's tables where it can). It returns an Unavailable *apperr.Error made of format and args with the driver's
 // error appended (format ends with ": %w").
 func findDocs[D any](ctx context.Context, d *DB, coll *mongo.Collection, filter bson.D, opts *options.FindOptionsBuilder, format string, args ...any) ([]D, error) {
-	cur, err := d.find(ctx, coll, filter, opts)
+	docs := []D{}
+	if d.tables != nil {
+		// From the tables, each document is decoded as it is read: no cursor re-encodes it first.
+		if q, ok := translateFind(filter, opts); ok {
+			err := d.tables.Each(ctx, coll.Name(), q, func(raw bson.Raw) error {
+				var doc D
+				if err := bson.Unmarshal(raw, &doc); err != nil {
+					return err
+				}
+				docs = append(docs, doc)
+				return nil
+			})
+			if err != nil {
+				return nil, unavailable(format, append(args, err)...)
+			}
+			return docs, nil
+		}
+	}
+	cur, err := coll.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, unavailable(format, append(args, err)...)
 	}
-	var docs []D
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, unavailable(format, append(args, err)...)
 	}

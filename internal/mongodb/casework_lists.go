@@ -1,7 +1,9 @@
 package mongodb
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -10,12 +12,11 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 )
 
-// caseSummaryFields are the fields ListCaseSummaries reads: no encrypted field but those inside
-// child, which it does not decrypt.
+// caseSummaryFields are the fields ListCaseSummaries reads (what an overview of open cases uses):
+// no encrypted field but those inside child, which it does not decrypt; the unresolved flags'
+// kinds (Case.Flags) for the time standards that apply to flagged cases only.
 var caseSummaryFields = bson.D{{Key: "org_id", Value: 1}, {Key: "child", Value: 1}, {Key: "case_types", Value: 1},
-	{Key: "caseworker_ids", Value: 1}, {Key: "supervisor_id", Value: 1}, {Key: "status", Value: 1}, {Key: "opened_at", Value: 1},
-	{Key: "closed_at", Value: 1}, {Key: "created_at", Value: 1}, {Key: "updated_at", Value: 1}, {Key: "created_by", Value: 1},
-	{Key: "version", Value: 1}}
+	{Key: "caseworker_ids", Value: 1}, {Key: "opened_at", Value: 1}, {Key: "active_flags", Value: 1}}
 
 // runProgressFields are the fields ListRunProgress reads.
 var runProgressFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "protocol_id", Value: 1},
@@ -24,11 +25,10 @@ var runProgressFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value
 // maxInList is the most case ids one query of ListRunProgress names ($in).
 const maxInList = 500
 
-// ListCaseSummaries returns up to limit cases matching f with ids after afterID, by id, as ListCases
-// does but reading only the fields lists and overviews use (a projection, which the embedded
-// database answers without decoding the rest) and decrypting nothing: ReferenceNumber,
-// Child.Pseudonym, Child.Needs.DisabilityNotes and StatusReason are empty. It returns the driver's
-// error.
+// ListCaseSummaries returns up to limit cases matching f with ids after afterID, by id, reading
+// only the fields an overview of cases uses (a projection, which the embedded database answers
+// without decoding the rest) and decrypting nothing: see casework.Store.ListCaseSummaries for what
+// is set. It returns the driver's error.
 func (s *CaseworkStore) ListCaseSummaries(ctx context.Context, f casework.StoreFilter, afterID string, limit int) ([]casework.Case, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(caseSummaryFields)
 	docs, err := findDocs[caseworkCaseDoc](ctx, s.db, s.cases(), caseFilter(f, afterID), opts, "listing cases: %w")
@@ -49,9 +49,7 @@ func caseSummary(d caseworkCaseDoc) casework.Case {
 		Child: casework.Child{AgeBand: protocol.AgeBand(d.Child.AgeBand), BirthYear: d.Child.BirthYear, Gender: casework.Gender(d.Child.Gender),
 			PreferredLanguage: d.Child.PreferredLanguage, Needs: casework.Needs{Interpreter: n.Interpreter, InterpreterLanguage: n.InterpreterLanguage,
 				CommunicationAids: n.CommunicationAids, Disability: n.Disability, SupportPerson: n.SupportPerson}},
-		CaseTypes: types, CaseworkerIDs: d.CaseworkerIDs, SupervisorID: d.SupervisorID, Status: casework.Status(d.Status),
-		OpenedAt: d.OpenedAt.UTC(), ClosedAt: identityUTCPtr(d.ClosedAt), CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		CreatedBy: d.CreatedBy, Version: d.Version}
+		CaseTypes: types, CaseworkerIDs: d.CaseworkerIDs, OpenedAt: d.OpenedAt.UTC(), Flags: append([]string{}, d.ActiveFlags...)}
 	if c.CaseworkerIDs == nil {
 		c.CaseworkerIDs = []string{}
 	}
@@ -67,7 +65,10 @@ func (s *CaseworkStore) ListRunProgress(ctx context.Context, orgID string, caseI
 		ids := caseIDs[:min(len(caseIDs), maxInList)]
 		caseIDs = caseIDs[len(ids):]
 		filter := bson.D{{Key: "org_id", Value: orgID}, {Key: "case_id", Value: bson.D{{Key: "$in", Value: ids}}}}
-		opts := options.Find().SetSort(bson.D{{Key: "case_id", Value: 1}, {Key: "started_at", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(runProgressFields)
+		// Sorted here, not by the query: on the embedded database the index (org_id, case_id,
+		// started_at) serves the query as it is, while a sort on _id too would make SQLite parse every
+		// run's document to find its id.
+		opts := options.Find().SetProjection(runProgressFields)
 		docs, err := findDocs[caseworkRunDoc](ctx, s.db, s.runs(), filter, opts, "listing runs of organisation %s: %w", orgID)
 		if err != nil {
 			return nil, err
@@ -82,6 +83,9 @@ func (s *CaseworkStore) ListRunProgress(ctx context.Context, orgID string, caseI
 			out = append(out, r)
 		}
 	}
+	slices.SortFunc(out, func(a, b casework.Run) int {
+		return cmp.Or(cmp.Compare(a.CaseID, b.CaseID), a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }
 

@@ -37,6 +37,9 @@ func (d *DB) ensureInterviewIndexes(ctx context.Context) error {
 	if err := d.ensureIndexes(ctx, interviewSessionsCollection, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("case_created")},
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "submitted_at", Value: 1}}, Options: options.Index().SetName("org_status")},
+		// the review queue's sort (submission time, then id) read from the index: on the embedded
+		// database SQLite would otherwise parse every waiting session's document to find its id
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_status_submitted_id")},
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
 	}); err != nil {
 		return err

@@ -86,15 +86,17 @@ func (s *Service) Build(ctx context.Context, p identity.Principal) (Worklist, er
 	)
 	wg.Add(4)
 	go func() { defer wg.Done(); queue, qErr = s.Interviews.ReviewQueue(ctx, p, "", MaxReviews) }()
-	go func() { defer wg.Done(); ov, oErr = s.Cases.Overview(ctx, p) }()
 	go func() { defer wg.Done(); w.Problems, pErr = s.Evidence.ProblemItems(ctx, p) }()
 	go func() { defer wg.Done(); w.Returned, rErr = s.Interviews.Returned(ctx, p) }()
 	var due appointment.Due
 	var dErr error
-	if s.Appointments != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); due, dErr = s.Appointments.Due(ctx, p) }()
-	}
+	go func() {
+		defer wg.Done()
+		// the time standards are measured on the open cases the overview read (one read, not two)
+		if ov, oErr = s.Cases.Overview(ctx, p); oErr == nil && s.Appointments != nil {
+			due, dErr = s.Appointments.DueOf(ctx, p, ov.Open)
+		}
+	}()
 	wg.Wait()
 	if err := firstErr(qErr, oErr, pErr, rErr, dErr); err != nil {
 		return Worklist{}, err
