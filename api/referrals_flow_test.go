@@ -62,7 +62,7 @@ func TestReferralTransfer(t *testing.T) {
 	t.Parallel()
 	base := server(t).base
 	p := newSharingParties(t)
-	p.consent(t, "profile", "case_types", "needs")
+	p.consent(t, "profile", "case_types", "needs", "interviews")
 	ref := p.refer(t, "transfer")
 	r := post(t, base, http.MethodPost, "/v1/referrals/"+ref.ID+"/accept", p.receiver.AccessToken, map[string]any{"version": ref.Version})
 	if r.status != http.StatusOK {
@@ -204,7 +204,7 @@ func TestSharingBadInput(t *testing.T) {
 		{"referral to one's own organisation", cases + "/referrals", referral(map[string]any{"to_org_id": p.from.id}), 400, "validation_failed", "to_org_id"},
 		{"referral for an unknown service", cases + "/referrals", referral(map[string]any{"service": "astrology"}), 400, "validation_failed", "service"},
 		{"referral with a bad urgency", cases + "/referrals", referral(map[string]any{"urgency": "whenever"}), 400, "validation_failed", "urgency"},
-		{"referral sharing interviews", cases + "/referrals", referral(map[string]any{"parts": []string{"interviews"}}), 400, "validation_failed", "parts[0]"},
+		{"referral sharing evidence", cases + "/referrals", referral(map[string]any{"parts": []string{"evidence"}}), 400, "validation_failed", "parts[0]"},
 		{"referral sharing without consent", cases + "/referrals", referral(map[string]any{"parts": []string{"profile"}}), 422, "consent_required", "parts"},
 		{"referral of an unknown case", "/v1/cases/" + newUUID() + "/referrals", referral(nil), 404, "case_not_found", ""},
 		{"accepting an unknown referral", "/v1/referrals/" + newUUID() + "/accept", map[string]any{"version": 1}, 404, "referral_not_found", ""},

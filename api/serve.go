@@ -127,13 +127,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HSTS:               cfg.TLSCertFile != "",
 	}
 	syncing.addTo(&deps)
-	deps.Consents, deps.Referrals = newSharing(db, sec, cases, syncing.service)
+	deps.Consents, deps.Referrals = newSharing(db, sec, cases, interviews, syncing.service)
 	deps.Erasure = erasure.NewService(db.Erasure(sec.keys), caseStore, evidenceLog, db.Erasure(sec.keys), sec.audit,
 		erasure.Policy{RetainAfterClose: cfg.RetentionAfterClose}, time.Now).WithReferrals(deps.Referrals)
 	deps.Worklist = &worklist.Service{Cases: cases, Interviews: interviews, Evidence: evidenceLog, Names: sec.identity}
 	if err := addCare(&deps, cfg, db, sec, cases, caseStore, hooks.now); err != nil {
 		return err
 	}
+	addCareSync(syncing.service, db, sec, &deps)
 	webOIDC, err := consoleOIDC(cfg, sec)
 	if err != nil {
 		return err

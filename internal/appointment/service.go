@@ -102,6 +102,32 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, id string, k
 	return a.clone(), true, s.record(ctx, p, role, ActionCreate, resourceAppointment, id, audit.OutcomeSuccess)
 }
 
+// CheckCreate checks a create without writing (for an all-or-nothing group of device operations):
+// the role, the id, kind and cases, access to each case unless created reports that the group
+// creates it, and d. It returns Create's errors but the conflict.
+func (s *Service) CheckCreate(ctx context.Context, p identity.Principal, id string, kind Kind, caseIDs []string, created func(caseID string) bool, d Details) error {
+	if _, err := s.writer(ctx, p, kind, id, ActionCreate); err != nil {
+		return err
+	}
+	var fe apperr.FieldErrors
+	fe.UUID("id", id)
+	apperr.OneOf(&fe, "kind", kind, Kinds)
+	caseIDs = checkCaseIDs(&fe, kind, caseIDs)
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	for _, cid := range caseIDs {
+		if created != nil && created(cid) {
+			continue
+		}
+		if _, _, err := s.cases.CaseAccess(ctx, p, cid, ActionCreate); err != nil {
+			return err
+		}
+	}
+	a := Appointment{ID: id, OrgID: p.OrgID, Kind: kind, CaseIDs: caseIDs}
+	return s.apply(ctx, &a, d)
+}
+
 // Update is a change of some of an appointment's details; nil fields stay as they are.
 type Update struct {
 	StartsAt        *time.Time
@@ -296,6 +322,14 @@ func (s *Service) visible(ctx context.Context, p identity.Principal, id, action 
 // sees reports whether p (acting in role) sees a, given that p may see the case it was listed for.
 func sees(p identity.Principal, role identity.Role, a Appointment, caseVisible bool) bool {
 	return role == identity.RoleSupervisor || participates(p, a) || a.Kind != KindCaseReview && caseVisible
+}
+
+// SeenWithCase reports whether p, who may see the case a is listed for, sees a: supervisors every
+// appointment, caseworkers every one but the case review meetings they do not attend (device sync
+// uses it to narrow a case's appointments).
+func SeenWithCase(p identity.Principal, a Appointment) bool {
+	role, err := caseRole(p)
+	return err == nil && sees(p, role, a, true)
 }
 
 func participates(p identity.Principal, a Appointment) bool {

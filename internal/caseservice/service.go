@@ -81,6 +81,30 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, caseID, id s
 	return r.clone(), true, s.record(ctx, p, role, ActionCreate, resourceService, id, audit.OutcomeSuccess)
 }
 
+// CheckCreate checks a create of service id of discipline on case caseID without writing (for an
+// all-or-nothing group of device operations): access to the case and that it is open, unless
+// caseCreated (the group creates it), the id, the discipline and d. It returns Create's errors but
+// the conflict.
+func (s *Service) CheckCreate(ctx context.Context, p identity.Principal, caseID string, caseCreated bool, id string, discipline Discipline, d Details) error {
+	if !caseCreated {
+		c, _, err := s.cases.CaseAccess(ctx, p, caseID, ActionCreate)
+		if err != nil {
+			return err
+		}
+		if c.Status == casework.StatusClosed {
+			return apperr.New(apperr.Invalid, "case_closed", "ErrCaseClosed", map[string]any{"ID": c.ID})
+		}
+	}
+	var fe apperr.FieldErrors
+	fe.UUID("id", id)
+	if !apperr.OneOf(&fe, "discipline", discipline, Disciplines) {
+		return fe.Err()
+	}
+	r := Record{Discipline: discipline}
+	apply(&fe, &r, d)
+	return fe.Err()
+}
+
 // Update is a change of some of a record's details; nil fields stay as they are (Outcome replaces
 // every outcome field).
 type Update struct {

@@ -42,6 +42,13 @@ func errIDConflict(id string) error {
 		Data: map[string]any{"ID": id}, Err: ErrExists}
 }
 
+// errIDReused is the refusal of a create repeating a consent's id on its case with other content
+// (a retry sends the same content).
+func errIDReused(id string) error {
+	return &apperr.Error{Kind: apperr.Conflict, Code: "consent_id_conflict", MessageID: "ErrConsentIDReused",
+		Data: map[string]any{"ID": id}, Err: ErrExists}
+}
+
 func errStale(current Consent) error {
 	return &apperr.Error{Kind: apperr.Conflict, Code: "version_conflict", MessageID: "ErrConsentVersionConflict",
 		Data: map[string]any{"Version": current.Version}, Err: &StaleError{Current: current}}

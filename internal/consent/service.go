@@ -56,13 +56,13 @@ type NewConsent struct {
 	ValidUntil      *time.Time
 }
 
-// Create records a consent on case caseID. Repeating a create with the same id on the same case
-// returns the stored consent with created false. It returns identity.ErrForbidden for roles without
+// Create records a consent on case caseID. Repeating a create with the same id and content on the
+// same case returns the stored consent with created false. It returns identity.ErrForbidden for roles without
 // case access; a NotFound *apperr.Error for a case the caller may not see; an *apperr.Error Invalid
 // with field errors for bad values (neither or both of given_by and legal_basis, unknown purposes or
 // parts, information sharing without a named organisation, an organisation not in the directory,
 // valid_until not after valid_from, a time in the future); an *apperr.Error Conflict
-// (consent_id_conflict) when the id is taken on another case; or the store's or recorder's error.
+// (consent_id_conflict) when the id is taken on another case or by a consent of other content; or the store's or recorder's error.
 func (s *Service) Create(ctx context.Context, p identity.Principal, caseID string, nc NewConsent) (Consent, bool, error) {
 	cs, role, err := s.cases.CaseAccess(ctx, p, caseID, ActionCreate)
 	if err != nil {
@@ -84,6 +84,9 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, caseID strin
 		if cur.CaseID != c.CaseID {
 			return Consent{}, false, errIDConflict(c.ID)
 		}
+		if !sameContent(cur, c, nc) {
+			return Consent{}, false, errIDReused(c.ID)
+		}
 		c, created = cur, false
 	} else if err != nil {
 		return Consent{}, false, fmt.Errorf("recording consent %s: %w", c.ID, err)
@@ -92,6 +95,34 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, caseID strin
 		return Consent{}, false, err
 	}
 	return c.clone(), created, nil
+}
+
+// CheckCreate checks a consent create on case caseID without writing (for an all-or-nothing group of
+// device operations): access to the case unless caseCreated (the group creates it), and nc. It
+// returns Create's errors but the conflicts.
+func (s *Service) CheckCreate(ctx context.Context, p identity.Principal, caseID string, caseCreated bool, nc NewConsent) error {
+	if !caseCreated {
+		if _, _, err := s.cases.CaseAccess(ctx, p, caseID, ActionCreate); err != nil {
+			return err
+		}
+	}
+	_, err := s.validate(ctx, nc, s.clock())
+	return err
+}
+
+// sameContent reports whether the stored consent cur is the one c (validated from nc) describes;
+// the times nc leaves to the server (given_at, valid_from) are not compared.
+func sameContent(cur, c Consent, nc NewConsent) bool {
+	same := cur.GivenBy == c.GivenBy && cur.LegalBasis == c.LegalBasis && slices.Equal(cur.Purposes, c.Purposes) &&
+		slices.Equal(cur.OrganisationIDs, c.OrganisationIDs) && slices.Equal(cur.Parts, c.Parts) && cur.Note == c.Note &&
+		(cur.ValidUntil == nil) == (c.ValidUntil == nil) && (c.ValidUntil == nil || cur.ValidUntil.Equal(*c.ValidUntil))
+	if !nc.GivenAt.IsZero() {
+		same = same && cur.GivenAt.Equal(c.GivenAt)
+	}
+	if !nc.ValidFrom.IsZero() {
+		same = same && cur.ValidFrom.Equal(c.ValidFrom)
+	}
+	return same
 }
 
 // validate checks nc and returns the consent it describes (without its case and recorder).

@@ -140,6 +140,14 @@ func (s *Service) Register(r Registration) *Service {
 	return s
 }
 
+// AddAppliers adds push handlers to a record type registered before (a pull-only feed that gains
+// operations), one per kind of operation. It returns the Service. Add them before serving; it is
+// not safe concurrently with pulls and pushes.
+func (s *Service) AddAppliers(as []Applier) *Service {
+	s.addAppliers(as)
+	return s
+}
+
 // Types returns the record types the engine syncs, the case type first.
 func (s *Service) Types() []string {
 	out := []string{s.cases.Type()}

@@ -140,9 +140,14 @@ func toAppointmentDetails(b newAppointmentRequest) appointment.Details {
 }
 
 func (s *Server) toAppointmentView(loc string, a appointment.Appointment) appointmentView {
-	v := appointmentView{ID: a.ID, Kind: string(a.Kind), KindLabel: s.deps.Catalog.Message(loc, "appointment.kind."+string(a.Kind), nil),
+	return toAppointmentViewWith(func(id string) string { return s.deps.Catalog.Message(loc, id, nil) }, a)
+}
+
+// toAppointmentViewWith is an appointment's view with its labels as msg gives them.
+func toAppointmentViewWith(msg func(id string) string, a appointment.Appointment) appointmentView {
+	v := appointmentView{ID: a.ID, Kind: string(a.Kind), KindLabel: msg("appointment.kind." + string(a.Kind)),
 		CaseIDs: nonNil(a.CaseIDs), StartsAt: a.StartsAt, DurationMinutes: a.DurationMinutes, Place: a.Place, Status: string(a.Status),
-		StatusLabel: s.deps.Catalog.Message(loc, "appointment.status."+string(a.Status), nil), Notes: a.Notes,
+		StatusLabel: msg("appointment.status." + string(a.Status)), Notes: a.Notes,
 		CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Version: a.Version,
 		Participants: make([]apptParticipantView, len(a.Participants)), Reviews: make([]caseReviewView, len(a.Reviews))}
 	for i, p := range a.Participants {

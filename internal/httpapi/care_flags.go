@@ -62,7 +62,12 @@ type caseFlagList struct {
 }
 
 func (s *Server) toFlagView(loc string, f caseflag.Flag) caseFlagView {
-	v := caseFlagView{ID: f.ID, CaseID: f.CaseID, Kind: string(f.Kind), KindLabel: s.deps.Catalog.Message(loc, "caseflag.kind."+string(f.Kind), nil),
+	return toFlagViewWith(func(id string) string { return s.deps.Catalog.Message(loc, id, nil) }, f)
+}
+
+// toFlagViewWith is a flag's view with its label as msg gives it.
+func toFlagViewWith(msg func(id string) string, f caseflag.Flag) caseFlagView {
+	v := caseFlagView{ID: f.ID, CaseID: f.CaseID, Kind: string(f.Kind), KindLabel: msg("caseflag.kind." + string(f.Kind)),
 		Reason: f.Reason, RaisedBy: f.RaisedBy, RaisedAt: f.RaisedAt, Active: f.Active(), ResolvedAt: f.ResolvedAt, Version: f.Version}
 	if f.ResolvedAt != nil {
 		v.ResolvedBy, v.ResolutionReason = &f.ResolvedBy, &f.ResolutionReason

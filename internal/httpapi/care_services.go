@@ -88,7 +88,11 @@ func toOutcome(b outcomeBody) caseservice.Outcome {
 }
 
 func (s *Server) toServiceView(loc string, r caseservice.Record) serviceView {
-	msg := func(id string) string { return s.deps.Catalog.Message(loc, id, nil) }
+	return toServiceViewWith(func(id string) string { return s.deps.Catalog.Message(loc, id, nil) }, r)
+}
+
+// toServiceViewWith is a service's view with its labels as msg gives them.
+func toServiceViewWith(msg func(id string) string, r caseservice.Record) serviceView {
 	o := r.Outcome
 	ov := outcomeView{ExaminationDone: o.ExaminationDone, FollowUpNeeded: o.FollowUpNeeded, Sessions: o.Sessions, SafetyPlan: o.SafetyPlan,
 		ChargesFiled: o.ChargesFiled, CourtDates: nonNil(o.CourtDates)}

@@ -100,13 +100,8 @@ func (s *Server) sharingRoutes(app *fiber.App) {
 	s.handle(app, get, "/v1/cases/:id/assignments", caseRoles, s.caseAssignments)
 }
 
-// createConsent answers POST /v1/cases/{id}/consents: 201 with the consent, 200 with the stored one
-// when the same id is sent again.
-func (s *Server) createConsent(c *fiber.Ctx) error {
-	var req newConsentRequest
-	if err := s.decodeBody(c, &req); err != nil {
-		return err
-	}
+// toNewConsent is the consent a create's body describes (also a device's consent create).
+func toNewConsent(req newConsentRequest) consent.NewConsent {
 	nc := consent.NewConsent{ID: req.ID, GivenBy: consent.GivenBy(req.GivenBy), LegalBasis: consent.LegalBasis(req.LegalBasis),
 		Purposes: asCodes[consent.Purpose](req.Purposes), OrganisationIDs: req.OrganisationIDs, Parts: asCodes[consent.Part](req.Parts),
 		Note: req.Note, ValidUntil: req.ValidUntil}
@@ -116,7 +111,17 @@ func (s *Server) createConsent(c *fiber.Ctx) error {
 	if req.ValidFrom != nil {
 		nc.ValidFrom = *req.ValidFrom
 	}
-	cs, created, err := s.deps.Consents.Create(c.UserContext(), principal(c), c.Params("id"), nc)
+	return nc
+}
+
+// createConsent answers POST /v1/cases/{id}/consents: 201 with the consent, 200 with the stored one
+// when the same id is sent again.
+func (s *Server) createConsent(c *fiber.Ctx) error {
+	var req newConsentRequest
+	if err := s.decodeBody(c, &req); err != nil {
+		return err
+	}
+	cs, created, err := s.deps.Consents.Create(c.UserContext(), principal(c), c.Params("id"), toNewConsent(req))
 	if err != nil {
 		return err
 	}

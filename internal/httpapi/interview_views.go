@@ -160,21 +160,37 @@ type addendumView struct {
 }
 
 type interviewSummaryView struct {
-	ID               string       `json:"id"`
-	CaseID           string       `json:"case_id"`
-	ProtocolID       string       `json:"protocol_id"`
-	ProtocolVersion  int          `json:"protocol_version"`
-	InterviewerID    string       `json:"interviewer_id"`
-	Status           string       `json:"status"`
-	AgeBand          string       `json:"age_band"`
-	StartedAt        *time.Time   `json:"started_at"`
-	EndedAt          *time.Time   `json:"ended_at"`
-	SubmittedAt      *time.Time   `json:"submitted_at"`
-	ApprovedAt       *time.Time   `json:"approved_at"`
-	CreatedAt        time.Time    `json:"created_at"`
-	UpdatedAt        time.Time    `json:"updated_at"`
-	Version          int64        `json:"version"`
-	SubmittedQuality *qualityView `json:"submitted_quality"`
+	ID               string          `json:"id"`
+	CaseID           string          `json:"case_id"`
+	ProtocolID       string          `json:"protocol_id"`
+	ProtocolVersion  int             `json:"protocol_version"`
+	InterviewerID    string          `json:"interviewer_id"`
+	Status           string          `json:"status"`
+	AgeBand          string          `json:"age_band"`
+	StartedAt        *time.Time      `json:"started_at"`
+	EndedAt          *time.Time      `json:"ended_at"`
+	SubmittedAt      *time.Time      `json:"submitted_at"`
+	ApprovedAt       *time.Time      `json:"approved_at"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+	Version          int64           `json:"version"`
+	SubmittedQuality *qualityView    `json:"submitted_quality"`
+	SharedFrom       *sharedFromView `json:"shared_from"`
+}
+
+// sharedFromView says where a shared copy of a session comes from (null on the organisation's own).
+type sharedFromView struct {
+	ReferralID string `json:"referral_id"`
+	OrgID      string `json:"org_id"`
+	SessionID  string `json:"session_id"`
+}
+
+// toSharedFromView returns the view of f (nil for nil).
+func toSharedFromView(f *interview.SharedFrom) *sharedFromView {
+	if f == nil {
+		return nil
+	}
+	return &sharedFromView{ReferralID: f.ReferralID, OrgID: f.OrgID, SessionID: f.SessionID}
 }
 
 // interviewView is an interview session as GET /v1/cases/{id}/interviews/{interview} shows it: the
@@ -216,6 +232,7 @@ type interviewRecordView struct {
 	ChecklistMarks  []markView           `json:"checklist_marks"`
 	Reviews         []reviewView         `json:"reviews"`
 	Addenda         []addendumView       `json:"addenda"`
+	SharedFrom      *sharedFromView      `json:"shared_from"`
 }
 
 // toInterviewRecordView returns the view of a session and its log.
@@ -227,7 +244,7 @@ func toInterviewRecordView(sess interview.Session, log interview.Log) interviewR
 		CreatedAt: sess.CreatedAt, UpdatedAt: sess.UpdatedAt, Version: sess.Version, LogOpen: log.Open && sess.Status.Editable(),
 		Prompts: make([]promptView, len(log.Prompts)), Breaks: make([]breakView, len(log.Breaks)),
 		WellbeingChecks: make([]wellbeingCheckView, len(log.Checks)), ChecklistMarks: make([]markView, len(log.Marks)),
-		Reviews: make([]reviewView, len(sess.Reviews)), Addenda: make([]addendumView, len(sess.Addenda))}
+		Reviews: make([]reviewView, len(sess.Reviews)), Addenda: make([]addendumView, len(sess.Addenda)), SharedFrom: toSharedFromView(sess.SharedFrom)}
 	for i, p := range log.Prompts {
 		v.Prompts[i] = promptView{ClientID: p.ClientID, Type: string(p.Type), Words: p.Words, PhaseID: p.PhaseID,
 			RecordedAt: p.RecordedAt, ReceivedAt: p.ReceivedAt, ByUserID: p.ByUserID}
@@ -332,7 +349,8 @@ func phaseTitles(v protocol.Version, locale string) func(string) string {
 func (s *Server) toInterviewSummary(ctx context.Context, x interview.Session, locale string) interviewSummaryView {
 	v := interviewSummaryView{ID: x.ID, CaseID: x.CaseID, ProtocolID: x.ProtocolID, ProtocolVersion: x.ProtocolVersion,
 		InterviewerID: x.InterviewerID, Status: string(x.Status), AgeBand: string(x.Situation.AgeBand), StartedAt: x.StartedAt,
-		EndedAt: x.EndedAt, SubmittedAt: x.SubmittedAt, ApprovedAt: x.ApprovedAt, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, Version: x.Version}
+		EndedAt: x.EndedAt, SubmittedAt: x.SubmittedAt, ApprovedAt: x.ApprovedAt, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, Version: x.Version,
+		SharedFrom: toSharedFromView(x.SharedFrom)}
 	if x.Quality != nil {
 		titles := func(id string) string { return id }
 		if pv, err := s.deps.Protocols.Version(ctx, x.ProtocolID, x.ProtocolVersion); err == nil {

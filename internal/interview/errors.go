@@ -94,3 +94,7 @@ func errClientIDReused(field string, held View) error {
 	return &apperr.Error{Kind: apperr.Conflict, Code: "client_id_conflict", MessageID: "ErrClientIDConflict",
 		Fields: []apperr.FieldError{{Field: field, Code: "reused", MessageID: "field.client_id_reused"}}, Err: &StaleError{Current: held}}
 }
+
+func errShared() error {
+	return apperr.New(apperr.Conflict, "interview_shared", "ErrInterviewShared", nil)
+}

@@ -177,6 +177,17 @@ type Session struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	Version         int64 // 1 when created, +1 on every change of the session (not of its log)
+	// SharedFrom is set on a copy another organisation shared through a referral or transfer: the
+	// copy is read-only where it was received. Nil for the organisation's own sessions.
+	SharedFrom *SharedFrom
+}
+
+// SharedFrom says where a shared copy of a session comes from: the referral that shared it, the
+// sending organisation and the id of its session there (ids only, never content).
+type SharedFrom struct {
+	ReferralID string
+	OrgID      string
+	SessionID  string
 }
 
 func (s Session) clone() Session {

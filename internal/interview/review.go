@@ -150,8 +150,9 @@ type NewAddendum struct {
 // changes nothing. It returns identity.ErrForbidden or an *apperr.Error NotFound as Get does; an
 // *apperr.Error Forbidden (not_interviewer) for a caseworker who is not the interviewer; an
 // *apperr.Error Invalid (interview_status) when the session is not approved, or with field errors; an
-// *apperr.Error Conflict (addendum_id_conflict) when the id names another addendum; or the store's or
-// recorder's error.
+// *apperr.Error Conflict (addendum_id_conflict) when the id names another addendum, or
+// (interview_shared) for a copy received from another organisation; or the store's or recorder's
+// error.
 func (s *Service) AddAddendum(ctx context.Context, p identity.Principal, caseID, id string, na NewAddendum) (View, error) {
 	_, role, sess, err := s.sessionFor(ctx, p, caseID, id, ActionAddendum)
 	if err != nil {
@@ -159,6 +160,9 @@ func (s *Service) AddAddendum(ctx context.Context, p identity.Principal, caseID,
 	}
 	if role != identity.RoleSupervisor && sess.InterviewerID != p.UserID {
 		return View{}, s.denied(ctx, p, ActionAddendum, id, errNotInterviewer())
+	}
+	if sess.SharedFrom != nil {
+		return View{}, s.denied(ctx, p, ActionAddendum, id, errShared())
 	}
 	now := s.clock()
 	var fe fieldErrors

@@ -82,6 +82,7 @@ const (
 	ActionSubmit      = "interview.submit"
 	ActionReview      = "interview.review"
 	ActionAddendum    = "interview.addendum"
+	ActionReceive     = "interview.receive" // a shared copy received through a referral or transfer
 	ActionReviewQueue = "interview.review_queue"
 	ActionCoaching    = "interview.coaching_report"
 )

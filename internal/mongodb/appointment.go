@@ -38,6 +38,7 @@ type appointmentDoc struct {
 	CreatedAt       time.Time                  `bson:"created_at"`
 	UpdatedAt       time.Time                  `bson:"updated_at"`
 	Version         int64                      `bson:"version"`
+	ChangeSeq       int64                      `bson:"change_seq"` // the organisation's change sequence number of the last write (device sync)
 }
 
 type appointmentParticipant struct {
@@ -76,6 +77,7 @@ func (d *DB) ensureAppointmentIndexes(ctx context.Context) error {
 	return d.ensureIndexes(ctx, appointmentsCollection, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "starts_at", Value: 1}}, Options: options.Index().SetName("org_starts")},
 		{Keys: bson.D{{Key: "case_ids", Value: 1}, {Key: "starts_at", Value: 1}}, Options: options.Index().SetName("case_starts")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
 	})
 }
 
@@ -150,13 +152,20 @@ func (s *AppointmentStore) fromDoc(ctx context.Context, d appointmentDoc) (appoi
 	return a, nil
 }
 
-// CreateAppointment stores a new appointment. It returns appointment.ErrExists when the id is
-// taken, an error when a field cannot be encrypted, or an Unavailable *apperr.Error.
+// CreateAppointment stores a new appointment, stamped with its organisation's next change sequence
+// number. It returns appointment.ErrExists when the id is taken, an error when a field cannot be
+// encrypted, or an Unavailable *apperr.Error.
 func (s *AppointmentStore) CreateAppointment(ctx context.Context, a appointment.Appointment) error {
 	d, err := s.toDoc(ctx, a)
 	if err != nil {
 		return err
 	}
+	seq, done, err := s.db.BeginChange(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
+	d.ChangeSeq = seq
 	return insertNew(ctx, s.coll(), d, appointment.ErrExists, "appointment "+a.ID)
 }
 
@@ -170,20 +179,27 @@ func (s *AppointmentStore) Appointment(ctx context.Context, id string) (appointm
 	return s.fromDoc(ctx, d)
 }
 
-// UpdateAppointment replaces the mutable fields of a.ID when its stored version is a.Version-1. It
-// returns appointment.ErrStale when it is not (or there is no such appointment), an error when a
-// field cannot be encrypted, or an Unavailable *apperr.Error.
+// UpdateAppointment replaces the mutable fields of a.ID when its stored version is a.Version-1,
+// stamping its organisation's next change sequence number. It returns appointment.ErrStale when it
+// is not (or there is no such appointment), an error when a field cannot be encrypted, or an
+// Unavailable *apperr.Error.
 func (s *AppointmentStore) UpdateAppointment(ctx context.Context, a appointment.Appointment) error {
 	d, err := s.toDoc(ctx, a)
 	if err != nil {
 		return err
 	}
+	// The number is taken before the document lock (both locks share stripes).
+	seq, done, err := s.db.BeginChange(ctx, a.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	defer s.db.locks.document(appointmentsCollection, a.ID)()
 	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}, {Key: "version", Value: a.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "starts_at", Value: d.StartsAt}, {Key: "duration_minutes", Value: d.DurationMinutes},
 			{Key: "place", Value: d.Place}, {Key: "participants", Value: d.Participants}, {Key: "status", Value: d.Status},
 			{Key: "notes", Value: d.Notes}, {Key: "reviews", Value: d.Reviews}, {Key: "updated_at", Value: d.UpdatedAt},
-			{Key: "version", Value: d.Version}}}})
+			{Key: "version", Value: d.Version}, {Key: "change_seq", Value: seq}}}})
 	if err != nil {
 		return unavailable("updating appointment %s: %w", a.ID, err)
 	}

@@ -39,6 +39,7 @@ type caseServiceDoc struct {
 	UpdatedBy         string      `bson:"updated_by"`
 	UpdatedAt         time.Time   `bson:"updated_at"`
 	Version           int64       `bson:"version"`
+	ChangeSeq         int64       `bson:"change_seq"` // the organisation's change sequence number of the last write (device sync)
 }
 
 // CaseServiceStore implements caseservice.Store.
@@ -55,6 +56,7 @@ func (d *DB) CaseServices(ring *fieldcrypt.KeyRing) *CaseServiceStore {
 func (d *DB) ensureCaseServiceIndexes(ctx context.Context) error {
 	return d.ensureIndexes(ctx, caseServicesCollection, []mongo.IndexModel{
 		{Keys: bson.D{{Key: "case_id", Value: 1}, {Key: "created_at", Value: 1}}, Options: options.Index().SetName("case_created")},
+		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
 	})
 }
 
@@ -94,13 +96,20 @@ func (s *CaseServiceStore) fromDoc(ctx context.Context, d caseServiceDoc) (cases
 	return r, x.err
 }
 
-// CreateService stores a new record. It returns caseservice.ErrExists when the id is taken, an error
-// when a field cannot be encrypted, or an Unavailable *apperr.Error.
+// CreateService stores a new record, stamped with the organisation's next change sequence number.
+// It returns caseservice.ErrExists when the id is taken, an error when a field cannot be encrypted,
+// or an Unavailable *apperr.Error.
 func (s *CaseServiceStore) CreateService(ctx context.Context, r caseservice.Record) error {
 	d, err := s.toDoc(ctx, r)
 	if err != nil {
 		return err
 	}
+	seq, done, err := s.db.BeginChange(ctx, r.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
+	d.ChangeSeq = seq
 	return insertNew(ctx, s.coll(), d, caseservice.ErrExists, "case service "+r.ID)
 }
 
@@ -125,21 +134,27 @@ func (s *CaseServiceStore) ListServices(ctx context.Context, caseID string) ([]c
 	return convertAll(docs, func(d caseServiceDoc) (caseservice.Record, error) { return s.fromDoc(ctx, d) })
 }
 
-// UpdateService replaces r's mutable fields when the stored version is r.Version-1. It returns
-// caseservice.ErrStale when it is not (or there is none), an error when a field cannot be
-// encrypted, or an Unavailable *apperr.Error.
+// UpdateService replaces r's mutable fields when the stored version is r.Version-1, stamping the
+// organisation's next change sequence number. It returns caseservice.ErrStale when it is not (or
+// there is none), an error when a field cannot be encrypted, or an Unavailable *apperr.Error.
 func (s *CaseServiceStore) UpdateService(ctx context.Context, r caseservice.Record) error {
 	d, err := s.toDoc(ctx, r)
 	if err != nil {
 		return err
 	}
+	// The number is taken before the document lock (both locks share stripes).
+	seq, done, err := s.db.BeginChange(ctx, r.OrgID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	defer s.db.locks.document(caseServicesCollection, r.ID)()
 	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "version", Value: r.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: d.Status}, {Key: "provider", Value: d.Provider}, {Key: "notes", Value: d.Notes},
 			{Key: "examination_done", Value: d.ExaminationDone}, {Key: "follow_up_needed", Value: d.FollowUpNeeded}, {Key: "sessions", Value: d.Sessions},
 			{Key: "assessment_outcome", Value: d.AssessmentOutcome}, {Key: "safety_plan", Value: d.SafetyPlan}, {Key: "charges_filed", Value: d.ChargesFiled},
 			{Key: "court_dates", Value: d.CourtDates}, {Key: "disposition", Value: d.Disposition}, {Key: "updated_by", Value: d.UpdatedBy},
-			{Key: "updated_at", Value: d.UpdatedAt}, {Key: "version", Value: d.Version}}}})
+			{Key: "updated_at", Value: d.UpdatedAt}, {Key: "version", Value: d.Version}, {Key: "change_seq", Value: seq}}}})
 	if err != nil {
 		return unavailable("updating case service %s: %w", r.ID, err)
 	}

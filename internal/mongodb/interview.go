@@ -178,7 +178,7 @@ var sessionSummaryFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Va
 	{Key: "protocol_id", Value: 1}, {Key: "protocol_version", Value: 1}, {Key: "situation", Value: 1}, {Key: "interviewer_id", Value: 1},
 	{Key: "status", Value: 1}, {Key: "started_at", Value: 1}, {Key: "ended_at", Value: 1}, {Key: "reviews", Value: 1},
 	{Key: "submitted_at", Value: 1}, {Key: "approved_at", Value: 1}, {Key: "approved_by", Value: 1}, {Key: "quality", Value: 1},
-	{Key: "created_at", Value: 1}, {Key: "version", Value: 1}}
+	{Key: "created_at", Value: 1}, {Key: "version", Value: 1}, {Key: "shared_from", Value: 1}}
 
 // summaries lists sessions as OrgSessions does: without the plan and the addenda (not read) and with
 // the reviews' comments empty (not decrypted).

@@ -38,6 +38,15 @@ type interviewSessionDoc struct {
 	Quality         *interviewQualityDoc   `bson:"quality"`
 	CreatedAt       time.Time              `bson:"created_at"`
 	Version         int64                  `bson:"version"`
+	// SharedFrom is set on a copy received from another organisation (absent otherwise).
+	SharedFrom *interviewSharedFromDoc `bson:"shared_from,omitempty"`
+}
+
+// interviewSharedFromDoc says which referral shared a copied session, and from where.
+type interviewSharedFromDoc struct {
+	ReferralID string `bson:"referral_id"`
+	OrgID      string `bson:"org_id"`
+	SessionID  string `bson:"session_id"`
 }
 
 type interviewSituationDoc struct {
@@ -239,6 +248,9 @@ func toInterviewSessionDoc(keys keyScope, s interview.Session) (interviewSession
 		}
 		d.Quality = qd
 	}
+	if f := s.SharedFrom; f != nil {
+		d.SharedFrom = &interviewSharedFromDoc{ReferralID: f.ReferralID, OrgID: f.OrgID, SessionID: f.SessionID}
+	}
 	return d, x.err
 }
 
@@ -293,6 +305,9 @@ func fromInterviewSessionDoc(keys keyScope, d interviewSessionDoc) (interview.Se
 				Value: f.Value, Threshold: f.Threshold, PhaseID: f.PhaseID})
 		}
 		s.Quality = q
+	}
+	if f := d.SharedFrom; f != nil {
+		s.SharedFrom = &interview.SharedFrom{ReferralID: f.ReferralID, OrgID: f.OrgID, SessionID: f.SessionID}
 	}
 	if x.err != nil {
 		return interview.Session{}, fmt.Errorf("reading interview %s: %w", d.ID, x.err)

@@ -55,7 +55,7 @@ var Statuses = []Status{StatusSent, StatusAccepted, StatusDeclined, StatusInProg
 func (s Status) Open() bool { return s == StatusSent || s == StatusAccepted || s == StatusInProgress }
 
 // SharableParts are the parts of a case a referral can copy into the receiver's case.
-var SharableParts = []consent.Part{consent.PartProfile, consent.PartCaseTypes, consent.PartNeeds}
+var SharableParts = []consent.Part{consent.PartProfile, consent.PartCaseTypes, consent.PartNeeds, consent.PartInterviews}
 
 // Step is one status change of a referral.
 type Step struct {

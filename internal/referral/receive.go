@@ -194,9 +194,20 @@ func (s *Service) Accept(ctx context.Context, p identity.Principal, id string, a
 	return s.withConsent(ctx, next), cs, nil
 }
 
-// receivingCase returns the receiver's case of referral r: the one an earlier try created, or a new
-// one made of the shared parts of the sender's case and the acceptance, created as p.
+// receivingCase returns the receiver's case of referral r (the one an earlier try created, or a new
+// one made of the shared parts of the sender's case and the acceptance, created as p) with the
+// sender's approved interviews copied into it when r shares them.
 func (s *Service) receivingCase(ctx context.Context, p identity.Principal, r Referral, a Acceptance) (casework.Case, error) {
+	cs, err := s.caseFor(ctx, p, r, a)
+	if err != nil || !slices.Contains(r.Parts, consent.PartInterviews) {
+		return cs, err
+	}
+	_, err = s.interviews.ShareApproved(ctx, p, r.FromCaseID, cs, r.ID)
+	return cs, err
+}
+
+// caseFor returns the case of the receiver of r: the one an earlier try created, or a new one.
+func (s *Service) caseFor(ctx context.Context, p identity.Principal, r Referral, a Acceptance) (casework.Case, error) {
 	caseID := ReceivingCaseID(r.ID)
 	if cs, err := s.cases.CaseByID(ctx, caseID); err == nil && cs.OrgID == r.ToOrgID {
 		return cs, nil

@@ -26,12 +26,13 @@ const (
 // (the sender's case access, the receiving organisation's supervisors and the caseworkers of the
 // receiving case) and recording every step in both organisations' audit logs.
 type Service struct {
-	store    Store
-	cases    Cases
-	consents Consents
-	orgs     Directory
-	audit    audit.Recorder
-	now      func() time.Time
+	store      Store
+	cases      Cases
+	consents   Consents
+	orgs       Directory
+	interviews Interviews // nil: the interviews part cannot be shared
+	audit      audit.Recorder
+	now        func() time.Time
 }
 
 // NewService returns a Service. now is the clock (nil: time.Now).
@@ -40,6 +41,14 @@ func NewService(store Store, cases Cases, consents Consents, orgs Directory, eve
 		now = time.Now
 	}
 	return &Service{store: store, cases: cases, consents: consents, orgs: orgs, audit: events, now: now}
+}
+
+// WithInterviews lets referrals share the interviews part: on acceptance the approved sessions of
+// the sender's case are copied into the receiver's case (see Interviews). Without it a referral
+// that shares interviews is refused with a field error on parts.
+func (s *Service) WithInterviews(i Interviews) *Service {
+	s.interviews = i
+	return s
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -144,13 +153,14 @@ func (s *Service) validate(ctx context.Context, p identity.Principal, nr NewRefe
 			return Referral{}, err
 		}
 	}
+	sharable := s.sharableParts()
 	if r.Kind == KindTransfer {
-		r.Parts = slices.Clone(SharableParts)
+		r.Parts = sharable
 	} else {
 		for i, part := range nr.Parts {
-			apperr.OneOf(&fe, fmt.Sprintf("parts[%d]", i), part, SharableParts)
+			apperr.OneOf(&fe, fmt.Sprintf("parts[%d]", i), part, sharable)
 		}
-		for _, part := range SharableParts {
+		for _, part := range sharable {
 			if slices.Contains(nr.Parts, part) {
 				r.Parts = append(r.Parts, part)
 			}
@@ -158,6 +168,15 @@ func (s *Service) validate(ctx context.Context, p identity.Principal, nr NewRefe
 	}
 	fe.MaxLength("note", r.Note, MaxNoteLen)
 	return r, fe.Err()
+}
+
+// sharableParts returns the parts a referral of this Service can share: SharableParts, less the
+// interviews when no Interviews copies them.
+func (s *Service) sharableParts() []consent.Part {
+	if s.interviews != nil {
+		return slices.Clone(SharableParts)
+	}
+	return slices.DeleteFunc(slices.Clone(SharableParts), func(p consent.Part) bool { return p == consent.PartInterviews })
 }
 
 // ListForCase returns the referrals sent from case caseID, by id, as the sender sees them. Errors:

@@ -45,6 +45,13 @@ type Consents interface {
 	Get(ctx context.Context, id string) (consent.Consent, error)
 }
 
+// Interviews copies the approved interview sessions of a case into the receiver's case when a
+// referral shares the interviews part (*interview.Service does). ShareApproved returns how many it
+// copied; a retry duplicates nothing.
+type Interviews interface {
+	ShareApproved(ctx context.Context, p identity.Principal, fromCaseID string, to casework.Case, referralID string) (int, error)
+}
+
 // Directory reads the organisation directory (*identity.Service does).
 type Directory interface {
 	Organisation(ctx context.Context, id string) (identity.Organisation, error)
