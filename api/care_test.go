@@ -39,6 +39,7 @@ type careWorld struct {
 	srv                                *testServer
 	base                               string
 	clock                              *testClock
+	env                                map[string]string // the server's environment (for the users command)
 	supervisor, worker, auditor, other tokens
 }
 
@@ -50,7 +51,7 @@ func newCareWorld(t *testing.T) careWorld {
 	srv := startServer(t, env, &serveHooks{now: clock.Now})
 	t.Cleanup(func() { srv.stop() })
 	srv.dataDir = dir // for rawDatabase
-	w := careWorld{srv: srv, base: srv.base, clock: clock}
+	w := careWorld{srv: srv, base: srv.base, clock: clock, env: env}
 	admin := login(t, w.base, "admin", adminPassword, "console")
 	mk := func(adminToken, name, role string) tokens {
 		t.Helper()
@@ -372,7 +373,7 @@ func TestCareAcrossTheCase(t *testing.T) {
 	}
 	path := "/v1/reports/period?from=" + day + "&to=" + day
 	w.call(t, http.MethodGet, path, sup, nil, http.StatusOK, &rep)
-	if rep.Children != "6" || rep.Interviews != "<5" || rep.EvidenceItems != "<5" || string(rep.Referrals) != "null" ||
+	if rep.Children != "6" || rep.Interviews != "<5" || rep.EvidenceItems != "<5" || string(rep.Referrals) != "[]" ||
 		string(rep.InterviewsPerChild) != `{"n":"<5","value":null}` {
 		t.Errorf("report: %+v", rep)
 	}

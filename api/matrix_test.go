@@ -184,6 +184,15 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"GET /console/audit/verify":        {"auditor", "supervisor"},
 	// the referral inbox (working across agencies)
 	"GET /console/referrals": {"supervisor"},
+	// the console's pages for working across agencies (internal/console/care*.go)
+	"GET /console/referrals/:id":                    {"supervisor"},
+	"POST /console/referrals/:id/accept":            {"supervisor"},
+	"POST /console/referrals/:id/decline":           {"supervisor"},
+	"POST /console/cases/:case/flags":               {"supervisor", "caseworker"},
+	"POST /console/cases/:case/flags/:flag/resolve": {"supervisor", "caseworker"},
+	"GET /console/calendar":                         {"supervisor", "caseworker"},
+	"GET /console/reports":                          {"supervisor", "auditor"},
+	"GET /console/reports/period.csv":               {"supervisor", "auditor"},
 	// sign-in with the OpenID Connect provider (404 on a server without one, as the shared one)
 	"GET /console/login/oidc":          {"public"},
 	"GET /console/login/oidc/callback": {"public"},

@@ -143,7 +143,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		OIDC:       webOIDC,
 		Interviews: interviews, Evidence: evidenceLog, Protocols: library, Worklist: deps.Worklist,
 		Config:             console.Config{IdleTimeout: cfg.ConsoleIdleTimeout, Lifetime: cfg.ConsoleLifetime, SecureCookie: cfg.ConsoleCookie},
-		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService, Referrals: deps.Referrals})
+		DeploymentAuditOrg: cfg.DeploymentAuditOrg, Authoring: authoringService, Referrals: deps.Referrals,
+		Care: console.CareDeps{Consents: deps.Consents, Flags: deps.Flags, Services: deps.Services, Appointments: deps.Appointments, Reports: deps.Reports}})
 	if err != nil {
 		return err
 	}

@@ -39,9 +39,8 @@ func addCare(deps *httpapi.Deps, cfg config.Config, db *mongodb.DB, sec *securit
 	deps.Appointments = appts
 	deps.Flags = caseflag.NewService(db.CaseFlags(sec.keys), cases, sec.audit, now)
 	deps.Services = caseservice.NewService(db.CaseServices(sec.keys), cases, sec.audit, now)
-	// Referrals (another part of working across agencies) reach the reports through
-	// report.ReferralSource: set Referrals here once they exist.
-	deps.Reports = &report.Service{Store: db.Reports(), Cases: appts, Events: sec.audit, Now: now}
+	// Referrals reach the reports through report.ReferralSource (counts of clear fields only).
+	deps.Reports = &report.Service{Store: db.Reports(), Cases: appts, Referrals: db.Referrals(sec.keys), Events: sec.audit, Now: now}
 	if deps.Worklist != nil {
 		deps.Worklist.Appointments = appts
 	}

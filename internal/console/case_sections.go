@@ -32,6 +32,7 @@ type caseSections struct {
 	Evidence    []evidenceRow
 	MoreItems   bool // the case holds more items than the page shows
 	PeopleNames map[string]string
+	Care        caseCare // consents, services, flags, appointments and time standards (care.go)
 }
 
 // runRow is one protocol run with its applicable steps.
@@ -129,6 +130,7 @@ func (c *Console) loadCase(r *request, id string) (casework.Case, caseSections, 
 	if s.CanAssign {
 		g.Go(func() (err error) { all, err = c.caseworkers(ctx, p); return err })
 	}
+	c.loadCare(r, id, &g, &s.Care)
 	if err := g.Wait(); err != nil {
 		if kerr != nil {
 			err = kerr
@@ -161,6 +163,7 @@ func (c *Console) loadCase(r *request, id string) (casework.Case, caseSections, 
 			s.Choices = append(s.Choices, w)
 		}
 	}
+	ids = append(ids, s.Care.careUserIDs()...)
 	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := known[id]; return ok })
 	names, err := c.deps.Identity.DisplayNames(ctx, p.OrgID, ids)
 	if err != nil {
@@ -168,6 +171,7 @@ func (c *Console) loadCase(r *request, id string) (casework.Case, caseSections, 
 	}
 	maps.Copy(names, known)
 	s.PeopleNames = names
+	c.finishCare(r, &s.Care, names)
 	for i := range s.Interviews {
 		s.Interviews[i].Interviewer = or(names[s.Interviews[i].Interviewer], s.Interviews[i].Interviewer)
 	}

@@ -60,6 +60,9 @@ type Deps struct {
 	OIDC *OIDC
 	// Referrals serves the supervisors' referral inbox (referrals.go); nil: no such page.
 	Referrals *referral.Service
+	// Care holds the services of working across agencies the case page, the calendar and the
+	// reports page read (care.go); a nil field leaves its section or page out.
+	Care CareDeps
 }
 
 // Console is the web console: its route table (with access policies), templates and assets.
@@ -139,6 +142,7 @@ func (c *Console) declare() {
 	c.declareAuditor()
 	c.declareOIDC()
 	c.declareReferrals()
+	c.declareCare()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,

@@ -157,6 +157,10 @@ func (s *Server) periodReport(c *fiber.Ctx) error {
 	return c.Send(b)
 }
 
+// PeriodCSV writes report r as GET /v1/reports/period?format=csv does (for the console's download);
+// it returns the CSV writer's error.
+func PeriodCSV(r report.Period) ([]byte, error) { return periodCSV(toPeriodReportView(r)) }
+
 // periodCSV writes a report as rows of section, key, measure, value (the same figures as the JSON).
 func periodCSV(v periodReportView) ([]byte, error) {
 	var buf bytes.Buffer

@@ -1,7 +1,9 @@
 package mongodb
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -12,6 +14,7 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/referral"
+	"github.com/childsafe-protocols/caseguide/internal/report"
 )
 
 // Referrals live in one collection, one document per referral, _id the referral id. The sender's
@@ -230,4 +233,42 @@ func (s *ReferralStore) OpenReferral(ctx context.Context, caseID string) (bool, 
 		}
 	}
 	return false, nil
+}
+
+// ReferralCounts returns the referrals organisation orgID sent or received with a sending time in
+// [from, to), counted by direction ("sent", "received"), service and outcome (the referral's
+// status now: its free-text outcome is encrypted and never counted), ordered by direction, service
+// and outcome; or the driver's error. It implements report.ReferralSource.
+func (s *ReferralStore) ReferralCounts(ctx context.Context, orgID string, from, to time.Time) ([]report.ReferralCount, error) {
+	type fact struct {
+		FromOrgID string `bson:"from_org_id"`
+		ToOrgID   string `bson:"to_org_id"`
+		Service   string `bson:"service"`
+		Status    string `bson:"status"`
+	}
+	filter := bson.D{{Key: "$or", Value: bson.A{bson.D{{Key: "from_org_id", Value: orgID}}, bson.D{{Key: "to_org_id", Value: orgID}}}},
+		{Key: "sent_at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
+	proj := bson.D{{Key: "from_org_id", Value: 1}, {Key: "to_org_id", Value: 1}, {Key: "service", Value: 1}, {Key: "status", Value: 1}}
+	docs, err := findDocs[fact](ctx, s.db, s.coll(), filter, options.Find().SetProjection(proj), "counting referrals: %w")
+	if err != nil {
+		return nil, err
+	}
+	counts := map[report.ReferralCount]int{}
+	for _, d := range docs {
+		if d.FromOrgID == orgID {
+			counts[report.ReferralCount{Direction: "sent", Service: d.Service, Outcome: d.Status}]++
+		}
+		if d.ToOrgID == orgID {
+			counts[report.ReferralCount{Direction: "received", Service: d.Service, Outcome: d.Status}]++
+		}
+	}
+	out := make([]report.ReferralCount, 0, len(counts))
+	for k, n := range counts {
+		k.Count = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b report.ReferralCount) int {
+		return cmp.Or(cmp.Compare(a.Direction, b.Direction), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Outcome, b.Outcome))
+	})
+	return out, nil
 }
