@@ -45,6 +45,7 @@ type Bulk struct {
 
 // bulkCase is a staged case with everything it holds.
 type bulkCase struct {
+	created  casework.Case // as CreateCase stored it
 	c        casework.Case
 	runs     []*casework.Run
 	sessions []*bulkSession
@@ -105,7 +106,7 @@ func (s *BulkCasework) CreateCase(_ context.Context, c casework.Case) error {
 	if s.b.cases[c.ID] != nil {
 		return casework.ErrExists
 	}
-	s.b.cases[c.ID] = &bulkCase{c: cloneCase(c)}
+	s.b.cases[c.ID] = &bulkCase{created: cloneCase(c), c: cloneCase(c)}
 	return nil
 }
 

@@ -3,7 +3,10 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
@@ -110,18 +113,27 @@ func (b *Bulk) documents(ctx context.Context, bc *bulkCase, next map[string]int6
 	org := bc.c.OrgID
 	take := func() int64 { seq := next[org]; next[org]++; return seq }
 
-	c, err := toCaseworkCaseDoc(keys, bc.c)
+	// The document CreateCase inserted, then UpdateCase's $set when the case changed since.
+	c, err := toCaseworkCaseDoc(keys, bc.created)
 	if err != nil {
 		return err
 	}
-	// CreateCase's fields, then UpdateCase's when the case changed since (its caseworkers did not).
 	c.ChangeSeq = take()
 	c.FormerCaseworkerIDs, c.Assigned = []string{}, assignmentsSince(nil, c.CaseworkerIDs, c.ChangeSeq)
-	if bc.c.Version > 1 {
-		c.FormerCaseworkerIDs = formerCaseworkers(c.FormerCaseworkerIDs, c.CaseworkerIDs, c.CaseworkerIDs)
-		c.Assigned = assignmentsSince(c.Assigned, c.CaseworkerIDs, c.ChangeSeq)
+	if bc.c.Version == bc.created.Version {
+		docs.cases = append(docs.cases, c)
+	} else {
+		now, err := toCaseworkCaseDoc(keys, bc.c)
+		if err != nil {
+			return err
+		}
+		created, err := asD(c)
+		if err != nil {
+			return err
+		}
+		former := formerCaseworkers(c.FormerCaseworkerIDs, c.CaseworkerIDs, now.CaseworkerIDs)
+		docs.cases = append(docs.cases, applySet(created, caseUpdateSet(now, c.ChangeSeq, former, assignmentsSince(c.Assigned, now.CaseworkerIDs, c.ChangeSeq))))
 	}
-	docs.cases = append(docs.cases, c)
 
 	for _, r := range bc.runs {
 		d, err := toCaseworkRunDoc(keys, *r)
@@ -182,4 +194,28 @@ func (b *Bulk) documents(ctx context.Context, bc *bulkCase, next map[string]int6
 		}
 	}
 	return nil
+}
+
+// asD returns doc as a bson.D, its fields in the order they are stored.
+func asD(doc any) (bson.D, error) {
+	raw, err := bson.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var d bson.D
+	return d, bson.Unmarshal(raw, &d)
+}
+
+// applySet applies the top-level $set set to d as the server does: a field d holds gets its new
+// value in place, another is appended.
+func applySet(d, set bson.D) bson.D {
+	for _, e := range set {
+		i := slices.IndexFunc(d, func(x bson.E) bool { return x.Key == e.Key })
+		if i < 0 {
+			d = append(d, e)
+		} else {
+			d[i].Value = e.Value
+		}
+	}
+	return d
 }
