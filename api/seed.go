@@ -16,12 +16,14 @@ import (
 
 	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/config"
+	"github.com/childsafe-protocols/caseguide/internal/evidence"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
+	"github.com/childsafe-protocols/caseguide/internal/interview"
 	"github.com/childsafe-protocols/caseguide/internal/protocol"
 	"github.com/childsafe-protocols/caseguide/internal/seed"
 )
 
-const seedUsage = `usage: api seed [-cases N] [-seed N] [-password TEXT] [-reads N] [-workers N] [-cpuprofile FILE] [-force]
+const seedUsage = `usage: api seed [-cases N] [-seed N] [-password TEXT] [-reads N] [-workers N] [-bulk=false] [-cpuprofile FILE] [-force]
 Fills the configured database (MONGODB_URI, or the embedded one in DATA_DIR) with a fictional agency.`
 
 // seedCommand fills the database with a fictional agency (internal/seed) through the same services
@@ -39,6 +41,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	reads := fs.Int("reads", seed.DefaultReadsPerCase, "case reads per case (each an audit entry); 0 for none")
 	workers := fs.Int("workers", 8, "cases seeded at once")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (to see where seeding time goes)")
+	bulk := fs.Bool("bulk", true, "stage each case's records in memory through the services and insert them in bulk (false: every write goes to the database as the API's do)")
 	force := fs.Bool("force", false, "seed even when the database already holds cases, interviews, evidence or users")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,17 +94,34 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := publishLibrary(ctx, db, library, docs, log); err != nil {
 		return err
 	}
-	cs := casework.NewService(db.Casework(sec.keys), library, sec.audit, time.Now).WithDirectory(sec.identity)
-	interviews, err := newInterviews(db, sec.keys, cs, library, sec.audit, cfg.InterviewRulesFile)
+	// The stores: the database's, or (bulk) staging in memory that writes each case's documents once
+	// it is done (mongodb.Bulk: the same documents, in InsertMany batches).
+	var (
+		cwStore casework.Store  = db.Casework(sec.keys)
+		ivStore interview.Store = db.Interviews(sec.keys)
+		evStore evidence.Store  = db.Evidence(sec.keys)
+		staging seed.Bulk
+	)
+	if *bulk {
+		b := db.Bulk(sec.keys)
+		cwStore, ivStore, evStore, staging = b.Casework(), b.Interviews(), b.Evidence(), b
+	}
+	cs := casework.NewService(cwStore, library, sec.audit, time.Now).WithDirectory(sec.identity)
+	interviews, err := newInterviewsOn(ivStore, cs, library, sec.audit, cfg.InterviewRulesFile)
 	if err != nil {
 		return err
 	}
-	ev, err := newEvidence(db, sec, cs)
+	ev, err := newEvidenceOn(evStore, sec, cs)
+	if err != nil {
+		return err
+	}
+	// The final verification reads what was written, through the database's stores.
+	verifyEv, err := newEvidence(db, sec, casework.NewService(db.Casework(sec.keys), library, sec.audit, time.Now).WithDirectory(sec.identity))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeding %d cases (seed %d) into %s\n", *cases, *seedN, where(cfg))
-	res, err := seed.Run(ctx, seed.Services{Identity: sec.identity, Orgs: db.Identity(), Cases: cs, Interviews: interviews, Evidence: ev, Audit: sec.audit},
+	res, err := seed.Run(ctx, seed.Services{Identity: sec.identity, Orgs: db.Identity(), Cases: cs, Interviews: interviews, Evidence: ev, Audit: sec.audit, Bulk: staging, Verify: verifyEv},
 		seed.Config{Cases: *cases, Seed: *seedN, Password: *password, ReadsPerCase: *reads, Workers: *workers, Suffix: suffix, Progress: stdout})
 	if err != nil {
 		return fmt.Errorf("%w\n%w", err, describe(err))

@@ -21,6 +21,11 @@ const receiptKeyInfo = "caseguide custody receipts v1"
 // receipts with the same key and no new secret needs configuring), distinct from it: a receipt is
 // never a valid access token and the reverse. It returns an error when the key cannot be derived.
 func newEvidence(db *mongodb.DB, sec *security, cases *casework.Service) (*evidence.Service, error) {
+	return newEvidenceOn(db.Evidence(sec.keys), sec, cases)
+}
+
+// newEvidenceOn is newEvidence on the given store (the seed's bulk staging, for one).
+func newEvidenceOn(store evidence.Store, sec *security, cases *casework.Service) (*evidence.Service, error) {
 	seed, err := hkdf.Key(sha256.New, sec.tokenKey.Seed(), nil, receiptKeyInfo, ed25519.SeedSize)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the receipt key: %w", err)
@@ -29,5 +34,5 @@ func newEvidence(db *mongodb.DB, sec *security, cases *casework.Service) (*evide
 	if err != nil {
 		return nil, err
 	}
-	return evidence.NewService(db.Evidence(sec.keys), cases, sec.audit, signer, time.Now).WithDirectory(sec.identity).WithCheckpoints(sec.checkpoints), nil
+	return evidence.NewService(store, cases, sec.audit, signer, time.Now).WithDirectory(sec.identity).WithCheckpoints(sec.checkpoints), nil
 }

@@ -20,6 +20,12 @@ import (
 // shipped ones. It returns an error when the rules file cannot be read or holds an invalid rule.
 func newInterviews(db *mongodb.DB, keys *fieldcrypt.KeyRing, cases *casework.Service, library *protocol.Service,
 	log *audit.Service, rulesFile string) (*interview.Service, error) {
+	return newInterviewsOn(db.Interviews(keys), cases, library, log, rulesFile)
+}
+
+// newInterviewsOn is newInterviews on the given store (the seed's bulk staging, for one).
+func newInterviewsOn(store interview.Store, cases *casework.Service, library *protocol.Service,
+	log *audit.Service, rulesFile string) (*interview.Service, error) {
 	var rules interview.Rules
 	if rulesFile != "" {
 		var err error
@@ -27,7 +33,7 @@ func newInterviews(db *mongodb.DB, keys *fieldcrypt.KeyRing, cases *casework.Ser
 			return nil, fmt.Errorf("INTERVIEW_RULES_FILE: %w", err)
 		}
 	}
-	svc, err := interview.NewService(db.Interviews(keys), cases, library, log, rules, time.Now)
+	svc, err := interview.NewService(store, cases, library, log, rules, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("interview quality rules: %w", err)
 	}

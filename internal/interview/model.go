@@ -190,6 +190,10 @@ type SharedFrom struct {
 	SessionID  string
 }
 
+// Clone returns a copy of s that shares no slice or pointer with it (for stores that keep sessions in
+// memory, such as the seed's bulk loader).
+func (s Session) Clone() Session { return s.clone() }
+
 func (s Session) clone() Session {
 	s.Situation = protocol.Situation{AgeBand: s.Situation.AgeBand, CaseTypes: slices.Clone(s.Situation.CaseTypes), Needs: slices.Clone(s.Situation.Needs)}
 	s.Plan = s.Plan.clone()

@@ -148,15 +148,7 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 	assigned := assignmentsSince(old.Assigned, doc.CaseworkerIDs, seq)
 	res, err := s.db.updateByID(ctx, s.cases(), c.ID,
 		bson.D{{Key: "version", Value: c.Version - 1}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "reference_number", Value: doc.ReferenceNumber}, {Key: "child", Value: doc.Child},
-			{Key: "case_types", Value: doc.CaseTypes}, {Key: "caseworker_ids", Value: doc.CaseworkerIDs},
-			{Key: "supervisor_id", Value: doc.SupervisorID}, {Key: "status", Value: doc.Status},
-			{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
-			{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
-			{Key: "change_seq", Value: seq}, {Key: "former_caseworker_ids", Value: former}, {Key: "assigned", Value: assigned},
-			{Key: "transferred_by", Value: doc.TransferredBy}, {Key: "assignment_history", Value: doc.AssignmentHistory},
-		}}})
+		bson.D{{Key: "$set", Value: caseUpdateSet(doc, seq, former, assigned)}})
 	if err != nil {
 		return unavailable("updating case %s: %w", c.ID, err)
 	}
@@ -164,6 +156,20 @@ func (s *CaseworkStore) UpdateCase(ctx context.Context, c casework.Case) error {
 		return casework.ErrStale
 	}
 	return nil
+}
+
+// caseUpdateSet is the $set of UpdateCase: every mutable field of doc, with its change number, former
+// caseworkers and assignments.
+func caseUpdateSet(doc caseworkCaseDoc, seq int64, former []string, assigned []caseworkAssignmentDoc) bson.D {
+	return bson.D{
+		{Key: "reference_number", Value: doc.ReferenceNumber}, {Key: "child", Value: doc.Child},
+		{Key: "case_types", Value: doc.CaseTypes}, {Key: "caseworker_ids", Value: doc.CaseworkerIDs},
+		{Key: "supervisor_id", Value: doc.SupervisorID}, {Key: "status", Value: doc.Status},
+		{Key: "closed_at", Value: doc.ClosedAt}, {Key: "status_reason", Value: doc.StatusReason},
+		{Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},
+		{Key: "change_seq", Value: seq}, {Key: "former_caseworker_ids", Value: former}, {Key: "assigned", Value: assigned},
+		{Key: "transferred_by", Value: doc.TransferredBy}, {Key: "assignment_history", Value: doc.AssignmentHistory},
+	}
 }
 
 // CreateRun stores a new run with its records. It returns casework.ErrExists when the id is taken,

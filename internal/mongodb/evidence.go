@@ -217,16 +217,19 @@ func (s *EvidenceStore) SetHead(ctx context.Context, it evidence.Item, head evid
 	return nil
 }
 
+// errNoEvent is findByID's answer for a missing event (Event reports it as false).
+var errNoEvent = errors.New("no such custody event")
+
 // Event returns event seq of an item, and false when there is none. It returns an Unavailable
 // *apperr.Error when the database fails.
 func (s *EvidenceStore) Event(ctx context.Context, itemID string, seq int64) (evidence.Event, bool, error) {
 	var d evidenceEventDoc
-	err := s.events().FindOne(ctx, bson.D{{Key: "_id", Value: EvidenceEventID(itemID, seq)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	err := s.db.findByID(ctx, s.events(), EvidenceEventID(itemID, seq), &d, errNoEvent, "custody event "+EvidenceEventID(itemID, seq))
+	if errors.Is(err, errNoEvent) {
 		return evidence.Event{}, false, nil
 	}
 	if err != nil {
-		return evidence.Event{}, false, unavailable("reading custody event %s:%d: %w", itemID, seq, err)
+		return evidence.Event{}, false, err
 	}
 	return fromEvidenceEventDoc(s.keys.in(ctx), d), true, nil
 }
@@ -269,7 +272,10 @@ func (s *EvidenceStore) Events(ctx context.Context, itemID string, after int64, 
 // error as is, an error when a document cannot be decoded, or an Unavailable *apperr.Error when the
 // database fails.
 func (s *EvidenceStore) ScanEvents(ctx context.Context, itemID string, fn func(evidence.Event) error) error {
-	if s.db.ferret { // only _id lookups use an index there: read the events by number
+	// Only _id lookups use an index in FerretDB's own engine: read the events by number there. With
+	// the embedded tables (UseTables) the query below is an SQLite range scan on the item_seq index
+	// (one query per chain instead of one read per event and the probes past its end).
+	if s.db.ferret && s.db.tables == nil {
 		return walkByID(ctx, func(ctx context.Context, seq int64) (evidence.Event, bool, error) {
 			return s.Event(ctx, itemID, seq)
 		}, fn)

@@ -50,6 +50,15 @@ func (s *seeder) session(ctx context.Context, worker, sup identity.Principal, c 
 		}
 		e.Prompts = append(e.Prompts, interview.Prompt{ClientID: fmt.Sprintf("p%03d", k), Type: typ, RecordedAt: t})
 	}
+	// A session of the newest cases would end after the run's start (its clock stops there): move it
+	// back so that it ends then (devices may not record times in the future).
+	if end := t.Add(2 * time.Minute); end.After(s.now) {
+		shift := end.Sub(s.now)
+		started, t = started.Add(-shift), t.Add(-shift)
+		for k := range e.Prompts {
+			e.Prompts[k].RecordedAt = e.Prompts[k].RecordedAt.Add(-shift)
+		}
+	}
 	e.Breaks = []interview.Break{{ClientID: "b1", StartedAt: t.Add(-20 * time.Minute), EndedAt: t.Add(-12 * time.Minute), Note: "Team consulted; two questions relayed."}}
 	e.Checks = []interview.WellbeingCheck{{ClientID: "w1", CheckedAt: t.Add(-25 * time.Minute), Note: "Child asked for water; calm."}}
 	for _, step := range view.Checklist {

@@ -38,7 +38,27 @@ type Services struct {
 	Interviews *interview.Service
 	Evidence   *evidence.Service
 	Audit      *audit.Service
+	// Bulk, when set, is the staging the stores behind Cases, Interviews and Evidence write to (the
+	// bulk mode of the seed command, mongodb.Bulk): each case is marked Done once seeded, and the
+	// done cases are flushed to the database together, BulkEvery at a time, and at the end.
+	Bulk Bulk
+	// Verify, when set, is the evidence service the final verification reads through (one on the
+	// database's own stores, when Evidence writes to Bulk); Evidence otherwise.
+	Verify *evidence.Service
 }
+
+// Bulk writes the records of finished cases to the database in bulk (*mongodb.Bulk).
+type Bulk interface {
+	// Done marks case id finished.
+	Done(id string)
+	// Pending returns how many finished cases are not written yet.
+	Pending() int
+	// Flush writes the finished cases; it returns the database's error.
+	Flush(ctx context.Context) error
+}
+
+// BulkEvery is how many finished cases a bulk seed writes at once.
+const BulkEvery = 100
 
 // OrgCreator creates organisations (the identity store: there is no API for it).
 type OrgCreator interface {
@@ -127,6 +147,11 @@ func Run(ctx context.Context, svc Services, cfg Config) (*Result, error) {
 	}
 	if err := s.casework(ctx); err != nil {
 		return nil, err
+	}
+	if svc.Bulk != nil {
+		if err := svc.Bulk.Flush(ctx); err != nil {
+			return nil, fmt.Errorf("writing the seeded cases: %w", err)
+		}
 	}
 	if err := svc.Audit.Flush(ctx); err != nil {
 		return nil, fmt.Errorf("flushing the audit log: %w", err)
@@ -220,7 +245,14 @@ func (s *seeder) casework(ctx context.Context) error {
 				if i >= total || ctx.Err() != nil {
 					return
 				}
-				if err := s.oneCase(ctx, int(i)); err != nil {
+				err := s.oneCase(ctx, int(i))
+				if err == nil && s.svc.Bulk != nil {
+					s.svc.Bulk.Done(s.plan.Case(int(i)).ID)
+					if s.svc.Bulk.Pending() >= BulkEvery {
+						err = s.svc.Bulk.Flush(ctx)
+					}
+				}
+				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("seeding case %d: %w", i, err); cancel() })
 					return
 				}
@@ -257,7 +289,11 @@ func (s *seeder) verify(ctx context.Context) error {
 			continue
 		}
 		o := s.orgs[c.Org]
-		rep, err := s.svc.Evidence.VerifyCase(ctx, o.supervisors[c.Supervisor], c.ID)
+		verifier := s.svc.Evidence
+		if s.svc.Verify != nil {
+			verifier = s.svc.Verify
+		}
+		rep, err := verifier.VerifyCase(ctx, o.supervisors[c.Supervisor], c.ID)
 		if err != nil {
 			return fmt.Errorf("verifying the evidence of case %s: %w", c.ID, err)
 		}
