@@ -93,6 +93,25 @@ func (b *Bulk) staged(id string) *bulkCase {
 	return nil
 }
 
+// stageChild stages record id of case caseID with add when that case is staged, and returns exists
+// when a staged record already has the id; when the case is not staged it calls store instead
+// (without holding b.mu).
+func (b *Bulk) stageChild(caseID, id string, exists error, store func() error, add func(*bulkCase)) error {
+	b.mu.Lock()
+	bc := b.cases[caseID]
+	if bc == nil {
+		b.mu.Unlock()
+		return store()
+	}
+	defer b.mu.Unlock()
+	if _, ok := b.owner[id]; ok {
+		return exists
+	}
+	add(bc)
+	b.owner[id] = caseID
+	return nil
+}
+
 // BulkCasework is the casework.Store of a Bulk: it stages new cases and their runs.
 type BulkCasework struct {
 	*CaseworkStore
@@ -142,20 +161,11 @@ func (s *BulkCasework) UpdateCase(ctx context.Context, c casework.Case) error {
 // CreateRun stages a new run of a staged case (or stores it, see CaseworkStore.CreateRun). It
 // returns casework.ErrExists when a staged run has its id.
 func (s *BulkCasework) CreateRun(ctx context.Context, r casework.Run) error {
-	s.b.mu.Lock()
-	bc := s.b.cases[r.CaseID]
-	if bc == nil {
-		s.b.mu.Unlock()
-		return s.CaseworkStore.CreateRun(ctx, r)
-	}
-	defer s.b.mu.Unlock()
-	if _, ok := s.b.owner[r.ID]; ok {
-		return casework.ErrExists
-	}
-	r.Records = slices.Clone(r.Records)
-	bc.runs = append(bc.runs, &r)
-	s.b.owner[r.ID] = r.CaseID
-	return nil
+	return s.b.stageChild(r.CaseID, r.ID, casework.ErrExists, func() error { return s.CaseworkStore.CreateRun(ctx, r) },
+		func(bc *bulkCase) {
+			r.Records = slices.Clone(r.Records)
+			bc.runs = append(bc.runs, &r)
+		})
 }
 
 // stagedRun returns staged run id; the caller holds b.mu.

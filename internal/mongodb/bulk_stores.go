@@ -31,19 +31,10 @@ func (b *Bulk) stagedSession(id string) *bulkSession {
 // CreateSession stages a new session of a staged case with its empty, open log (or stores it, see
 // InterviewStore.CreateSession). It returns interview.ErrExists when a staged session has its id.
 func (s *BulkInterviews) CreateSession(ctx context.Context, sess interview.Session) error {
-	s.b.mu.Lock()
-	bc := s.b.cases[sess.CaseID]
-	if bc == nil {
-		s.b.mu.Unlock()
-		return s.InterviewStore.CreateSession(ctx, sess)
-	}
-	defer s.b.mu.Unlock()
-	if _, ok := s.b.owner[sess.ID]; ok {
-		return interview.ErrExists
-	}
-	bc.sessions = append(bc.sessions, &bulkSession{s: sess.Clone(), log: interview.Log{SessionID: sess.ID, Open: true}, updated: sess.CreatedAt})
-	s.b.owner[sess.ID] = sess.CaseID
-	return nil
+	return s.b.stageChild(sess.CaseID, sess.ID, interview.ErrExists, func() error { return s.InterviewStore.CreateSession(ctx, sess) },
+		func(bc *bulkCase) {
+			bc.sessions = append(bc.sessions, &bulkSession{s: sess.Clone(), log: interview.Log{SessionID: sess.ID, Open: true}, updated: sess.CreatedAt})
+		})
 }
 
 // Session returns a staged session, or the stored one (see InterviewStore.Session).
@@ -203,20 +194,11 @@ func (b *Bulk) stagedItem(id string) *bulkItem {
 // CreateItem stages a new item of a staged case (or stores it, see EvidenceStore.CreateItem). It
 // returns evidence.ErrExists when a staged item has its id.
 func (s *BulkEvidence) CreateItem(ctx context.Context, it evidence.Item) error {
-	s.b.mu.Lock()
-	bc := s.b.cases[it.CaseID]
-	if bc == nil {
-		s.b.mu.Unlock()
-		return s.EvidenceStore.CreateItem(ctx, it)
-	}
-	defer s.b.mu.Unlock()
-	if _, ok := s.b.owner[it.ID]; ok {
-		return evidence.ErrExists
-	}
-	it.Hashes = slices.Clone(it.Hashes)
-	bc.items = append(bc.items, &bulkItem{it: it})
-	s.b.owner[it.ID] = it.CaseID
-	return nil
+	return s.b.stageChild(it.CaseID, it.ID, evidence.ErrExists, func() error { return s.EvidenceStore.CreateItem(ctx, it) },
+		func(bc *bulkCase) {
+			it.Hashes = slices.Clone(it.Hashes)
+			bc.items = append(bc.items, &bulkItem{it: it})
+		})
 }
 
 // Item returns a staged item, or the stored one (see EvidenceStore.Item).
