@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	// The runtime the generated client imports: required here so that the module provides it, and
 	// the generated code builds offline after `go mod download`.
@@ -113,15 +118,115 @@ func TestContractConventions(t *testing.T) {
 }
 
 // TestContractExamples checks every example in api/openapi.yaml against its schema (TestMain
-// validates the rest of the document before any test runs). It validates a copy of its own, so the
-// checks the other tests make on the shared document run beside it.
+// validates the rest of the document before any test runs), with one JSON Schema compiler for the
+// whole document (kin-openapi's own check compiles a validator per example: 24 s). It also shows the
+// check failing on a copy of the document with one example broken.
 func TestContractExamples(t *testing.T) {
 	t.Parallel()
-	doc, err := openapi3.NewLoader().LoadFromData(openAPI)
+	raw, err := json.Marshal(contract)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := doc.Validate(t.Context()); err != nil {
-		t.Fatalf("an example in api/openapi.yaml does not match its schema: %v", err)
+	load := func(t *testing.T) map[string]any {
+		t.Helper()
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc.(map[string]any)
 	}
+	t.Run("the contract", func(t *testing.T) {
+		t.Parallel()
+		checked, errs := exampleErrors(t, load(t))
+		for _, err := range errs {
+			t.Error(err)
+		}
+		t.Logf("checked %d examples", checked)
+		if checked < 100 {
+			t.Errorf("checked %d examples; the contract has more than 100", checked)
+		}
+	})
+	t.Run("a broken example is found", func(t *testing.T) {
+		t.Parallel()
+		doc := load(t)
+		problem := doc["components"].(map[string]any)["schemas"].(map[string]any)["Problem"].(map[string]any)
+		problem["properties"].(map[string]any)["type"].(map[string]any)["examples"] = []any{"not a problem type"}
+		if _, errs := exampleErrors(t, doc); len(errs) != 1 {
+			t.Errorf("%d errors, want 1: %v", len(errs), errs)
+		}
+	})
+}
+
+// exampleErrors checks every example in the OpenAPI document doc (as JSON) against its schema:
+// a schema's own example and examples, and the example or examples of a media type, parameter or
+// header against the schema beside them. It returns how many it checked and what did not match.
+func exampleErrors(t *testing.T, doc map[string]any) (checked int, errs []error) {
+	t.Helper()
+	const url = "urn:caseguide:openapi-examples"
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(url, doc); err != nil {
+		t.Fatal(err)
+	}
+	check := func(schemaAt, exampleAt string, v any) {
+		checked++
+		s, err := c.Compile(url + "#" + schemaAt)
+		if err == nil {
+			err = s.Validate(v)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("example at %s does not match its schema %s: %w", exampleAt, schemaAt, err))
+		}
+	}
+	var walk func(at string, node any)
+	walk = func(at string, node any) {
+		switch n := node.(type) {
+		case []any:
+			for i, v := range n {
+				walk(at+"/"+strconv.Itoa(i), v)
+			}
+		case map[string]any:
+			schemaAt := at // an example beside a schema is of that schema, else of the object it is in
+			if _, ok := n["schema"].(map[string]any); ok {
+				schemaAt = at + "/schema"
+			}
+			for key, v := range n {
+				list, isList := v.([]any)
+				named, isMap := v.(map[string]any)
+				switch {
+				case key == "example" && (schemaAt != at || isSchema(n)):
+					check(schemaAt, at+"/example", v)
+				case key == "examples" && isList && isSchema(n):
+					for i, e := range list {
+						check(at, at+"/examples/"+strconv.Itoa(i), e)
+					}
+				case key == "examples" && isMap && schemaAt != at:
+					for name, e := range named {
+						if value, ok := e.(map[string]any)["value"]; ok {
+							check(schemaAt, at+"/examples/"+escapePointer(name)+"/value", value)
+						}
+					}
+				default:
+					walk(at+"/"+escapePointer(key), v)
+				}
+			}
+		}
+	}
+	walk("", doc)
+	return checked, errs
+}
+
+// isSchema reports whether the JSON object n is a schema holding examples: in OpenAPI 3.1 only a
+// schema's examples are a list, and a schema's example sits beside its type, reference or composition.
+func isSchema(n map[string]any) bool {
+	if _, ok := n["examples"].([]any); ok {
+		return true
+	}
+	for _, k := range []string{"type", "$ref", "oneOf", "anyOf", "allOf", "enum", "const", "format", "pattern"} {
+		if _, ok := n[k]; ok {
+			return true
+		}
+	}
+	return false
 }
