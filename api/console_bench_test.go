@@ -86,14 +86,21 @@ func BenchmarkConsolePages(b *testing.B) {
 		close(next)
 		wg.Wait()
 		b.StartTimer()
+		var cpu []string // CPU per request of each page, in the order of the table
 		median := func(get func() int) string {
 			var ds []time.Duration
+			cpu0, cpuOK := processCPU()
 			for range requests {
 				start := time.Now()
 				if st := get(); st != http.StatusOK {
 					b.Fatalf("status %d", st)
 				}
 				ds = append(ds, time.Since(start))
+			}
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				cpu = append(cpu, fmt.Sprintf("%.1f ms", float64((cpu1-cpu0).Microseconds())/1000/float64(requests)))
+			} else {
+				cpu = append(cpu, "?")
 			}
 			slices.Sort(ds)
 			return fmt.Sprintf("%.1f ms", float64(ds[len(ds)/2].Microseconds())/1000)
@@ -111,6 +118,9 @@ func BenchmarkConsolePages(b *testing.B) {
 		casePage := median(func() int { return cc.get("/console/cases/" + oneCase).status })
 		coaching := median(func() int { return cc.get("/console/coaching?interviewer=" + me.User.ID).status })
 		fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", size, signIn, read, worklist, reviewPage, api, caseList, casePage, coaching)
+		// The same requests' CPU time, server and client (one process), as a mean: it depends far less
+		// than the wall time on what else runs on the machine.
+		fmt.Printf("| %d, CPU per request | %s |\n", size, strings.Join(cpu, " | "))
 	}
 }
 

@@ -43,8 +43,8 @@ type Overview struct {
 	Caseload   map[string]*Load // caseworker user id -> load
 }
 
-// Overview reads every open case of the supervisor's organisation and their protocol runs (one
-// query each) and returns the cases with no caseworker, the overdue steps (as GetRun computes them,
+// Overview reads every open case of the supervisor's organisation and their protocol runs
+// (Store.OpenWork) and returns the cases with no caseworker, the overdue steps (as GetRun computes them,
 // on the pinned protocol versions) and each caseworker's open cases and overdue steps. One audit
 // entry (case.overview) records the read. It returns identity.ErrForbidden unless p is a
 // supervisor; or the store's, protocol source's or recorder's error.
@@ -53,18 +53,11 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 		return Overview{}, s.denied(ctx, p, ActionOverview, ResourceCase, "", identity.ErrForbidden)
 	}
 	now := s.clock()
-	var open []Case
-	for after := ""; ; {
-		page, err := s.store.ListCaseSummaries(ctx, StoreFilter{OrgID: p.OrgID, Status: StatusOpen}, after, 1000)
-		if err != nil {
-			return Overview{}, fmt.Errorf("listing open cases: %w", err)
-		}
-		open = append(open, page...)
-		if len(page) < 1000 {
-			break
-		}
-		after = page[len(page)-1].ID
+	work, err := s.store.OpenWork(ctx, p.OrgID)
+	if err != nil {
+		return Overview{}, fmt.Errorf("reading open cases and runs: %w", err)
 	}
+	open, runs := work.Cases, work.Runs
 	ov := Overview{OpenCases: len(open), Open: open, Caseload: map[string]*Load{}}
 	byID := make(map[string]Case, len(open))
 	for _, c := range open {
@@ -80,14 +73,6 @@ func (s *Service) Overview(ctx context.Context, p identity.Principal) (Overview,
 			}
 			load.OpenCases++
 		}
-	}
-	openIDs := make([]string, len(open))
-	for i, c := range open {
-		openIDs[i] = c.ID
-	}
-	runs, err := s.store.ListRunProgress(ctx, p.OrgID, openIDs)
-	if err != nil {
-		return Overview{}, fmt.Errorf("listing runs: %w", err)
 	}
 	situations := make(map[string]protocol.Situation, len(open))
 	for _, r := range runs {

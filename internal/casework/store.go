@@ -46,9 +46,21 @@ type Store interface {
 	// ListRunProgress returns the runs of the cases caseIDs of organisation orgID, by case, start
 	// time and id, with their records' step, status and times only: Reason and Note are empty.
 	ListRunProgress(ctx context.Context, orgID string, caseIDs []string) ([]Run, error)
+	// OpenWork returns every open case of organisation orgID, by id, as ListCaseSummaries returns
+	// them, and their runs, by case, start time and id, as ListRunProgress returns them: what the
+	// supervisor's overview reads on every request. An implementation may answer from a cache that
+	// it keeps exactly up to date with every write that ended before the call.
+	OpenWork(ctx context.Context, orgID string) (OpenWork, error)
 	// AppendStepRecord appends rec to run runID unless the run already holds a record with
 	// rec.ClientID; appended reports which. ErrNotFound when the run does not exist.
 	AppendStepRecord(ctx context.Context, runID string, rec StepRecord) (appended bool, err error)
+}
+
+// OpenWork is an organisation's open cases (summaries: see Store.ListCaseSummaries) and their runs
+// (progress: see Store.ListRunProgress).
+type OpenWork struct {
+	Cases []Case // by id
+	Runs  []Run  // by case, start time and id
 }
 
 // ProtocolSource gives published protocol versions (*protocol.Service satisfies it).

@@ -57,35 +57,49 @@ func DatabaseName() string {
 // _id lookup index of ferret.Server.IndexIDs), so that benchmarks measure what the service does.
 func Open(t testing.TB) *mongodb.DB {
 	t.Helper()
+	return OpenInstances(t, 1)[0]
+}
+
+// OpenInstances is Open with n connections to the same fresh database, each with its own locks and
+// caches, as n instances of the service (processes) would have.
+func OpenInstances(t testing.TB, n int) []*mongodb.DB {
+	t.Helper()
 	ctx := context.Background()
 	uri, srv := os.Getenv("MONGODB_TEST_URI"), (*ferret.Server)(nil)
 	if uri == "" {
 		srv = embedded(t)
 		uri = srv.URI()
 	}
-	db, err := mongodb.Connect(ctx, uri, DatabaseName(), 10*time.Second)
-	if err != nil {
-		t.Fatalf("connecting: %v", err)
-	}
-	t.Cleanup(func() { db.Close(context.Background()) })
-	if err := db.EnsureIndexes(ctx); err != nil {
-		t.Fatalf("creating indexes: %v", err)
-	}
-	if srv != nil {
-		if err := db.CreateCollections(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.IndexIDs(ctx); err != nil {
-			t.Fatal(err)
-		}
-		tables, err := srv.Tables(db.Name())
+	name := DatabaseName()
+	var out []*mongodb.DB
+	for i := range n {
+		db, err := mongodb.Connect(ctx, uri, name, 10*time.Second)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("connecting: %v", err)
 		}
-		t.Cleanup(func() { tables.Close() })
-		if err := db.UseTables(ctx, tables); err != nil {
-			t.Fatal(err)
+		t.Cleanup(func() { db.Close(context.Background()) })
+		if err := db.EnsureIndexes(ctx); err != nil {
+			t.Fatalf("creating indexes: %v", err)
 		}
+		if srv != nil {
+			if i == 0 {
+				if err := db.CreateCollections(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := srv.IndexIDs(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tables, err := srv.Tables(db.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { tables.Close() })
+			if err := db.UseTables(ctx, tables); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out = append(out, db)
 	}
-	return db
+	return out
 }

@@ -1,7 +1,6 @@
 package mongodb
 
 import (
-	"cmp"
 	"context"
 	"slices"
 
@@ -73,20 +72,21 @@ func (s *CaseworkStore) ListRunProgress(ctx context.Context, orgID string, caseI
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range docs {
-			r := casework.Run{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, ProtocolID: d.ProtocolID, ProtocolVersion: d.ProtocolVersion,
-				StartedAt: d.StartedAt.UTC(), StartedBy: d.StartedBy, Records: make([]casework.StepRecord, 0, len(d.Records))}
-			for _, rd := range d.Records {
-				r.Records = append(r.Records, casework.StepRecord{StepID: rd.StepID, Status: casework.StepStatus(rd.Status),
-					RecordedAt: rd.RecordedAt.UTC(), ReceivedAt: rd.ReceivedAt.UTC(), ByUserID: rd.ByUserID, ClientID: rd.ClientID})
-			}
-			out = append(out, r)
-		}
+		out = append(out, mapDocs(docs, runProgress)...)
 	}
-	slices.SortFunc(out, func(a, b casework.Run) int {
-		return cmp.Or(cmp.Compare(a.CaseID, b.CaseID), a.StartedAt.Compare(b.StartedAt), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, compareRunProgress)
 	return out, nil
+}
+
+// runProgress converts a run document without decrypting (see ListRunProgress).
+func runProgress(d caseworkRunDoc) casework.Run {
+	r := casework.Run{ID: d.ID, OrgID: d.OrgID, CaseID: d.CaseID, ProtocolID: d.ProtocolID, ProtocolVersion: d.ProtocolVersion,
+		StartedAt: d.StartedAt.UTC(), StartedBy: d.StartedBy, Records: make([]casework.StepRecord, 0, len(d.Records))}
+	for _, rd := range d.Records {
+		r.Records = append(r.Records, casework.StepRecord{StepID: rd.StepID, Status: casework.StepStatus(rd.Status),
+			RecordedAt: rd.RecordedAt.UTC(), ReceivedAt: rd.ReceivedAt.UTC(), ByUserID: rd.ByUserID, ClientID: rd.ClientID})
+	}
+	return r
 }
 
 // caseFilter is the filter of ListCases and ListCaseSummaries.

@@ -40,6 +40,8 @@ type DB struct {
 	// the case key keepers, one per key ring (see CaseKeys)
 	caseKeysMu sync.Mutex
 	caseKeys   map[*fieldcrypt.KeyRing]*CaseKeys
+	// the open cases and runs of the supervisors' overviews, per organisation (see openWorkCache)
+	openWork *openWorkCache
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -62,7 +64,7 @@ func Connect(ctx context.Context, uri, name string, timeout time.Duration) (*DB,
 		return nil, fmt.Errorf("asking the database what it is: %w", err)
 	}
 	_, ferret := info["ferretdbVersion"]
-	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret}, nil
+	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret, openWork: newOpenWorkCache()}, nil
 }
 
 // Ping checks that the database answers. It returns the driver's error when it does not.
