@@ -73,6 +73,23 @@ func (k *careFormsCase) consents(t *testing.T) map[string]bool {
 	return out
 }
 
+// services returns the case's services' statuses by id as the API lists them.
+func (k *careFormsCase) services(t *testing.T) map[string]string {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		} `json:"items"`
+	}
+	get(t, k.base, "/v1/cases/"+k.id+"/services", bearer(k.sup)).json(t, &list)
+	out := map[string]string{}
+	for _, s := range list.Items {
+		out[s.ID] = s.Status
+	}
+	return out
+}
+
 // consent records a consent through the API and returns its id.
 func (k *careFormsCase) consent(t *testing.T) string {
 	t.Helper()
@@ -133,9 +150,39 @@ func TestConsoleCareForms(t *testing.T) {
 				return n
 			},
 			audit: "consent.withdraw", replay: http.StatusConflict},
+		{name: "add a service", form: "service-form",
+			prepare:  func(t *testing.T, k *careFormsCase) (string, string) { return k.page + "/services", "" },
+			good:     url.Values{"discipline": {"therapy"}, "status": {"in_progress"}, "provider": {"Trauma unit"}},
+			bad:      url.Values{"discipline": {""}, "status": {"planned"}},
+			badField: "service-discipline-error",
+			conflict: url.Values{"discipline": {"legal"}, "status": {"planned"}},
+			state:    func(t *testing.T, k *careFormsCase) int { return len(k.services(t)) },
+			audit:    "case_service.create", replay: http.StatusSeeOther},
+		{name: "update a service",
+			prepare: func(t *testing.T, k *careFormsCase) (string, string) {
+				id := newUUID()
+				if r := post(t, k.base, http.MethodPost, "/v1/cases/"+k.id+"/services", k.worker.AccessToken, map[string]any{"id": id, "discipline": "therapy"}); r.status != http.StatusCreated {
+					t.Fatalf("service: %d %s", r.status, r.body)
+				}
+				return k.page + "/services/" + id + "/update", id
+			},
+			good:     url.Values{"version": {"1"}, "status": {"completed"}, "sessions": {"5"}},
+			bad:      url.Values{"version": {"1"}, "status": {"completed"}, "sessions": {"many"}},
+			badField: "service-sessions-error-",
+			state: func(t *testing.T, k *careFormsCase) (n int) {
+				for _, s := range k.services(t) {
+					if s == "completed" {
+						n++
+					}
+				}
+				return n
+			},
+			audit: "case_service.update", replay: http.StatusConflict},
 	}
 	k := newCareFormsCase(t)
 	k.good(t, forms)
+	// the page shows what the forms recorded, the updated service's sessions in its form
+	checkPage(t, k.clients["supervisor"].get(k.page+"?lang=fr"), http.StatusOK, []string{"<td>" + k.to.id + "</td>", "Trauma unit", "Séances : 5", `inputmode="numeric" value="5"`, "Retiré le"}, nil)
 	for _, f := range forms {
 		t.Run(f.name+": refused", func(t *testing.T) {
 			path, _ := f.prepare(t, k)

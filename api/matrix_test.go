@@ -192,6 +192,8 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/cases/:case/flags/:flag/resolve":        {"supervisor", "caseworker"},
 	"POST /console/cases/:case/consents":                   {"supervisor", "caseworker"},
 	"POST /console/cases/:case/consents/:consent/withdraw": {"supervisor", "caseworker"},
+	"POST /console/cases/:case/services":                   {"supervisor", "caseworker"},
+	"POST /console/cases/:case/services/:service/update":   {"supervisor", "caseworker"},
 	"GET /console/calendar":                                {"supervisor", "caseworker"},
 	"GET /console/reports":                                 {"supervisor", "auditor"},
 	"GET /console/reports/period.csv":                      {"supervisor", "auditor"},

@@ -25,14 +25,16 @@ type careForms struct {
 	Parts        []consent.Part
 	Directory    []identity.Organisation // the directory's first page, the caller's own left out
 	NewConsentID string
-	OrgInputs    []int // the organisation inputs of the consent form
+	serviceForms
+	OrgInputs []int // the organisation inputs of the consent form
 }
 
 // consentOrgInputs is how many organisations the consent form takes (more: a second consent, or
 // the API).
 const consentOrgInputs = 3
 
-// declareCareForms adds the case page's forms: recording and withdrawing consents.
+// declareCareForms adds the case page's forms: recording and withdrawing consents, adding services
+// and updating their status and outcome.
 func (c *Console) declareCareForms() {
 	post := fiber.MethodPost
 	casePeople := access.Roles(identity.RoleSupervisor, identity.RoleCaseworker)
@@ -41,12 +43,17 @@ func (c *Console) declareCareForms() {
 			route{method: post, path: Prefix + "/cases/:case/consents", policy: casePeople, h: c.recordConsent},
 			route{method: post, path: Prefix + "/cases/:case/consents/:consent/withdraw", policy: casePeople, h: c.withdrawConsent})
 	}
+	if c.deps.Care.Services != nil {
+		c.routes = append(c.routes,
+			route{method: post, path: Prefix + "/cases/:case/services", policy: casePeople, h: c.addService},
+			route{method: post, path: Prefix + "/cases/:case/services/:service/update", policy: casePeople, h: c.updateService})
+	}
 }
 
 // loadCareForms fills in the forms' vocabularies, fresh ids and the directory (read in g).
 func (c *Console) loadCareForms(r *request, g *group, f *careForms) {
 	f.Givers, f.LegalBases, f.Purposes, f.Parts = consent.Givers, consent.LegalBases, consent.Purposes, consent.Parts
-	f.NewConsentID = newFormID()
+	f.NewConsentID, f.serviceForms = newFormID(), newServiceForms()
 	for i := range consentOrgInputs {
 		f.OrgInputs = append(f.OrgInputs, i+1)
 	}

@@ -99,6 +99,21 @@ func (d caseData) ValueAt(key string, i int) string {
 	return ""
 }
 
+// Tri returns the yes/no choice of a form field: the value sent back, else cur's ("yes", "no", ""
+// when unset).
+func (d caseData) Tri(key string, cur *bool) string {
+	if v, ok := d.Form[key]; ok && len(v) > 0 {
+		return v[0]
+	}
+	switch {
+	case cur == nil:
+		return ""
+	case *cur:
+		return "yes"
+	}
+	return "no"
+}
+
 // Checked reports whether a form field sent back holds v.
 func (d caseData) Checked(key, v string) bool { return slices.Contains(d.Form[key], v) }
 
