@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // careFormsCase is a case of its own organisation with the people who act on it in the console.
@@ -86,6 +87,33 @@ func (k *careFormsCase) services(t *testing.T) map[string]string {
 	out := map[string]string{}
 	for _, s := range list.Items {
 		out[s.ID] = s.Status
+	}
+	return out
+}
+
+// formAppointment is an appointment as the API lists it.
+type formAppointment struct {
+	Status       string    `json:"status"`
+	StartsAt     time.Time `json:"starts_at"`
+	Participants []struct {
+		UserID string `json:"user_id"`
+		Name   string `json:"name"`
+	} `json:"participants"`
+}
+
+// appointments returns the case's appointments by id as the API lists them.
+func (k *careFormsCase) appointments(t *testing.T) map[string]formAppointment {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			ID string `json:"id"`
+			formAppointment
+		} `json:"items"`
+	}
+	get(t, k.base, "/v1/cases/"+k.id+"/appointments", bearer(k.sup)).json(t, &list)
+	out := map[string]formAppointment{}
+	for _, a := range list.Items {
+		out[a.ID] = a.formAppointment
 	}
 	return out
 }
@@ -178,9 +206,52 @@ func TestConsoleCareForms(t *testing.T) {
 				return n
 			},
 			audit: "case_service.update", replay: http.StatusConflict},
+		{name: "schedule an appointment", form: "appointment-form",
+			prepare: func(t *testing.T, k *careFormsCase) (string, string) { return k.page + "/appointments", "" },
+			good: url.Values{"kind": {"forensic_interview"}, "starts_at": {"2030-05-01T09:30"}, "time_zone": {"Europe/Paris"}, "duration_minutes": {"90"},
+				"place": {"Suite B"}, "me": {"yes"}, "others": {"Dr. Amal Haddad\r\n\r\nMs. Lin, interpreter"}},
+			bad:      url.Values{"kind": {"forensic_interview"}, "starts_at": {"2030-05-01T09:30"}, "time_zone": {"Mars/Olympus"}},
+			badField: "appointment-time-zone-error",
+			conflict: url.Values{"kind": {"therapy"}, "starts_at": {"2030-05-02T10:00"}, "time_zone": {"UTC"}},
+			state:    func(t *testing.T, k *careFormsCase) int { return len(k.appointments(t)) },
+			audit:    "appointment.create", replay: http.StatusSeeOther},
+		{name: "mark an appointment done",
+			prepare: func(t *testing.T, k *careFormsCase) (string, string) {
+				id := newUUID()
+				if r := post(t, k.base, http.MethodPost, "/v1/cases/"+k.id+"/appointments", k.worker.AccessToken, map[string]any{"id": id, "kind": "therapy",
+					"starts_at": "2030-06-01T08:00:00Z"}); r.status != http.StatusCreated {
+					t.Fatalf("appointment: %d %s", r.status, r.body)
+				}
+				return k.page + "/appointments/" + id + "/status", id
+			},
+			good:     url.Values{"version": {"1"}, "status": {"done"}},
+			bad:      url.Values{"version": {"1"}, "status": {"finished"}},
+			badField: "appointment-status-error-",
+			state: func(t *testing.T, k *careFormsCase) (n int) {
+				for _, a := range k.appointments(t) {
+					if a.Status == "done" {
+						n++
+					}
+				}
+				return n
+			},
+			audit: "appointment.update", replay: http.StatusConflict},
 	}
 	k := newCareFormsCase(t)
 	k.good(t, forms)
+	// the appointments scheduled in Paris time, with their caller and two outsiders
+	scheduled := 0
+	for _, a := range k.appointments(t) {
+		if a.StartsAt.Equal(time.Date(2030, 5, 1, 7, 30, 0, 0, time.UTC)) {
+			scheduled++
+			if len(a.Participants) != 3 || a.Participants[0].UserID == "" || a.Participants[1].Name != "Dr. Amal Haddad" || a.Participants[2].Name != "Ms. Lin, interpreter" {
+				t.Errorf("the participants: %+v", a.Participants)
+			}
+		}
+	}
+	if scheduled != len(k.actors) {
+		t.Errorf("%d appointments at 07:30 UTC, want %d", scheduled, len(k.actors))
+	}
 	// the page shows what the forms recorded, the updated service's sessions in its form
 	checkPage(t, k.clients["supervisor"].get(k.page+"?lang=fr"), http.StatusOK, []string{"<td>" + k.to.id + "</td>", "Trauma unit", "Séances : 5", `inputmode="numeric" value="5"`, "Retiré le"}, nil)
 	for _, f := range forms {

@@ -26,6 +26,7 @@ type careForms struct {
 	Directory    []identity.Organisation // the directory's first page, the caller's own left out
 	NewConsentID string
 	serviceForms
+	appointmentForms
 	OrgInputs []int // the organisation inputs of the consent form
 }
 
@@ -34,7 +35,7 @@ type careForms struct {
 const consentOrgInputs = 3
 
 // declareCareForms adds the case page's forms: recording and withdrawing consents, adding services
-// and updating their status and outcome.
+// and updating their status and outcome, scheduling appointments and setting their status.
 func (c *Console) declareCareForms() {
 	post := fiber.MethodPost
 	casePeople := access.Roles(identity.RoleSupervisor, identity.RoleCaseworker)
@@ -48,12 +49,17 @@ func (c *Console) declareCareForms() {
 			route{method: post, path: Prefix + "/cases/:case/services", policy: casePeople, h: c.addService},
 			route{method: post, path: Prefix + "/cases/:case/services/:service/update", policy: casePeople, h: c.updateService})
 	}
+	if c.deps.Care.Appointments != nil {
+		c.routes = append(c.routes,
+			route{method: post, path: Prefix + "/cases/:case/appointments", policy: casePeople, h: c.scheduleAppointment},
+			route{method: post, path: Prefix + "/cases/:case/appointments/:appointment/status", policy: casePeople, h: c.setAppointmentStatus})
+	}
 }
 
 // loadCareForms fills in the forms' vocabularies, fresh ids and the directory (read in g).
 func (c *Console) loadCareForms(r *request, g *group, f *careForms) {
 	f.Givers, f.LegalBases, f.Purposes, f.Parts = consent.Givers, consent.LegalBases, consent.Purposes, consent.Parts
-	f.NewConsentID, f.serviceForms = newFormID(), newServiceForms()
+	f.NewConsentID, f.serviceForms, f.appointmentForms = newFormID(), newServiceForms(), newAppointmentForms()
 	for i := range consentOrgInputs {
 		f.OrgInputs = append(f.OrgInputs, i+1)
 	}
@@ -148,8 +154,9 @@ func (c *Console) withdrawConsent(r *request) error {
 	return c.afterCareForm(r, id, "withdraw."+cid+".", form, err)
 }
 
-// fieldIndex matches the index of a list field's error (organisation_ids[1]).
-var fieldIndex = regexp.MustCompile(`\[\d+\]$`)
+// fieldIndex matches the index of a list entry's field error and what follows it
+// (organisation_ids[1], participants[0].name): the console shows it at the list.
+var fieldIndex = regexp.MustCompile(`\[\d+\].*$`)
 
 // consoleMessages replace the API's field messages that name its JSON fields.
 var consoleMessages = map[string]string{
