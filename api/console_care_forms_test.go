@@ -118,6 +118,18 @@ func (k *careFormsCase) appointments(t *testing.T) map[string]formAppointment {
 	return out
 }
 
+// referrals returns how many referrals the API lists as sent from the case.
+func (k *careFormsCase) referrals(t *testing.T) int {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	get(t, k.base, "/v1/cases/"+k.id+"/referrals", bearer(k.sup)).json(t, &list)
+	return len(list.Items)
+}
+
 // consent records a consent through the API and returns its id.
 func (k *careFormsCase) consent(t *testing.T) string {
 	t.Helper()
@@ -236,6 +248,20 @@ func TestConsoleCareForms(t *testing.T) {
 				return n
 			},
 			audit: "appointment.update", replay: http.StatusConflict},
+		{name: "send a referral", form: "referral-form",
+			prepare: func(t *testing.T, k *careFormsCase) (string, string) {
+				if r := post(t, k.base, http.MethodPost, "/v1/cases/"+k.id+"/consents", k.worker.AccessToken, map[string]any{"id": newUUID(),
+					"given_by": "legal_guardian", "purposes": []string{"information_sharing"}, "organisation_ids": []string{k.to.id}, "parts": []string{"profile"}}); r.status != http.StatusCreated {
+					t.Fatalf("consent: %d %s", r.status, r.body)
+				}
+				return k.page + "/referrals", ""
+			},
+			good:     url.Values{"to_org_id": {"{to}"}, "service": {"therapy"}, "urgency": {"urgent"}, "parts": {"profile"}, "note": {"Please call first"}},
+			bad:      url.Values{"to_org_id": {"{to}"}, "service": {"therapy"}, "urgency": {"routine"}, "parts": {"profile", "case_types"}},
+			badField: "referral-parts-error",
+			// no conflict: the referral service answers a resent id with the stored referral, whatever the content
+			state: func(t *testing.T, k *careFormsCase) int { return k.referrals(t) },
+			audit: "referral.create", replay: http.StatusSeeOther},
 	}
 	k := newCareFormsCase(t)
 	k.good(t, forms)

@@ -196,6 +196,7 @@ var accessMatrix = map[string][]string{ // "METHOD /path" -> roles allowed; "pub
 	"POST /console/cases/:case/services/:service/update":         {"supervisor", "caseworker"},
 	"POST /console/cases/:case/appointments":                     {"supervisor", "caseworker"},
 	"POST /console/cases/:case/appointments/:appointment/status": {"supervisor", "caseworker"},
+	"POST /console/cases/:case/referrals":                        {"supervisor", "caseworker"},
 	"GET /console/calendar":                                      {"supervisor", "caseworker"},
 	"GET /console/reports":                                       {"supervisor", "auditor"},
 	"GET /console/reports/period.csv":                            {"supervisor", "auditor"},

@@ -27,6 +27,7 @@ type careForms struct {
 	NewConsentID string
 	serviceForms
 	appointmentForms
+	referralForms
 	OrgInputs []int // the organisation inputs of the consent form
 }
 
@@ -35,7 +36,8 @@ type careForms struct {
 const consentOrgInputs = 3
 
 // declareCareForms adds the case page's forms: recording and withdrawing consents, adding services
-// and updating their status and outcome, scheduling appointments and setting their status.
+// and updating their status and outcome, scheduling appointments and setting their status, and
+// sending referrals.
 func (c *Console) declareCareForms() {
 	post := fiber.MethodPost
 	casePeople := access.Roles(identity.RoleSupervisor, identity.RoleCaseworker)
@@ -54,12 +56,15 @@ func (c *Console) declareCareForms() {
 			route{method: post, path: Prefix + "/cases/:case/appointments", policy: casePeople, h: c.scheduleAppointment},
 			route{method: post, path: Prefix + "/cases/:case/appointments/:appointment/status", policy: casePeople, h: c.setAppointmentStatus})
 	}
+	if c.deps.Referrals != nil {
+		c.routes = append(c.routes, route{method: post, path: Prefix + "/cases/:case/referrals", policy: casePeople, h: c.sendReferral})
+	}
 }
 
 // loadCareForms fills in the forms' vocabularies, fresh ids and the directory (read in g).
 func (c *Console) loadCareForms(r *request, g *group, f *careForms) {
 	f.Givers, f.LegalBases, f.Purposes, f.Parts = consent.Givers, consent.LegalBases, consent.Purposes, consent.Parts
-	f.NewConsentID, f.serviceForms, f.appointmentForms = newFormID(), newServiceForms(), newAppointmentForms()
+	f.NewConsentID, f.serviceForms, f.appointmentForms, f.referralForms = newFormID(), newServiceForms(), newAppointmentForms(), c.newReferralForms()
 	for i := range consentOrgInputs {
 		f.OrgInputs = append(f.OrgInputs, i+1)
 	}
