@@ -278,6 +278,18 @@ func TestConsoleCareForms(t *testing.T) {
 	if scheduled != len(k.actors) {
 		t.Errorf("%d appointments at 07:30 UTC, want %d", scheduled, len(k.actors))
 	}
+	// an appointment of another case of the organisation is not this page's to change
+	otherCase, otherAppointment := newUUID(), newUUID()
+	if r := post(t, k.base, http.MethodPost, "/v1/cases", k.worker.AccessToken, newCase(otherCase, "Child G.")); r.status != http.StatusCreated {
+		t.Fatalf("case: %d %s", r.status, r.body)
+	}
+	if r := post(t, k.base, http.MethodPost, "/v1/cases/"+otherCase+"/appointments", k.worker.AccessToken, map[string]any{"id": otherAppointment,
+		"kind": "therapy", "starts_at": "2030-06-01T08:00:00Z"}); r.status != http.StatusCreated {
+		t.Fatalf("appointment: %d %s", r.status, r.body)
+	}
+	if r := k.clients["supervisor"].post(k.page+"/appointments/"+otherAppointment+"/status", url.Values{"version": {"1"}, "status": {"done"}}); r.status != http.StatusNotFound {
+		t.Errorf("another case's appointment through this case's page: %d", r.status)
+	}
 	// the page shows what the forms recorded, the updated service's sessions in its form
 	checkPage(t, k.clients["supervisor"].get(k.page+"?lang=fr"), http.StatusOK, []string{"<td>" + k.to.id + "</td>", "Trauma unit", "Séances : 5", `inputmode="numeric" value="5"`, "Retiré le"}, nil)
 	for _, f := range forms {
@@ -341,6 +353,8 @@ func (k *careFormsCase) good(t *testing.T, forms []careFormCase) {
 				}
 				if r := cc.post(path, good); r.status != f.replay {
 					t.Errorf("the replayed POST: %d, want %d", r.status, f.replay)
+				} else if r.status == http.StatusConflict && !strings.Contains(r.body, `role="alert"`) {
+					t.Errorf("the replayed POST's 409 page says nothing: %.300s", r.body)
 				}
 				if after := f.state(t, k); after != before+1 {
 					t.Errorf("after the replayed POST: %d, then %d", before, after)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +81,21 @@ func (c *Console) scheduleAppointment(r *request) error {
 
 // setAppointmentStatus is POST /console/cases/{id}/appointments/{appointment}/status:
 // appointment.Service.Update (as PATCH /v1/appointments/{id}) of the status only (done, cancelled,
-// missed or scheduled again) at the version the page showed. A resent form names a stale version:
-// 409, nothing changed.
+// missed or scheduled again) at the version the page showed, once the appointment is read (as
+// GET /v1/appointments/{id}: same scoping and audit) and found to be about this case (404
+// otherwise). A resent form names a stale version: 409, nothing changed.
 func (c *Console) setAppointmentStatus(r *request) error {
 	id, aid := strings.Clone(r.c.Params("case")), strings.Clone(r.c.Params("appointment"))
 	prefix := "status." + aid + "."
 	form := formValues(r, prefix, "status")
+	cur, err := c.deps.Care.Appointments.Get(r.ctx(), r.p, aid)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(cur.CaseIDs, id) { // another case's appointment: not this page's
+		return apperr.New(apperr.NotFound, "appointment_not_found", "ErrAppointmentNotFound", map[string]any{"ID": aid})
+	}
 	status := appointment.Status(first(form, prefix+"status"))
-	_, err := c.deps.Care.Appointments.Update(r.ctx(), r.p, aid, appointment.Update{Status: &status}, formVersion(r))
+	_, err = c.deps.Care.Appointments.Update(r.ctx(), r.p, aid, appointment.Update{Status: &status}, formVersion(r))
 	return c.afterCareForm(r, id, prefix, form, err)
 }
