@@ -9,15 +9,17 @@ import (
 )
 
 // At tablet width, a Barnahus supervisor opens a referral from the inbox and accepts it, lands on
-// the new case (profile shared, care sections shown) and raises a flag there; then opens the
-// calendar and the reports page with its charts. Every page passes the accessibility check.
+// the new case (profile shared, care sections shown), raises a flag there, records a consent and
+// sends a referral through the case page's forms (one sharing what the consent does not cover comes
+// back at the parts field); then opens the calendar and the reports page with its charts. Every
+// page passes the accessibility check.
 func TestBrowserReferralAcceptAndReports(t *testing.T) {
 	t.Parallel()
 	tb := newTab(t, 768, 1024)
 	p := newSharingParties(t)
 	p.consent(t, "profile", "case_types")
 	ref := p.refer(t, "referral", "profile", "case_types")
-	name, password, _ := p.to.newUser(t, "supervisor")
+	name, password, sup := p.to.newUser(t, "supervisor")
 	_, _, worker := p.to.newUser(t, "caseworker")
 	for i := range 5 { // five more children, so that the report's charts have bars
 		if r := post(t, tb.base, http.MethodPost, "/v1/cases", worker.AccessToken, newCase(newUUID(), "Child "+string(rune('A'+i)))); r.status != http.StatusCreated {
@@ -45,6 +47,35 @@ func TestBrowserReferralAcceptAndReports(t *testing.T) {
 		t.Errorf("the flags after raising one: %q", got)
 	}
 	tb.axe()
+
+	// through the case page's forms: a consent to share the profile with the sending organisation,
+	// then a referral to it; sharing the needs too, which the consent does not cover, comes back at
+	// the parts field
+	caseID := strings.TrimPrefix(tb.path(), "/console/cases/")
+	tb.fill("#consent-giver", "legal_guardian")
+	tb.do("ticking the purpose and the part", chromedp.Click(chromedp.CSS("#consent-purpose-information_sharing")), chromedp.Click(chromedp.CSS("#consent-part-profile")))
+	tb.fill("#consent-org-1", p.from.id)
+	tb.submit("#record-consent", "#consents")
+	if got := tb.text("#consents"); !strings.Contains(got, p.from.id) {
+		t.Errorf("the consents after recording one: %q", got)
+	}
+	tb.axe()
+	tb.fill("#referral-to", p.from.id)
+	tb.fill("#referral-service", "therapy")
+	tb.do("ticking the parts", chromedp.Click(chromedp.CSS("#referral-part-profile")), chromedp.Click(chromedp.CSS("#referral-part-needs")))
+	tb.submit("#send-referral", "#referral-parts-error")
+	tb.axe()
+	tb.do("unticking the needs", chromedp.Click(chromedp.CSS("#referral-part-needs")))
+	tb.submit("#send-referral", "#flags-h")
+	var sent struct {
+		Items []struct {
+			ToOrgID string `json:"to_org_id"`
+		} `json:"items"`
+	}
+	get(t, tb.base, "/v1/cases/"+caseID+"/referrals", bearer(sup)).json(t, &sent)
+	if len(sent.Items) != 1 || sent.Items[0].ToOrgID != p.from.id {
+		t.Errorf("the referrals sent from the case page: %+v", sent.Items)
+	}
 
 	tb.open("/console/calendar")
 	tb.axe()

@@ -68,6 +68,7 @@ type caseCare struct {
 	FlagKinds    []caseflag.Kind
 	Appointments []appointment.Appointment
 	Measures     []appointment.Measure
+	Forms        careForms // the forms recording them (care_forms.go)
 }
 
 // consentRow is one consent or legal basis with where it stands now.
@@ -98,6 +99,7 @@ func (c *Console) loadCare(r *request, id string, g *group, out *caseCare) {
 	}
 	ctx, p := r.ctx(), r.p
 	out.Shown, out.FlagKinds = true, caseflag.Kinds
+	c.loadCareForms(r, g, &out.Forms)
 	g.Go(func() error {
 		cs, err := d.Consents.List(ctx, p, id)
 		now := d.Consents.Now()

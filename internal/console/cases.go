@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,8 +84,38 @@ type caseData struct {
 	caseSections
 	Names  map[string]string // display names of the assigned caseworkers
 	Reason string
-	Errors map[string]string // field -> localized message
+	Errors map[string]string   // field -> localized message
+	Form   map[string][]string // a case page form's values sent back ("<form>.<field>")
 }
+
+// Value returns the first value of a form field sent back, "" when none.
+func (d caseData) Value(key string) string { return first(d.Form, key) }
+
+// ValueAt returns the i-th value of a form field sent back, "" when there are fewer.
+func (d caseData) ValueAt(key string, i int) string {
+	if i < len(d.Form[key]) {
+		return d.Form[key][i]
+	}
+	return ""
+}
+
+// Tri returns the yes/no choice of a form field: the value sent back, else cur's ("yes", "no", ""
+// when unset).
+func (d caseData) Tri(key string, cur *bool) string {
+	if v, ok := d.Form[key]; ok && len(v) > 0 {
+		return v[0]
+	}
+	switch {
+	case cur == nil:
+		return ""
+	case *cur:
+		return "yes"
+	}
+	return "no"
+}
+
+// Checked reports whether a form field sent back holds v.
+func (d caseData) Checked(key, v string) bool { return slices.Contains(d.Form[key], v) }
 
 // casePage is GET /console/cases/{id}: the case as casework.Service.Get returns it (same scoping:
 // 404 for another organisation's case or one a caseworker is not assigned to; same audit entry),
@@ -96,12 +127,23 @@ func (c *Console) casePage(r *request) error {
 
 // showCase renders the case page for id with status, the reason as typed and any field errors.
 func (c *Console) showCase(r *request, status int, id, reason string, errs map[string]string) error {
+	return c.renderCase(r, status, id, caseData{Reason: reason, Errors: errs})
+}
+
+// showCaseForm renders the case page for id with status, a form's values sent back and its field
+// errors.
+func (c *Console) showCaseForm(r *request, status int, id string, form map[string][]string, errs map[string]string) error {
+	return c.renderCase(r, status, id, caseData{Form: form, Errors: errs})
+}
+
+// renderCase renders the case page for id with d's values and errors.
+func (c *Console) renderCase(r *request, status int, id string, d caseData) error {
 	k, sections, err := c.loadCase(r, id)
 	if err != nil {
 		return err
 	}
-	return c.render(r, status, "case", "console.case.title", caseData{Case: k, caseSections: sections, Names: sections.PeopleNames,
-		Reason: reason, Errors: errs}, "")
+	d.Case, d.caseSections, d.Names = k, sections, sections.PeopleNames
+	return c.render(r, status, "case", "console.case.title", d, "")
 }
 
 // closeCase is POST /console/cases/{id}/close: casework.Service.Close with the form's reason and the

@@ -143,6 +143,7 @@ func (c *Console) declare() {
 	c.declareOIDC()
 	c.declareReferrals()
 	c.declareCare()
+	c.declareCareForms()
 }
 
 // Routes returns the access matrix of the console's routes (HEAD, which every GET also answers,

@@ -83,7 +83,15 @@ func loadPages() (*pageSet, error) {
 
 // funcs are the templates' helpers beyond view's methods.
 var funcs = template.FuncMap{
-	// deref reads the value a pointer points to (nil: the zero value of float64 or bool).
+	// dict makes a map of name, value pairs: the argument of a template taking several values.
+	"dict": func(kv ...any) map[string]any {
+		m := make(map[string]any, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	// deref reads the value a pointer points to (nil: the zero value of float64, bool or int).
 	"deref": func(v any) any {
 		switch p := v.(type) {
 		case *float64:
@@ -93,6 +101,11 @@ var funcs = template.FuncMap{
 			return *p
 		case *bool:
 			return p != nil && *p
+		case *int:
+			if p == nil {
+				return 0
+			}
+			return *p
 		case *time.Time:
 			if p == nil {
 				return time.Time{}
