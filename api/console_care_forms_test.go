@@ -259,9 +259,9 @@ func TestConsoleCareForms(t *testing.T) {
 			good:     url.Values{"to_org_id": {"{to}"}, "service": {"therapy"}, "urgency": {"urgent"}, "parts": {"profile"}, "note": {"Please call first"}},
 			bad:      url.Values{"to_org_id": {"{to}"}, "service": {"therapy"}, "urgency": {"routine"}, "parts": {"profile", "case_types"}},
 			badField: "referral-parts-error",
-			// no conflict: the referral service answers a resent id with the stored referral, whatever the content
-			state: func(t *testing.T, k *careFormsCase) int { return k.referrals(t) },
-			audit: "referral.create", replay: http.StatusSeeOther},
+			conflict: url.Values{"to_org_id": {"{to}"}, "service": {"therapy"}, "urgency": {"routine"}, "parts": {"profile"}},
+			state:    func(t *testing.T, k *careFormsCase) int { return k.referrals(t) },
+			audit:    "referral.create", replay: http.StatusSeeOther},
 	}
 	k := newCareFormsCase(t)
 	k.good(t, forms)

@@ -112,6 +112,17 @@ func TestReferralWithConsent(t *testing.T) {
 	}
 	received := "/v1/referrals/" + sent.ID
 
+	// Sent again with the same id: the same referral; with the same id and another urgency: a conflict.
+	resend := map[string]any{"id": sent.ID, "to_org_id": barnahus.id, "service": "medical_examination", "urgency": "urgent",
+		"parts": []string{"profile", "case_types"}, "note": "Disclosure on 3 December; please examine within 72 hours"}
+	if r := post(t, base, http.MethodPost, cases+"/referrals", officer.AccessToken, resend); r.status != http.StatusOK {
+		t.Errorf("the same referral sent again: %d %s", r.status, r.body)
+	}
+	resend["urgency"] = "routine"
+	if r := post(t, base, http.MethodPost, cases+"/referrals", officer.AccessToken, resend); r.status != http.StatusConflict || r.problem(t).Code != "referral_id_conflict" {
+		t.Errorf("the id reused for another referral: %d %s", r.status, r.body)
+	}
+
 	// The Barnahus inbox holds it; the third organisation sees nothing.
 	var inbox struct{ Items []referralBody }
 	get(t, base, "/v1/referrals?status=sent", bearer(coordinator)).json(t, &inbox)

@@ -43,6 +43,11 @@ func errIDConflict(id string) error {
 		Data: map[string]any{"ID": id}, Err: ErrExists}
 }
 
+func errIDReused(id string) error {
+	return &apperr.Error{Kind: apperr.Conflict, Code: "referral_id_conflict", MessageID: "ErrReferralIDReused",
+		Data: map[string]any{"ID": id}, Err: ErrExists}
+}
+
 func errStale(current Referral, receiver bool) error {
 	return &apperr.Error{Kind: apperr.Conflict, Code: "version_conflict", MessageID: "ErrReferralVersionConflict",
 		Data: map[string]any{"Version": current.Version}, Err: &StaleError{Current: current, Receiver: receiver}}

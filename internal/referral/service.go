@@ -71,14 +71,14 @@ type NewReferral struct {
 }
 
 // Send sends a referral of case caseID. Sharing parts needs a current consent of the case covering
-// the receiving organisation and every part. Repeating a send with the same id from the same case
-// returns the stored referral with created false. It returns identity.ErrForbidden for roles without
+// the receiving organisation and every part. Repeating a send (same id, case and content) returns
+// the stored referral with created false. It returns identity.ErrForbidden for roles without
 // case access; a NotFound *apperr.Error for a case the caller may not see; an *apperr.Error Invalid
 // with field errors for bad values (unknown organisation, the caller's own, unknown service,
 // urgency or part) or case_closed for a closed case; an *apperr.Error Unprocessable
 // (consent_required, with a field error on parts) when no consent covers the sharing; an
-// *apperr.Error Conflict (referral_id_conflict) when the id is taken by another case's referral; or
-// the store's or recorder's error.
+// *apperr.Error Conflict (referral_id_conflict) when the id is taken by another case's referral or
+// by one of this case's sent with other content; or the store's or recorder's error.
 func (s *Service) Send(ctx context.Context, p identity.Principal, caseID string, nr NewReferral) (Referral, bool, error) {
 	cs, role, err := s.cases.CaseAccess(ctx, p, caseID, ActionCreate)
 	if err != nil {
@@ -113,6 +113,9 @@ func (s *Service) Send(ctx context.Context, p identity.Principal, caseID string,
 		if cur.FromCaseID != cs.ID {
 			return Referral{}, false, errIDConflict(r.ID)
 		}
+		if !sameSend(cur, r) {
+			return Referral{}, false, errIDReused(r.ID)
+		}
 		if err := s.record(ctx, p, role, ActionCreate, cur.ID); err != nil {
 			return Referral{}, false, err
 		}
@@ -125,6 +128,13 @@ func (s *Service) Send(ctx context.Context, p identity.Principal, caseID string,
 		return Referral{}, false, err
 	}
 	return s.withConsent(ctx, r), true, nil
+}
+
+// sameSend reports whether the stored referral cur was sent with what r asks: a retry of the same
+// send, not another referral under a reused id.
+func sameSend(cur, r Referral) bool {
+	return cur.Kind == r.Kind && cur.ToOrgID == r.ToOrgID && cur.Service == r.Service && cur.Urgency == r.Urgency &&
+		cur.Note == r.Note && (r.Kind == KindTransfer || slices.Equal(cur.Parts, r.Parts))
 }
 
 // validate checks nr and returns the referral it describes (without its case and sender).
