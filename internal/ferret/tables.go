@@ -354,3 +354,35 @@ func validField(field string) bool {
 		return !(r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	})
 }
+
+// Plan returns SQLite's plan of q on collection coll (the detail column of EXPLAIN QUERY PLAN, one
+// line a step, such as "SEARCH t USING INDEX i (...)"), for tests that check a query uses an index.
+// It returns ErrNoCollection, an error for a condition Find would refuse, or SQLite's error.
+func (t *Tables) Plan(ctx context.Context, coll string, q Query) ([]string, error) {
+	table, err := t.table(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	query, args, err := q.sql(table)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("explaining a query of %s: %w", coll, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, fmt.Errorf("reading the plan of a query of %s: %w", coll, err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the plan of a query of %s: %w", coll, err)
+	}
+	return plan, nil
+}

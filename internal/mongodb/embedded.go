@@ -342,6 +342,22 @@ func (d *DB) Find(ctx context.Context, coll string, filter bson.D, opts *options
 	return d.find(ctx, d.db.Collection(coll), filter, opts)
 }
 
+// TablesPlan returns SQLite's plan (ferret.Tables.Plan) of a query as find would run it on the
+// embedded database's tables; ok is false without UseTables or when the query does not translate
+// (it goes to the driver). It is for tests that check a query uses an index, and returns the
+// tables' error.
+func (d *DB) TablesPlan(ctx context.Context, coll string, filter bson.D, opts *options.FindOptionsBuilder) (plan []string, ok bool, err error) {
+	if d.tables == nil {
+		return nil, false, nil
+	}
+	q, ok := translateFind(filter, opts)
+	if !ok {
+		return nil, false, nil
+	}
+	plan, err = d.tables.Plan(ctx, coll, q)
+	return plan, true, err
+}
+
 // Collection returns collection name of the database, for tests and tooling.
 func (d *DB) Collection(name string) *mongo.Collection { return d.db.Collection(name) }
 
