@@ -21,7 +21,9 @@ type OrgFilter struct {
 	// StartedFrom and StartedBefore, when StartedBefore is set, ask only for the sessions that
 	// started in [StartedFrom, StartedBefore): by StartedAt, or CreatedAt for a session never
 	// started (the month a coaching report counts a session in), in any order. A store may return
-	// more (the Service counts only the sessions of its months); it must not return fewer.
+	// more (the Service counts only the sessions of its months); it must not return fewer. Each
+	// session then holds only what the report reads: ID, OrgID, CaseID, InterviewerID, Status,
+	// StartedAt, CreatedAt and Quality.
 	StartedFrom, StartedBefore time.Time
 }
 
