@@ -40,8 +40,19 @@ func (d *DB) UseTables(ctx context.Context, t *ferret.Tables) error {
 			return err
 		}
 	}
+	for _, e := range elementIndexes {
+		if err := t.ElementIndex(ctx, e.coll, e.field); err != nil && err != ferret.ErrNoCollection {
+			return err
+		}
+	}
 	return nil
 }
+
+// elementIndexes are the array fields that get an element table on the embedded database
+// (ferret.Tables.ElementIndex): the case list of one caseworker ({org_id, caseworker_ids: id}) reads
+// that caseworker's cases from it instead of testing the array of every case of the organisation.
+// MongoDB indexes the elements itself (the multikey index org_caseworker).
+var elementIndexes = []struct{ coll, field string }{{caseworkCasesCollection, "caseworker_ids"}}
 
 // sqlIndex is an index to create on the embedded database's tables.
 type sqlIndex struct {
