@@ -58,6 +58,32 @@ func TestCaseworkerElementTableFollowsWrites(t *testing.T) {
 					t.Errorf("%s: cases of %s by %v: %v, want %v", step, w, filter[1].Value, got, want)
 				}
 			}
+			var paged []string // pages of 2 after the last id, as the case list's cursor reads them
+			for range 20 {
+				filter := bson.D{{Key: "org_id", Value: "org-e"}, {Key: "caseworker_ids", Value: w}}
+				if len(paged) > 0 {
+					filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: paged[len(paged)-1]}}})
+				}
+				cur, err := db.Find(ctx, "cases", filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(2))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var page []struct {
+					ID string `bson:"_id"`
+				}
+				if err := cur.All(ctx, &page); err != nil {
+					t.Fatal(err)
+				}
+				for _, d := range page {
+					paged = append(paged, d.ID)
+				}
+				if len(page) < 2 {
+					break
+				}
+			}
+			if !slices.Equal(paged, want) {
+				t.Errorf("%s: cases of %s in pages of 2: %v, want %v", step, w, paged, want)
+			}
 		}
 	}
 	for i := range 30 {
