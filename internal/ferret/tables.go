@@ -23,6 +23,7 @@ type Tables struct {
 	db     *sql.DB
 	mu     sync.Mutex
 	tables map[string]string // collection -> table
+	sides  map[string]string // collection + "." + array field -> its element table (ElementIndex)
 }
 
 // Tables opens the SQLite file of database name for direct reads. It returns an error when the file
@@ -35,7 +36,7 @@ func (s *Server) Tables(name string) (*Tables, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	return &Tables{db: db, tables: map[string]string{}}, nil
+	return &Tables{db: db, tables: map[string]string{}, sides: map[string]string{}}, nil
 }
 
 // Close closes the SQLite handle.
@@ -153,7 +154,7 @@ func (t *Tables) Each(ctx context.Context, coll string, q Query, fn func(bson.Ra
 	if err != nil {
 		return err
 	}
-	query, args, err := q.sql(table)
+	query, args, err := q.sql(table, t.side(coll))
 	if err != nil {
 		return err
 	}
@@ -187,8 +188,11 @@ func (t *Tables) Each(ctx context.Context, coll string, q Query, fn func(bson.Ra
 	return nil
 }
 
-// sql returns the SELECT of q on table, with its arguments.
-func (q Query) sql(table string) (string, []any, error) {
+// sql returns the SELECT of q on table, with its arguments. side gives the element table of an
+// array field (ElementIndex): the first condition of q that is an equality on such a field reads
+// the matching ids from it and joins the collection's table by _id, the element table first; the
+// condition is still tested on each document joined.
+func (q Query) sql(table string, side func(field string) string) (string, []any, error) {
 	var b strings.Builder
 	var args []any
 	for _, f := range q.Fields {
@@ -197,8 +201,23 @@ func (q Query) sql(table string) (string, []any, error) {
 		}
 	}
 	fmt.Fprintf(&b, `SELECT _ferretdb_sjson FROM %s`, quote(table))
+	joined := false
+	for _, c := range q.Where {
+		if c.Array && c.Op == Eq && c.Value != nil && side != nil && side(c.Field) != "" {
+			v, err := sqlValue(c.Value)
+			if err != nil {
+				return "", nil, fmt.Errorf("%s: %w", c.Field, err)
+			}
+			b.Reset()
+			fmt.Fprintf(&b, `SELECT %s._ferretdb_sjson FROM %s AS cg_side CROSS JOIN %s ON %s = cg_side.id WHERE cg_side.elem = ?`,
+				quote(table), quote(side(c.Field)), quote(table), quote(table)+"."+fieldExpr("_id"))
+			args = append(args, v)
+			joined = true
+			break
+		}
+	}
 	for i, c := range q.Where {
-		if i == 0 {
+		if i == 0 && len(args) == 0 {
 			b.WriteString(" WHERE ")
 		} else {
 			b.WriteString(" AND ")
@@ -209,6 +228,15 @@ func (q Query) sql(table string) (string, []any, error) {
 		}
 		b.WriteString(cond)
 		args = append(args, cargs...)
+		if joined && c.Field == "_id" && c.Op != Ne && c.Op != In && c.Op != Exists && c.Op != Or && c.Value != nil {
+			// the same bound on the element table's ids, which it holds in order
+			v, err := sqlValue(c.Value)
+			if err != nil {
+				return "", nil, err
+			}
+			fmt.Fprintf(&b, ` AND cg_side.id %s ?`, c.Op)
+			args = append(args, v)
+		}
 	}
 	for i, s := range q.Order {
 		if !validField(s.Field) {
@@ -219,7 +247,11 @@ func (q Query) sql(table string) (string, []any, error) {
 		} else {
 			b.WriteString(", ")
 		}
-		b.WriteString(fieldExpr(s.Field))
+		if joined && s.Field == "_id" {
+			b.WriteString("cg_side.id") // the same value, in the element table's key order: no sort
+		} else {
+			b.WriteString(fieldExpr(s.Field))
+		}
 		if s.Desc {
 			b.WriteString(" DESC")
 		}
@@ -353,4 +385,36 @@ func validField(field string) bool {
 	return !strings.ContainsFunc(field, func(r rune) bool {
 		return !(r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	})
+}
+
+// Plan returns SQLite's plan of q on collection coll (the detail column of EXPLAIN QUERY PLAN, one
+// line a step, such as "SEARCH t USING INDEX i (...)"), for tests that check a query uses an index.
+// It returns ErrNoCollection, an error for a condition Find would refuse, or SQLite's error.
+func (t *Tables) Plan(ctx context.Context, coll string, q Query) ([]string, error) {
+	table, err := t.table(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	query, args, err := q.sql(table, t.side(coll))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("explaining a query of %s: %w", coll, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return nil, fmt.Errorf("reading the plan of a query of %s: %w", coll, err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the plan of a query of %s: %w", coll, err)
+	}
+	return plan, nil
 }

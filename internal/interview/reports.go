@@ -146,7 +146,8 @@ func (s *Service) Coaching(ctx context.Context, p identity.Principal, interviewe
 	if role == identity.RoleCaseworker && interviewerID != p.UserID {
 		return Report{}, s.denied(ctx, p, ActionCoaching, "", identity.ErrForbidden)
 	}
-	list, err := s.store.OrgSessions(ctx, OrgFilter{OrgID: p.OrgID, Statuses: []Status{StatusSubmitted, StatusResubmitted, StatusApproved}})
+	list, err := s.store.OrgSessions(ctx, OrgFilter{OrgID: p.OrgID, Statuses: []Status{StatusSubmitted, StatusResubmitted, StatusApproved},
+		StartedFrom: fromMonth, StartedBefore: toMonth.AddDate(0, 1, 0)}) // the report's months only, through an index
 	if err != nil {
 		return Report{}, fmt.Errorf("listing interviews for a coaching report: %w", err)
 	}

@@ -40,8 +40,19 @@ func (d *DB) UseTables(ctx context.Context, t *ferret.Tables) error {
 			return err
 		}
 	}
+	for _, e := range elementIndexes {
+		if err := t.ElementIndex(ctx, e.coll, e.field); err != nil && err != ferret.ErrNoCollection {
+			return err
+		}
+	}
 	return nil
 }
+
+// elementIndexes are the array fields that get an element table on the embedded database
+// (ferret.Tables.ElementIndex): the case list of one caseworker ({org_id, caseworker_ids: id}) reads
+// that caseworker's cases from it instead of testing the array of every case of the organisation.
+// MongoDB indexes the elements itself (the multikey index org_caseworker).
+var elementIndexes = []struct{ coll, field string }{{caseworkCasesCollection, "caseworker_ids"}}
 
 // sqlIndex is an index to create on the embedded database's tables.
 type sqlIndex struct {
@@ -340,6 +351,22 @@ func inList(v any) ([]any, bool) {
 // that check the two answer alike. It returns the database's or driver's error.
 func (d *DB) Find(ctx context.Context, coll string, filter bson.D, opts *options.FindOptionsBuilder) (*mongo.Cursor, error) {
 	return d.find(ctx, d.db.Collection(coll), filter, opts)
+}
+
+// TablesPlan returns SQLite's plan (ferret.Tables.Plan) of a query as find would run it on the
+// embedded database's tables; ok is false without UseTables or when the query does not translate
+// (it goes to the driver). It is for tests that check a query uses an index, and returns the
+// tables' error.
+func (d *DB) TablesPlan(ctx context.Context, coll string, filter bson.D, opts *options.FindOptionsBuilder) (plan []string, ok bool, err error) {
+	if d.tables == nil {
+		return nil, false, nil
+	}
+	q, ok := translateFind(filter, opts)
+	if !ok {
+		return nil, false, nil
+	}
+	plan, err = d.tables.Plan(ctx, coll, q)
+	return plan, true, err
 }
 
 // Collection returns collection name of the database, for tests and tooling.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
+	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
 )
 
@@ -71,4 +72,62 @@ func BenchmarkInterviewQueue(b *testing.B) {
 			b.ReportMetric(float64(queueTime)/float64(getTime), "queue/get")
 		})
 	}
+}
+
+// BenchmarkCoachingReport measures the coaching report of the default 12 months over an
+// organisation's five years of interview sessions (3,500, sent for review, each with its quality),
+// against the same report computed from all of the organisation's sessions (the report's query
+// before it read only its period) and a read of one session by id, in the same run:
+//
+//	go test ./internal/mongodb -run '^$' -bench CoachingReport -benchtime 20x
+func BenchmarkCoachingReport(b *testing.B) {
+	ctx := context.Background()
+	store := dbtest.Open(b).Interviews(caseworkRing(b, caseworkKey("k1", 1)))
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	const size = 3500
+	step := 5 * 365 * 24 * time.Hour / size
+	var ids []string
+	for i := range size {
+		started := now.Add(-time.Duration(i) * step).Truncate(time.Millisecond)
+		s := testSession("org-1", uuid.Must(uuid.NewV7()).String(), started)
+		s.InterviewerID = fmt.Sprint("u", i%12)
+		s.StartedAt, s.SubmittedAt, s.Status = &started, &started, interview.StatusApproved
+		s.Quality = &interview.Quality{Measures: interview.Measures{Prompts: 100, OpenPrompts: 40 + i%30,
+			ByType: map[interview.PromptType]int{interview.PromptInvitation: 40 + i%30, interview.PromptDirective: 60 - i%30}},
+			Flags: []interview.Flag{{Code: "required_phase_not_done", Severity: interview.SeverityMedium, PhaseID: "closing"}}}
+		if err := store.CreateSession(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	svc, err := interview.NewService(store, nil, nil, discardEvents{}, nil, func() time.Time { return now })
+	if err != nil {
+		b.Fatal(err)
+	}
+	boss := identity.Principal{UserID: "sup", OrgID: "org-1", Roles: []identity.Role{identity.RoleSupervisor}}
+	counted := []interview.Status{interview.StatusSubmitted, interview.StatusResubmitted, interview.StatusApproved}
+	var reportTime, wholeTime, getTime time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		rep, err := svc.Coaching(ctx, boss, "u1", "", "")
+		if err != nil || rep.Total.Organisation.Sessions < size/6 || rep.Total.Organisation.Sessions > size/4 { // 11 months and 6 days
+			b.Fatalf("report of %d sessions, %v", rep.Total.Organisation.Sessions, err)
+		}
+		reportTime += time.Since(t0)
+		t0 = time.Now()
+		if all, err := store.OrgSessions(ctx, interview.OrgFilter{OrgID: "org-1", Statuses: counted}); err != nil || len(all) != size {
+			b.Fatalf("all sessions: %d, %v", len(all), err)
+		}
+		wholeTime += time.Since(t0)
+		t0 = time.Now()
+		if _, err := store.Session(ctx, ids[(i*7919)%len(ids)]); err != nil {
+			b.Fatal(err)
+		}
+		getTime += time.Since(t0)
+	}
+	b.ReportMetric(float64(reportTime.Microseconds())/float64(b.N)/1000, "report_ms")
+	b.ReportMetric(float64(wholeTime.Microseconds())/float64(b.N)/1000, "all_sessions_ms")
+	b.ReportMetric(float64(getTime.Microseconds())/float64(b.N)/1000, "get_ms")
+	b.ReportMetric(float64(reportTime)/float64(getTime), "report/get")
 }

@@ -19,7 +19,7 @@ const schemaCollection = "schema_version"
 
 // SchemaVersion is the layout of stored data this code reads and writes. Raise it by one with each
 // change that needs existing data rewritten, and append that rewrite to migrations; never lower it.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migration rewrites data of one layout into the next; needsKeys marks one that reads or writes
 // encrypted fields and so runs only once the field key ring is loaded (MigrateSchemaWithKeys).
@@ -31,10 +31,12 @@ type migration struct {
 // migrations[i] rewrites data of layout i into layout i+1. Each must be idempotent (an interrupted
 // start runs it again) and work on both MongoDB and FerretDB. Layout 0 is a database from before
 // versions were stored, which is layout 1 already; indexes are created idempotently at every start.
-// Layout 2 encrypts each case's fields under the case's own data key (migrateToCaseKeys).
+// Layout 2 encrypts each case's fields under the case's own data key (migrateToCaseKeys). Layout 3
+// has a change sequence number on every case and run (migrateStampChangeSeq).
 var migrations = []migration{
 	0: {run: func(context.Context, *DB, *fieldcrypt.KeyRing) error { return nil }},
 	1: {needsKeys: true, run: migrateToCaseKeys},
+	2: {run: migrateStampChangeSeq},
 }
 
 // NewerSchemaError is returned by MigrateSchema for data written by a newer version of the service.

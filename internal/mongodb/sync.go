@@ -32,24 +32,37 @@ func (d *DB) Sync(keys *fieldcrypt.KeyRing) *SyncStore {
 	return &SyncStore{db: d, keys: keys, cases: d.Casework(keys)}
 }
 
-// ensureSyncIndexes creates the indexes the feeds use (organisation and change sequence) and
-// stamps a change sequence number on cases and runs stored before the sync existed. It is
-// idempotent and returns the first error the server gives.
+// ensureSyncIndexes creates the indexes the feeds use (organisation and change sequence). Cases and
+// runs stored before the sync existed get their change sequence numbers from a schema migration
+// (migrateStampChangeSeq), once per database. It is idempotent and returns the first error the
+// server gives.
 func (d *DB) ensureSyncIndexes(ctx context.Context) error {
 	for _, coll := range []string{caseworkCasesCollection, caseworkRunsCollection} {
 		if err := d.ensureIndexes(ctx, coll, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
-			// The start-up check for documents stored before sync ({change_seq: {$exists: false}}).
+			// The migration's query for documents stored before sync ({change_seq: {$exists: false}}).
 			{Keys: bson.D{{Key: "change_seq", Value: 1}}, Options: options.Index().SetName("change_seq")},
 		}); err != nil {
-			return err
-		}
-		if err := d.stampUnstamped(ctx, coll); err != nil {
 			return err
 		}
 	}
 	return d.ensureIndexes(ctx, syncDevicesCollection, []mongo.IndexModel{{
 		Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "device_id", Value: 1}}, Options: options.Index().SetName("org_device")}})
+}
+
+// migrateStampChangeSeq (schema version 2 to 3) gives every case and run stored before the sync
+// existed a change sequence number (and a case its assignment history), so the feeds carry it. It
+// ran at every start before it was a migration, reading every document of both collections on the
+// embedded database. It is idempotent, and safe while other instances run it or write: each stamp
+// is a conditional update of a document that still has no change_seq, and every case or run written
+// since the sync existed has one. It returns the first error.
+func migrateStampChangeSeq(ctx context.Context, d *DB, _ *fieldcrypt.KeyRing) error {
+	for _, coll := range []string{caseworkCasesCollection, caseworkRunsCollection} {
+		if err := d.stampUnstamped(ctx, coll); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stampUnstamped gives every document of coll without a change_seq one.
