@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,9 +101,9 @@ type serverLoad struct {
 // add runs one round and adds what it measured.
 func (l *serverLoad) add(b *testing.B, round func() loadResult) {
 	b.Helper()
-	before := processCPU(b)
+	before := cpuNow(b)
 	r := round()
-	l.cpu += processCPU(b) - before
+	l.cpu += cpuNow(b) - before
 	l.loadResult = merge(l.loadResult, r)
 }
 
@@ -117,14 +116,14 @@ func (l *serverLoad) cpuPerRequest() time.Duration {
 	return (l.cpu / time.Duration(len(l.Latencies))).Round(time.Microsecond)
 }
 
-// processCPU returns the user and system CPU time this process has used.
-func processCPU(b *testing.B) time.Duration {
+// cpuNow returns processCPU's figure, failing b where it cannot be read.
+func cpuNow(b *testing.B) time.Duration {
 	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
+	d, ok := processCPU()
+	if !ok {
+		b.Fatal("this system does not report the process's CPU time")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // envInts reads a comma-separated list of positive integers from the environment, or returns def.
