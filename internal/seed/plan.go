@@ -27,11 +27,12 @@ const (
 
 // Plan is the deterministic outline of the agency: who works where, and what each case holds.
 type Plan struct {
-	Orgs  []OrgPlan
-	seed  uint64
-	cases int
-	start time.Time // the newest case opens just before start
-	share []int     // cases per organisation
+	Orgs   []OrgPlan
+	seed   uint64
+	cases  int
+	start  time.Time // the newest case opens just before start
+	share  []int     // cases per organisation
+	stride int       // deals cases to organisations (see Plan.Case); coprime with cases
 }
 
 // OrgPlan is one organisation with its users.
@@ -78,6 +79,12 @@ var orgNames = []struct{ id, name string }{
 // four), the first holding most of them.
 func NewPlan(cases int, seed uint64, start time.Time) *Plan {
 	p := &Plan{seed: seed, cases: cases, start: start.UTC().Truncate(time.Millisecond)}
+	// A stride near the golden ratio of the cases, coprime with their number, makes i·stride mod cases
+	// a well-mixed permutation of the cases.
+	p.stride = max(1, int(float64(cases)*0.6180339887))
+	for gcd(p.stride, max(cases, 1)) != 1 {
+		p.stride++
+	}
 	n := min(max(2, cases/2500), len(orgNames))
 	// The first organisation holds 70 %, the others share the rest.
 	p.share = make([]int, n)
@@ -109,6 +116,14 @@ func NewPlan(cases int, seed uint64, start time.Time) *Plan {
 	return p
 }
 
+// gcd returns the greatest common divisor of a and b (both positive).
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
 var displayRole = map[identity.Role]string{identity.RoleAdmin: "Administrator", identity.RoleAuditor: "Auditor",
 	identity.RoleContentEditor: "Content editor", identity.RoleSupervisor: "Supervisor", identity.RoleCaseworker: "Caseworker"}
 
@@ -127,8 +142,10 @@ func (o OrgPlan) count(r identity.Role) int {
 func (p *Plan) Case(i int) CasePlan {
 	r := rngFor(p.seed, "case", i)
 	c := CasePlan{Index: i}
-	// Organisation: cases are dealt to organisations in proportion to their shares.
-	k := i
+	// Organisation: cases are dealt to organisations in proportion to their shares, mixed over the
+	// years (case i, the i-th to open, takes place i·stride mod cases of the shares' ranges), so that
+	// every organisation has cases, interviews and evidence in every period, as an agency does.
+	k := i * p.stride % max(p.cases, 1)
 	for c.Org = 0; c.Org < len(p.share)-1 && k >= p.share[c.Org]; c.Org++ {
 		k -= p.share[c.Org]
 	}

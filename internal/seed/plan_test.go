@@ -41,4 +41,18 @@ func TestPlanIsDeterministic(t *testing.T) {
 	if len(p.Orgs) != 4 || perOrg[0] != 7000 || perOrg[1]+perOrg[2]+perOrg[3] != 3000 {
 		t.Errorf("organisations %d, cases per organisation %v", len(p.Orgs), perOrg)
 	}
+	// Every organisation opens cases in every year, in proportion to its share (within a tenth).
+	perYear := map[[2]int]int{}
+	for i := range 10000 {
+		c := p.Case(i)
+		perYear[[2]int{c.Org, int(now.Sub(c.OpenedAt) / (365 * 24 * time.Hour))}]++
+	}
+	for org := range p.Orgs {
+		for year := range Years {
+			want := float64(perOrg[org]) / Years
+			if got := float64(perYear[[2]int{org, year}]); got < want*0.9 || got > want*1.1 {
+				t.Errorf("organisation %d opened %v cases in year %d before the start, want about %.0f", org, got, year, want)
+			}
+		}
+	}
 }
