@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/childsafe-protocols/caseguide/internal/casework"
 	"github.com/childsafe-protocols/caseguide/internal/dbtest"
 	"github.com/childsafe-protocols/caseguide/internal/identity"
 	"github.com/childsafe-protocols/caseguide/internal/interview"
@@ -183,11 +185,30 @@ func TestCoachingSnapshotReflectsEveryWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, func(l []interview.CoachingSession) bool { return len(l) == 3 }},
+		{"a bulk insert (the seed)", func(t *testing.T) {
+			bulk := db.Bulk(caseworkRing(t, caseworkKey("k1", 7)))
+			c := casework.Case{ID: uuid.NewString(), OrgID: "org-c", Status: casework.StatusOpen, CaseworkerIDs: []string{"u1"},
+				CreatedAt: march, UpdatedAt: march, Version: 1}
+			if err := bulk.Casework().CreateCase(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			seeded := testSession("org-c", c.ID, march.AddDate(0, 2, 0))
+			seeded.StartedAt, seeded.Status = &seeded.CreatedAt, interview.StatusSubmitted
+			seeded.Quality = &interview.Quality{Measures: interview.Measures{Prompts: 20, OpenPrompts: 11},
+				Flags: []interview.Flag{{Code: "low_open_share", Severity: interview.SeverityMedium}}}
+			if err := bulk.Interviews().CreateSession(ctx, seeded); err != nil {
+				t.Fatal(err)
+			}
+			bulk.Done(c.ID)
+			if err := bulk.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}, func(l []interview.CoachingSession) bool { return len(l) == 4 }},
 		{"moved out of the period", func(t *testing.T) {
 			later := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
 			s.StartedAt = &later
 			sendForReview(t, store, &s, interview.StatusApproved, 12, 9)
-		}, func(l []interview.CoachingSession) bool { _, ok := coachingSession(l, s.ID); return !ok && len(l) == 2 }},
+		}, func(l []interview.CoachingSession) bool { _, ok := coachingSession(l, s.ID); return !ok && len(l) == 3 }},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -358,4 +379,45 @@ func TestCoachingSnapshotBoundsOrganisations(t *testing.T) {
 		}
 	}
 	wantCoaching(t, "an evicted organisation is read again", store, store)
+}
+
+// TestCoachingSnapshotRereadsInFull: a change the sequence did not show (a document rewritten
+// without a new number) is in the answer once the snapshot is ten minutes old, and not before.
+func TestCoachingSnapshotRereadsInFull(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, store := newInterviewStore(t)
+	clock := &testClock{now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	db.SetCoachingClock(clock.Now)
+	s := testSession("org-c", "case-c", time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC))
+	if err := store.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	sendForReview(t, store, &s, interview.StatusSubmitted, 10, 5)
+	wantCoaching(t, "submitted", store, store)
+	var raw struct {
+		ChangeSeq int64 `bson:"change_seq"`
+	}
+	if err := store.RawSessionsCollection().FindOne(ctx, bson.D{{Key: "_id", Value: s.ID}}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	approveRaw(t, store, s.ID, 30, raw.ChangeSeq) // the same number: not seen as a change
+	tests := []struct {
+		name    string
+		advance time.Duration
+		prompts int
+	}{{"9 minutes later: the snapshot", 9 * time.Minute, 10}, {"10 minutes later: read in full", time.Minute, 30}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.Advance(tt.advance)
+			l, err := store.OrgCoaching(ctx, "org-c", coachingFrom, coachingBefore)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l) != 1 || l[0].Prompts != tt.prompts {
+				t.Fatalf("%+v, want %d prompts", l, tt.prompts)
+			}
+		})
+	}
+	wantCoaching(t, "after the full read", store, store)
 }
