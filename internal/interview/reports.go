@@ -146,8 +146,7 @@ func (s *Service) Coaching(ctx context.Context, p identity.Principal, interviewe
 	if role == identity.RoleCaseworker && interviewerID != p.UserID {
 		return Report{}, s.denied(ctx, p, ActionCoaching, "", identity.ErrForbidden)
 	}
-	list, err := s.store.OrgSessions(ctx, OrgFilter{OrgID: p.OrgID, Statuses: []Status{StatusSubmitted, StatusResubmitted, StatusApproved},
-		StartedFrom: fromMonth, StartedBefore: toMonth.AddDate(0, 1, 0)}) // the report's months only, through an index
+	list, err := s.store.OrgCoaching(ctx, p.OrgID, fromMonth, toMonth.AddDate(0, 1, 0)) // the report's months only
 	if err != nil {
 		return Report{}, fmt.Errorf("listing interviews for a coaching report: %w", err)
 	}
@@ -160,23 +159,16 @@ func (s *Service) Coaching(ctx context.Context, p identity.Principal, interviewe
 	}
 	rep.Total = MonthFigures{Interviewer: newFigures(), Organisation: newFigures()}
 	for _, x := range list {
-		if x.OrgID != p.OrgID || x.Quality == nil || x.Status == StatusDraft || x.Status == StatusReturned {
-			continue
-		}
-		when := x.CreatedAt
-		if x.StartedAt != nil {
-			when = *x.StartedAt
-		}
-		i, ok := index[when.UTC().Format("2006-01")]
+		i, ok := index[x.Started.UTC().Format("2006-01")]
 		if !ok {
 			continue
 		}
 		mf := &rep.Months[i]
-		mf.Organisation.add(*x.Quality)
-		rep.Total.Organisation.add(*x.Quality)
+		mf.Organisation.add(x)
+		rep.Total.Organisation.add(x)
 		if x.InterviewerID == interviewerID {
-			mf.Interviewer.add(*x.Quality)
-			rep.Total.Interviewer.add(*x.Quality)
+			mf.Interviewer.add(x)
+			rep.Total.Interviewer.add(x)
 		}
 	}
 	if err := s.record(ctx, p.AuditEvent(role, ActionCoaching, ResourceUser, interviewerID, audit.OutcomeSuccess)); err != nil {
@@ -187,15 +179,47 @@ func (s *Service) Coaching(ctx context.Context, p identity.Principal, interviewe
 
 func newFigures() Figures { return Figures{Flags: map[string]int{}} }
 
-func (f *Figures) add(q Quality) {
+func (f *Figures) add(x CoachingSession) {
 	f.Sessions++
-	f.Prompts += q.Measures.Prompts
-	f.OpenPrompts += q.Measures.OpenPrompts
+	f.Prompts += x.Prompts
+	f.OpenPrompts += x.OpenPrompts
 	if f.Prompts > 0 {
 		share := float64(f.OpenPrompts) / float64(f.Prompts)
 		f.OpenShare = &share
 	}
-	for _, fl := range q.Flags {
-		f.Flags[fl.Code]++
+	for _, code := range x.Flags {
+		f.Flags[code]++
 	}
+}
+
+// CoachingSession is what a coaching report reads of a session it counts.
+type CoachingSession struct {
+	ID            string
+	InterviewerID string
+	Status        Status
+	// Started is when the session started, or was created when it never started: the month the
+	// report counts it in.
+	Started     time.Time
+	Prompts     int
+	OpenPrompts int
+	Flags       []string // the codes of its quality's flags
+}
+
+// CoachingOf returns what a coaching report counts of s, and whether it counts s at all: a session
+// sent for review (submitted, resubmitted or approved) with the quality computed at its last
+// submission. It returns no error.
+func CoachingOf(s Session) (CoachingSession, bool) {
+	if s.Quality == nil || (s.Status != StatusSubmitted && s.Status != StatusResubmitted && s.Status != StatusApproved) {
+		return CoachingSession{}, false
+	}
+	started := s.CreatedAt
+	if s.StartedAt != nil {
+		started = *s.StartedAt
+	}
+	x := CoachingSession{ID: s.ID, InterviewerID: s.InterviewerID, Status: s.Status, Started: started.UTC(),
+		Prompts: s.Quality.Measures.Prompts, OpenPrompts: s.Quality.Measures.OpenPrompts, Flags: make([]string, len(s.Quality.Flags))}
+	for i, fl := range s.Quality.Flags {
+		x.Flags[i] = fl.Code
+	}
+	return x, true
 }

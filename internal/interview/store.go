@@ -51,6 +51,10 @@ type Store interface {
 	// OrgSessions returns the sessions matching f, by id, as summaries: Plan and Addenda are empty,
 	// and so are the reviews' comments (lists and reports do not show them).
 	OrgSessions(ctx context.Context, f OrgFilter) ([]Session, error)
+	// OrgCoaching returns what a coaching report counts of the sessions of orgID that started (or,
+	// never started, were created) in [from, before): those CoachingOf counts, by id. It must answer
+	// every such session as stored after every write that ended before the call.
+	OrgCoaching(ctx context.Context, orgID string, from, before time.Time) ([]CoachingSession, error)
 
 	// Log returns the log of a session, or ErrNotFound.
 	Log(ctx context.Context, sessionID string) (Log, error)

@@ -42,6 +42,8 @@ type DB struct {
 	caseKeys   map[*fieldcrypt.KeyRing]*CaseKeys
 	// the open cases and runs of the supervisors' overviews, per organisation (see openWorkCache)
 	openWork *openWorkCache
+	// what coaching reports count of every session, per organisation (see coachingCache)
+	coaching *coachingCache
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -64,7 +66,8 @@ func Connect(ctx context.Context, uri, name string, timeout time.Duration) (*DB,
 		return nil, fmt.Errorf("asking the database what it is: %w", err)
 	}
 	_, ferret := info["ferretdbVersion"]
-	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret, openWork: newOpenWorkCache()}, nil
+	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret, openWork: newOpenWorkCache(),
+		coaching: newCoachingCache()}, nil
 }
 
 // Ping checks that the database answers. It returns the driver's error when it does not.
