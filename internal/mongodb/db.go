@@ -40,10 +40,10 @@ type DB struct {
 	// the case key keepers, one per key ring (see CaseKeys)
 	caseKeysMu sync.Mutex
 	caseKeys   map[*fieldcrypt.KeyRing]*CaseKeys
-	// the open cases and runs of the supervisors' overviews, per organisation (see openWorkCache)
-	openWork *openWorkCache
-	// what coaching reports count of every session, per organisation (see coachingCache)
-	coaching *coachingCache
+	// the open cases and runs of the supervisors' overviews, per organisation (see openWork)
+	openWork *orgSnapshots[openWork]
+	// what coaching reports count of every session, per organisation (see coachingSessions)
+	coaching *orgSnapshots[coachingSessions]
 }
 
 // Connect connects to uri, selects database name and checks the server answers within timeout.
@@ -66,8 +66,8 @@ func Connect(ctx context.Context, uri, name string, timeout time.Duration) (*DB,
 		return nil, fmt.Errorf("asking the database what it is: %w", err)
 	}
 	_, ferret := info["ferretdbVersion"]
-	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret, openWork: newOpenWorkCache(),
-		coaching: newCoachingCache()}, nil
+	return &DB{client: client, db: client.Database(name), locks: newWriteLocks(), ferret: ferret, openWork: newOrgSnapshots[openWork](),
+		coaching: newOrgSnapshots[coachingSessions]()}, nil
 }
 
 // Ping checks that the database answers. It returns the driver's error when it does not.

@@ -5,7 +5,5 @@ import "time"
 // SetCoachingClock sets the clock that decides when a coaching snapshot is read in full again
 // (tests).
 func (d *DB) SetCoachingClock(now func() time.Time) {
-	d.coaching.mu.Lock()
-	defer d.coaching.mu.Unlock()
-	d.coaching.now = now
+	d.coaching.setClock(now)
 }
