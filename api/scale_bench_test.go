@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/childsafe-protocols/caseguide/internal/fieldcrypt"
 )
 
 // BenchmarkScale seeds an agency with `api seed` (SCALE_CASES cases, default 100, and SCALE_READS case
@@ -32,7 +34,8 @@ import (
 //	go test -tags scale ./api -run '^$' -bench Scale -benchtime 1x -timeout 0
 //
 // SCALE_DATA_DIR reuses (or keeps) a seeded folder: when it holds a database already, seeding is
-// skipped. It prints a Markdown table.
+// skipped. SCALE_MONGODB_URI runs the service (and the seed) on that MongoDB instead of the embedded
+// database. It prints a Markdown table.
 func BenchmarkScale(b *testing.B) {
 	cases := envInt("SCALE_CASES", 100)
 	reads := envInt("SCALE_READS", 150)
@@ -45,9 +48,16 @@ func BenchmarkScale(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	env := append(os.Environ(), "DATA_DIR="+dir, "HOST=127.0.0.1", "PORT=0", "LOG_LEVEL=info", "MONGODB_URI=")
+	// SCALE_MONGODB_URI measures on that MongoDB instead of the embedded database; the data folder then
+	// keeps the seeded agency's keys, and a folder holding them marks the database as seeded.
+	uri := os.Getenv("SCALE_MONGODB_URI")
+	env := append(os.Environ(), "DATA_DIR="+dir, "HOST=127.0.0.1", "PORT=0", "LOG_LEVEL=info", "MONGODB_URI="+uri)
+	seededMark := filepath.Join(dir, "caseguide.sqlite")
+	if uri != "" {
+		seededMark = filepath.Join(dir, fieldcrypt.KeyFileName)
+	}
 	var rows [][]string
-	if _, err := os.Stat(filepath.Join(dir, "caseguide.sqlite")); err != nil {
+	if _, err := os.Stat(seededMark); err != nil {
 		cmd := asBinary(env, "seed", "-cases", strconv.Itoa(cases), "-reads", strconv.Itoa(reads), "-password", password, "-workers", strconv.Itoa(envInt("SCALE_WORKERS", 8)))
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, os.Stdout), io.MultiWriter(&out, os.Stderr) // progress shows as it goes
