@@ -18,13 +18,6 @@ type OrgFilter struct {
 	// set), by SubmittedAt then ID, only those after Queue.After, at most Queue.Limit (0: all). A
 	// store may return more (the Service sorts, filters and cuts again); it must not return fewer.
 	Queue *QueueCursor
-	// StartedFrom and StartedBefore, when StartedBefore is set, ask only for the sessions that
-	// started in [StartedFrom, StartedBefore): by StartedAt, or CreatedAt for a session never
-	// started (the month a coaching report counts a session in), in any order. A store may return
-	// more (the Service counts only the sessions of its months); it must not return fewer. Each
-	// session then holds only what the report reads: ID, OrgID, CaseID, InterviewerID, Status,
-	// StartedAt, CreatedAt and Quality.
-	StartedFrom, StartedBefore time.Time
 }
 
 // QueueCursor is a position in the review queue: the last session of the previous page (zero: from

@@ -49,7 +49,7 @@ var queryShapes = []struct {
 		bson.D{{Key: "submitted_at", Value: time.Unix(0, 0)}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: "x"}}}}}}}, bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}},
 	{"review queue first page", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted"}}}}, {Key: "submitted_at", Value: bson.D{{Key: "$ne", Value: nil}}}}, bson.D{{Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}},
 	{"review queue and coaching", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted"}}}}, {Key: "interviewer_id", Value: "u"}}, bson.D{{Key: "_id", Value: 1}}},
-	{"coaching report period", "interview_sessions", coachingPeriodShape, nil},
+	{"coaching snapshot, full read", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted", "approved"}}}}}, nil},
 	{"interview sync window", "interview_sessions", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
 	{"interview log sync window", "interview_logs", bson.D{{Key: "org_id", Value: "o"}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: 1}}}}, bson.D{{Key: "change_seq", Value: 1}}},
 	{"users of an organisation", "users", bson.D{{Key: "org_id", Value: "o"}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: "a"}}}}, bson.D{{Key: "_id", Value: 1}}},
@@ -59,17 +59,6 @@ var queryShapes = []struct {
 	{"drafts of a protocol", "protocol_drafts", bson.D{{Key: "protocol_id", Value: "p"}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: "a"}}}}, bson.D{{Key: "_id", Value: 1}}},
 	{"versions of a protocol", "protocol_versions", bson.D{{Key: "protocol_id", Value: "p"}}, bson.D{{Key: "version", Value: 1}}},
 }
-
-// coachingPeriodShape is the coaching report's query (InterviewStore.OrgSessions with StartedBefore):
-// the sessions sent for review that started in the period, or were created in it if never started.
-var coachingPeriodShape = func() bson.D {
-	in := bson.D{{Key: "$gte", Value: time.Unix(0, 0)}, {Key: "$lt", Value: time.Unix(86400, 0)}}
-	base := bson.D{{Key: "org_id", Value: "o"}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{"submitted", "resubmitted", "approved"}}}}}
-	return bson.D{{Key: "$or", Value: bson.A{
-		append(slices.Clone(base), bson.E{Key: "started_at", Value: in}),
-		append(slices.Clone(base), bson.E{Key: "started_at", Value: nil}, bson.E{Key: "created_at", Value: in}),
-	}}}
-}()
 
 // On MongoDB every query shape the stores make is served by an index: the planner's winning plan for
 // each shape (with the indexes EnsureAllIndexes creates) holds no COLLSCAN. It needs a real MongoDB

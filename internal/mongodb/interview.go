@@ -2,8 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"slices"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -43,10 +41,6 @@ func (d *DB) ensureInterviewIndexes(ctx context.Context) error {
 		// database SQLite would otherwise parse every waiting session's document to find its id
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "submitted_at", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("org_status_submitted_id")},
 		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "change_seq", Value: 1}}, Options: options.Index().SetName("org_change_seq")},
-		// the coaching report's period: sessions started in it, or created in it when never started
-		// (OrgSessions with StartedBefore), two ranges of this index on both databases
-		{Keys: bson.D{{Key: "org_id", Value: 1}, {Key: "status", Value: 1}, {Key: "started_at", Value: 1}, {Key: "created_at", Value: 1}},
-			Options: options.Index().SetName("org_status_started_created")},
 	}); err != nil {
 		return err
 	}
@@ -153,9 +147,8 @@ func (s *InterviewStore) CaseSessions(ctx context.Context, caseID string) ([]int
 }
 
 // OrgSessions returns the sessions matching f, by id; with f.Queue, one page of the review queue
-// by submission time then id; with f.StartedBefore, those started in the period, in no particular
-// order (see interview.OrgFilter). Each is a summary: Plan and Addenda are empty (not read) and so
-// are the reviews' comments (not decrypted). It returns the driver's error.
+// by submission time then id (see interview.OrgFilter). Each is a summary: Plan and Addenda are
+// empty (not read) and so are the reviews' comments (not decrypted). It returns the driver's error.
 func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter) ([]interview.Session, error) {
 	filter := bson.D{{Key: "org_id", Value: f.OrgID}}
 	if len(f.Statuses) > 0 {
@@ -163,9 +156,6 @@ func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter)
 	}
 	if f.InterviewerID != "" {
 		filter = append(filter, bson.E{Key: "interviewer_id", Value: f.InterviewerID})
-	}
-	if !f.StartedBefore.IsZero() {
-		return s.summaries(ctx, startedInFilter(filter, f.StartedFrom, f.StartedBefore), options.Find().SetProjection(coachingFields))
 	}
 	if q := f.Queue; q != nil {
 		// The review queue's page: by submission then id, after the cursor, on the org_status index.
@@ -181,20 +171,9 @@ func (s *InterviewStore) OrgSessions(ctx context.Context, f interview.OrgFilter)
 		if q.Limit > 0 {
 			opts.SetLimit(int64(q.Limit))
 		}
-		return s.summaries(ctx, filter, opts.SetProjection(sessionSummaryFields))
+		return s.summaries(ctx, filter, opts)
 	}
-	return s.summaries(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(sessionSummaryFields))
-}
-
-// startedInFilter is filter for the sessions that started in [from, before) (started_at, or
-// created_at when never started): an $or of two branches, each repeating filter, so that each is a
-// range of the org_status_started_created index on MongoDB and in SQLite (whose OR optimisation
-// plans each branch alone, without the terms outside it).
-func startedInFilter(filter bson.D, from, before time.Time) bson.D {
-	in := bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: before}}
-	started := append(slices.Clone(filter), bson.E{Key: "started_at", Value: in})
-	created := append(slices.Clone(filter), bson.E{Key: "started_at", Value: nil}, bson.E{Key: "created_at", Value: in})
-	return bson.D{{Key: "$or", Value: bson.A{started, created}}}
+	return s.summaries(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 }
 
 // sessionSummaryFields are the fields OrgSessions reads: all but the plan and the addenda.
@@ -204,15 +183,10 @@ var sessionSummaryFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Va
 	{Key: "submitted_at", Value: 1}, {Key: "approved_at", Value: 1}, {Key: "approved_by", Value: 1}, {Key: "quality", Value: 1},
 	{Key: "created_at", Value: 1}, {Key: "version", Value: 1}, {Key: "shared_from", Value: 1}}
 
-// coachingFields are the fields OrgSessions reads for a period (a coaching report): a tenth of a
-// summary's decoding cost saved per session, and the report reads a year of them.
-var coachingFields = bson.D{{Key: "org_id", Value: 1}, {Key: "case_id", Value: 1}, {Key: "interviewer_id", Value: 1},
-	{Key: "status", Value: 1}, {Key: "started_at", Value: 1}, {Key: "created_at", Value: 1}, {Key: "quality", Value: 1}}
-
-// summaries lists sessions as OrgSessions does, reading only the fields of opts' projection (never
-// the plan or the addenda), with the reviews' comments empty (not decrypted).
+// summaries lists sessions as OrgSessions does: without the plan and the addenda (not read) and with
+// the reviews' comments empty (not decrypted).
 func (s *InterviewStore) summaries(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]interview.Session, error) {
-	docs, err := findDocs[interviewSessionDoc](ctx, s.db, s.sessions(), filter, opts, "listing interviews: %w")
+	docs, err := findDocs[interviewSessionDoc](ctx, s.db, s.sessions(), filter, opts.SetProjection(sessionSummaryFields), "listing interviews: %w")
 	if err != nil {
 		return nil, err
 	}

@@ -20,19 +20,19 @@ import (
 	"github.com/childsafe-protocols/caseguide/internal/mongodb"
 )
 
-// indexCoaching is the interview store with OrgCoaching answered as before the snapshot: the
-// period's sessions read through the org_status_started_created index and decoded in full.
-type indexCoaching struct{ *mongodb.InterviewStore }
+// decodedCoaching is the interview store with OrgCoaching answered as before the snapshot: every
+// session of the organisation sent for review read and decoded, those of the period counted.
+type decodedCoaching struct{ *mongodb.InterviewStore }
 
-func (s indexCoaching) OrgCoaching(ctx context.Context, orgID string, from, before time.Time) ([]interview.CoachingSession, error) {
-	list, err := s.OrgSessions(ctx, interview.OrgFilter{OrgID: orgID, StartedFrom: from, StartedBefore: before,
+func (s decodedCoaching) OrgCoaching(ctx context.Context, orgID string, from, before time.Time) ([]interview.CoachingSession, error) {
+	list, err := s.OrgSessions(ctx, interview.OrgFilter{OrgID: orgID,
 		Statuses: []interview.Status{interview.StatusSubmitted, interview.StatusResubmitted, interview.StatusApproved}})
 	if err != nil {
 		return nil, err
 	}
 	out := []interview.CoachingSession{}
 	for _, x := range list {
-		if c, ok := interview.CoachingOf(x); ok && x.OrgID == orgID {
+		if c, ok := interview.CoachingOf(x); ok && x.OrgID == orgID && !c.Started.Before(from) && c.Started.Before(before) {
 			out = append(out, c)
 		}
 	}
@@ -47,7 +47,7 @@ var (
 )
 
 // wantCoaching checks that store's snapshot answers org-c's 2026 sessions, and the report of
-// interviewer u1 over them, exactly as the index path on truth does, and returns the sessions.
+// interviewer u1 over them, exactly as reading every session of truth does, and returns the sessions.
 func wantCoaching(t *testing.T, what string, store, truth *mongodb.InterviewStore) []interview.CoachingSession {
 	t.Helper()
 	ctx := context.Background()
@@ -55,7 +55,7 @@ func wantCoaching(t *testing.T, what string, store, truth *mongodb.InterviewStor
 	if err != nil {
 		t.Fatalf("%s: OrgCoaching: %v", what, err)
 	}
-	want, err := indexCoaching{truth}.OrgCoaching(ctx, "org-c", coachingFrom, coachingBefore)
+	want, err := decodedCoaching{truth}.OrgCoaching(ctx, "org-c", coachingFrom, coachingBefore)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func wantCoaching(t *testing.T, what string, store, truth *mongodb.InterviewStor
 	if err != nil {
 		t.Fatal(err)
 	}
-	indexSvc, err := interview.NewService(indexCoaching{truth}, nil, nil, discardEvents{}, nil, clock)
+	decodedSvc, err := interview.NewService(decodedCoaching{truth}, nil, nil, discardEvents{}, nil, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func wantCoaching(t *testing.T, what string, store, truth *mongodb.InterviewStor
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := indexSvc.Coaching(ctx, coachingBoss, "u1", period[0], period[1])
+		b, err := decodedSvc.Coaching(ctx, coachingBoss, "u1", period[0], period[1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func sendForReview(t *testing.T, store *mongodb.InterviewStore, s *interview.Ses
 }
 
 // TestCoachingSnapshotReflectsEveryWrite: after each write of a session's life (and of another
-// organisation's, and a case's erasure) the snapshot answers what the index path reads.
+// organisation's, and a case's erasure) the snapshot answers what reading every session gives.
 func TestCoachingSnapshotReflectsEveryWrite(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
