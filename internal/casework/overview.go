@@ -37,8 +37,8 @@ type Load struct {
 // Overview is what a supervisor needs to know about the organisation's open cases at a glance.
 type Overview struct {
 	OpenCases  int
-	Open       []Case           // every open case, by id (summaries: see Store.ListCaseSummaries)
-	Unassigned []Case           // open cases with no caseworker, oldest first (summaries: see Store.ListCaseSummaries)
+	Open       []Case           // every open case, by id (summaries: see OpenWork)
+	Unassigned []Case           // open cases with no caseworker, oldest first (summaries: see OpenWork)
 	Overdue    []OverdueStep    // by due time, oldest first
 	Caseload   map[string]*Load // caseworker user id -> load
 }

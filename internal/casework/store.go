@@ -29,10 +29,6 @@ type Store interface {
 	Case(ctx context.Context, id string) (Case, error)
 	// ListCases returns up to limit cases matching f with ids after afterID, by id.
 	ListCases(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
-	// ListCaseSummaries returns the cases ListCases returns with only what an overview of cases
-	// uses: ID, OrgID, Child (without Pseudonym and Needs.DisabilityNotes, which are encrypted),
-	// CaseTypes, CaseworkerIDs, OpenedAt and Flags; every other field is zero.
-	ListCaseSummaries(ctx context.Context, f StoreFilter, afterID string, limit int) ([]Case, error)
 	// UpdateCase replaces every mutable field of case c.ID when its stored version is c.Version-1.
 	// ErrStale when the version differs, ErrNotFound when the case does not exist.
 	UpdateCase(ctx context.Context, c Case) error
@@ -43,12 +39,9 @@ type Store interface {
 	Run(ctx context.Context, id string) (Run, error)
 	// ListRuns returns the runs of a case, by start time then id.
 	ListRuns(ctx context.Context, caseID string) ([]Run, error)
-	// ListRunProgress returns the runs of the cases caseIDs of organisation orgID, by case, start
-	// time and id, with their records' step, status and times only: Reason and Note are empty.
-	ListRunProgress(ctx context.Context, orgID string, caseIDs []string) ([]Run, error)
-	// OpenWork returns every open case of organisation orgID, by id, as ListCaseSummaries returns
-	// them, and their runs, by case, start time and id, as ListRunProgress returns them: what the
-	// supervisor's overview reads on every request. An implementation may answer from a cache that
+	// OpenWork returns every open case of organisation orgID, by id, and their runs, by case, start
+	// time and id (see OpenWork for what each holds): what the supervisor's overview reads on every
+	// request. An implementation may answer from a cache that
 	// it keeps exactly up to date with every write that ended before the call.
 	OpenWork(ctx context.Context, orgID string) (OpenWork, error)
 	// AppendStepRecord appends rec to run runID unless the run already holds a record with
@@ -56,8 +49,10 @@ type Store interface {
 	AppendStepRecord(ctx context.Context, runID string, rec StepRecord) (appended bool, err error)
 }
 
-// OpenWork is an organisation's open cases (summaries: see Store.ListCaseSummaries) and their runs
-// (progress: see Store.ListRunProgress).
+// OpenWork is an organisation's open cases and their runs, with only what an overview of cases
+// uses: each case's ID, OrgID, Child (without Pseudonym and Needs.DisabilityNotes, which are
+// encrypted), CaseTypes, CaseworkerIDs, OpenedAt and Flags; each run without its records' Reason
+// and Note. Every other field is zero.
 type OpenWork struct {
 	Cases []Case // by id
 	Runs  []Run  // by case, start time and id

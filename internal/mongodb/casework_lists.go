@@ -26,8 +26,8 @@ const maxInList = 500
 
 // ListCaseSummaries returns up to limit cases matching f with ids after afterID, by id, reading
 // only the fields an overview of cases uses (a projection, which the embedded database answers
-// without decoding the rest) and decrypting nothing: see casework.Store.ListCaseSummaries for what
-// is set. It returns the driver's error.
+// without decoding the rest) and decrypting nothing: the fields casework.OpenWork lists for a
+// case are set, every other is zero. It returns the driver's error.
 func (s *CaseworkStore) ListCaseSummaries(ctx context.Context, f casework.StoreFilter, afterID string, limit int) ([]casework.Case, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).SetProjection(caseSummaryFields)
 	docs, err := findDocs[caseworkCaseDoc](ctx, s.db, s.cases(), caseFilter(f, afterID), opts, "listing cases: %w")
