@@ -205,11 +205,14 @@ type CoachingSession struct {
 	Flags       []string // the codes of its quality's flags
 }
 
+// CoachingStatuses are the statuses of the sessions a coaching report counts: those sent for review.
+var CoachingStatuses = []Status{StatusSubmitted, StatusResubmitted, StatusApproved}
+
 // CoachingOf returns what a coaching report counts of s, and whether it counts s at all: a session
 // sent for review (submitted, resubmitted or approved) with the quality computed at its last
 // submission. It returns no error.
 func CoachingOf(s Session) (CoachingSession, bool) {
-	if s.Quality == nil || (s.Status != StatusSubmitted && s.Status != StatusResubmitted && s.Status != StatusApproved) {
+	if s.Quality == nil || !slices.Contains(CoachingStatuses, s.Status) {
 		return CoachingSession{}, false
 	}
 	started := s.CreatedAt

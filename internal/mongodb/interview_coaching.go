@@ -71,8 +71,7 @@ func (s *InterviewStore) OrgCoaching(ctx context.Context, orgID string, from, be
 		filter := bson.D{{Key: "org_id", Value: orgID}, {Key: "change_seq", Value: bson.D{{Key: "$gt", Value: since}}}}
 		if full {
 			*sn = coachingSessions{}
-			filter = bson.D{{Key: "org_id", Value: orgID}, {Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{
-				string(interview.StatusSubmitted), string(interview.StatusResubmitted), string(interview.StatusApproved)}}}}}
+			filter = bson.D{{Key: "org_id", Value: orgID}, {Key: "status", Value: bson.D{{Key: "$in", Value: stringsOf(interview.CoachingStatuses)}}}}
 		}
 		docs, err := findDocs[coachingDoc](ctx, s.db, s.sessions(), filter, options.Find().SetProjection(coachingSnapFields),
 			"reading the coaching figures of %s: %w", orgID)

@@ -26,7 +26,7 @@ type decodedCoaching struct{ *mongodb.InterviewStore }
 
 func (s decodedCoaching) OrgCoaching(ctx context.Context, orgID string, from, before time.Time) ([]interview.CoachingSession, error) {
 	list, err := s.OrgSessions(ctx, interview.OrgFilter{OrgID: orgID,
-		Statuses: []interview.Status{interview.StatusSubmitted, interview.StatusResubmitted, interview.StatusApproved}})
+		Statuses: interview.CoachingStatuses})
 	if err != nil {
 		return nil, err
 	}
