@@ -261,8 +261,13 @@ func readLibrary(cfg config.Config, log *slog.Logger) ([]protocol.Document, erro
 func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, logOut io.Writer, log *slog.Logger) (*mongodb.DB, func(), error) {
 	uri := cfg.MongoDBURI
 	var embedded *ferret.Server
+	var attachedTables *ferret.Tables // the running service's tables, read by this tool
 	if attached, ok := ferret.Attach(cfg.DataDir); uri == "" && attachToRunning && ok {
 		uri = attached
+		var err error
+		if attachedTables, err = ferret.OpenTables(cfg.DataDir, cfg.MongoDBDatabase); err != nil {
+			return nil, nil, fmt.Errorf("reading the embedded database beside the service: %w", err)
+		}
 	}
 	if uri == "" {
 		var err error
@@ -273,6 +278,9 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 		log.Info("embedded database started", "data_dir", cfg.DataDir)
 	}
 	closeEmbedded := func() {
+		if attachedTables != nil {
+			_ = attachedTables.Close()
+		}
 		if embedded == nil {
 			return
 		}
@@ -298,6 +306,9 @@ func openDatabase(ctx context.Context, cfg config.Config, attachToRunning bool, 
 	}
 	if found != mongodb.SchemaVersion {
 		log.Info("schema version read", "schema_version", found) // the migrations needing the field keys run once they are loaded
+	}
+	if attachedTables != nil { // a tool's lists and lookups read the service's tables (ReadFromTables)
+		db.ReadFromTables(attachedTables)
 	}
 	if embedded != nil { // lookups by _id scan every collection of FerretDB 1.24 without this
 		err := db.CreateCollections(ctx)

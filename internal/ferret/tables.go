@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +27,14 @@ type Tables struct {
 
 // Tables opens the SQLite file of database name for direct reads. It returns an error when the file
 // cannot be opened.
-func (s *Server) Tables(name string) (*Tables, error) {
-	file := filepath.Join(s.dir, name+".sqlite")
+func (s *Server) Tables(name string) (*Tables, error) { return OpenTables(s.dir, name) }
+
+// OpenTables opens the SQLite file of database name in dataDir for direct reads, for a process that
+// works beside the service serving that folder (a command-line tool attached to it, see Attach): that
+// process only reads the tables, and writes through the service's FerretDB. It returns an error when
+// the file cannot be opened.
+func OpenTables(dataDir, name string) (*Tables, error) {
+	file := DatabaseFile(dataDir, name)
 	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", file, err)

@@ -195,7 +195,7 @@ func (s *AppointmentStore) UpdateAppointment(ctx context.Context, a appointment.
 	}
 	defer done()
 	defer s.db.locks.document(appointmentsCollection, a.ID)()
-	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: a.ID}, {Key: "version", Value: a.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.coll(), a.ID, bson.D{{Key: "version", Value: a.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "starts_at", Value: d.StartsAt}, {Key: "duration_minutes", Value: d.DurationMinutes},
 			{Key: "place", Value: d.Place}, {Key: "participants", Value: d.Participants}, {Key: "status", Value: d.Status},
 			{Key: "notes", Value: d.Notes}, {Key: "reviews", Value: d.Reviews}, {Key: "updated_at", Value: d.UpdatedAt},

@@ -159,22 +159,29 @@ func (s *AuditStore) AppendMany(ctx context.Context, entries []audit.Entry) erro
 	return &audit.SeqTakenError{Written: first.Index, Seq: docs[first.Index].Seq}
 }
 
-// MoveHead makes e its organisation's head unless the head is already at or past e.Seq. The upsert
-// moves a head that is behind, creates a missing one, or fails on the duplicate _id when the head is
-// at or past e.Seq (or when another writer created it at the same moment: then it tries again). It
-// returns an Unavailable *apperr.Error when the database fails.
+// MoveHead makes e its organisation's head unless the head is already at or past e.Seq: it moves a
+// head that is behind (a conditional update by _id, see DB.updateByID), or creates a missing one; the
+// insert fails on the duplicate _id when another writer created the head at the same moment, and then
+// it tries again unless that head is at or past e.Seq. It returns an Unavailable *apperr.Error when
+// the database fails.
 func (s *AuditStore) MoveHead(ctx context.Context, e audit.Entry) error {
 	d := toAuditEntryDoc(e)
-	filter := bson.D{{Key: "_id", Value: d.OrgID}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: d.Seq}}}}
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: d.Seq}, {Key: "entry", Value: d}}}}
 	defer s.db.locks.document(auditHeadsCollection, d.OrgID)()
 	for range 3 {
-		_, err := s.heads().UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+		res, err := s.db.updateByID(ctx, s.heads(), d.OrgID, bson.D{{Key: "seq", Value: bson.D{{Key: "$lt", Value: d.Seq}}}}, update)
+		if err != nil {
+			return unavailable("moving the audit head of %s to %d: %w", d.OrgID, d.Seq, err)
+		}
+		if res.MatchedCount > 0 {
+			return nil
+		}
+		_, err = s.heads().InsertOne(ctx, auditHeadDoc{ID: d.OrgID, Seq: d.Seq, Entry: d})
 		if err == nil {
 			return nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
-			return unavailable("moving the audit head of %s to %d: %w", d.OrgID, d.Seq, err)
+			return unavailable("creating the audit head of %s at %d: %w", d.OrgID, d.Seq, err)
 		}
 		head, found, err := s.head(ctx, d.OrgID)
 		if err != nil {
@@ -202,7 +209,7 @@ func (s *AuditStore) head(ctx context.Context, orgID string) (auditHeadDoc, bool
 // Last returns the organisation's head: a copy of the newest entry appended (see audit.Store), and
 // false when nothing was appended. It reads audit_heads only, unless the organisation has no head
 // (before its first entry, or when the head document was lost): then it reads the entry with the
-// highest Seq, which scans audit_log on FerretDB. It returns an Unavailable *apperr.Error when the
+// highest Seq through the org_seq index (on the embedded database, the tables' copy of it). It returns an Unavailable *apperr.Error when the
 // database fails.
 func (s *AuditStore) Last(ctx context.Context, orgID string) (audit.Entry, bool, error) {
 	head, found, err := s.head(ctx, orgID)
@@ -212,16 +219,12 @@ func (s *AuditStore) Last(ctx context.Context, orgID string) (audit.Entry, bool,
 	if found {
 		return fromAuditEntryDoc(head.Entry), true, nil
 	}
-	var newest auditEntryDoc
-	opts := options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})
-	err = s.entries().FindOne(ctx, bson.D{{Key: "org_id", Value: orgID}}, opts).Decode(&newest)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return audit.Entry{}, false, nil
+	opts := options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(1)
+	newest, err := findDocs[auditEntryDoc](ctx, s.db, s.entries(), bson.D{{Key: "org_id", Value: orgID}}, opts, "reading the newest audit entry of %s: %w", orgID)
+	if err != nil || len(newest) == 0 {
+		return audit.Entry{}, false, err
 	}
-	if err != nil {
-		return audit.Entry{}, false, unavailable("reading the newest audit entry of %s: %w", orgID, err)
-	}
-	return fromAuditEntryDoc(newest), true, nil
+	return fromAuditEntryDoc(newest[0]), true, nil
 }
 
 // Entry returns the organisation's entry numbered seq, and false when there is none. It returns an

@@ -164,7 +164,7 @@ func (s *AuthoringStore) UpdateDraft(ctx context.Context, d authoring.Draft) err
 		return err
 	}
 	defer s.db.locks.document(authoringDraftsCollection, d.ID)()
-	res, err := s.drafts().ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "version", Value: d.Version - 1}}, doc)
+	res, err := s.db.replaceByID(ctx, s.drafts(), d.ID, bson.D{{Key: "version", Value: d.Version - 1}}, doc)
 	if err != nil {
 		return unavailable("updating draft %s: %w", d.ID, err)
 	}

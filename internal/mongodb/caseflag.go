@@ -146,7 +146,7 @@ func (s *CaseFlagStore) ResolveFlag(ctx context.Context, f caseflag.Flag) error 
 	}
 	defer done()
 	unlock := s.db.locks.document(caseFlagsCollection, f.ID)
-	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: f.ID}, {Key: "version", Value: f.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.coll(), f.ID, bson.D{{Key: "version", Value: f.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "resolved_by", Value: d.ResolvedBy}, {Key: "resolved_at", Value: d.ResolvedAt},
 			{Key: "resolution_reason", Value: d.ResolutionReason}, {Key: "version", Value: d.Version},
 			{Key: "updated_at", Value: d.UpdatedAt}, {Key: "change_seq", Value: seq}}}})

@@ -149,7 +149,7 @@ func (s *CaseServiceStore) UpdateService(ctx context.Context, r caseservice.Reco
 	}
 	defer done()
 	defer s.db.locks.document(caseServicesCollection, r.ID)()
-	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "version", Value: r.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.coll(), r.ID, bson.D{{Key: "version", Value: r.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: d.Status}, {Key: "provider", Value: d.Provider}, {Key: "notes", Value: d.Notes},
 			{Key: "examination_done", Value: d.ExaminationDone}, {Key: "follow_up_needed", Value: d.FollowUpNeeded}, {Key: "sessions", Value: d.Sessions},
 			{Key: "assessment_outcome", Value: d.AssessmentOutcome}, {Key: "safety_plan", Value: d.SafetyPlan}, {Key: "charges_filed", Value: d.ChargesFiled},

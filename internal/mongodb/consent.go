@@ -205,7 +205,7 @@ func (s *ConsentStore) WithdrawConsent(ctx context.Context, c consent.Consent) e
 	if old.Version != c.Version-1 || old.Withdrawal != nil {
 		return consent.ErrStale
 	}
-	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}, {Key: "version", Value: c.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.coll(), c.ID, bson.D{{Key: "version", Value: c.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "withdrawal", Value: doc.Withdrawal}, {Key: "version", Value: c.Version},
 			{Key: "updated_at", Value: c.Withdrawal.ReceivedAt}, {Key: "change_seq", Value: seq}}}})
 	if err != nil {

@@ -34,7 +34,10 @@ type DB struct {
 	ferret bool        // the server is FerretDB, whose queries use no index but the one on _id
 	// The embedded database's tables, read directly for queries (see embedded.go), and the indexes
 	// created there.
-	tables     *ferret.Tables
+	tables *ferret.Tables
+	// tablesRead: another process (the running service) writes the tables; this one only reads them
+	// and sends its conditional writes to the server whole (see byIDFilter)
+	tablesRead bool
 	sqlIndexMu sync.Mutex
 	sqlIndexes []sqlIndex
 	// the case key keepers, one per key ring (see CaseKeys)

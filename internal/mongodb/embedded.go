@@ -48,6 +48,14 @@ func (d *DB) UseTables(ctx context.Context, t *ferret.Tables) error {
 	return nil
 }
 
+// ReadFromTables makes the stores answer their queries from the tables of an embedded database that
+// another process serves and writes (a command-line tool attached to the running service): reads as
+// with UseTables, with the indexes that process created, while conditional writes go to the server
+// whole, since this process's document locks do not hold the other's writers back.
+func (d *DB) ReadFromTables(t *ferret.Tables) {
+	d.tables, d.tablesRead = t, true
+}
+
 // elementIndexes are the array fields that get an element table on the embedded database
 // (ferret.Tables.ElementIndex): the case list of one caseworker ({org_id, caseworker_ids: id}) reads
 // that caseworker's cases from it instead of testing the array of every case of the organisation.

@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -120,15 +119,12 @@ func (s *ErasureStore) Get(ctx context.Context, id string) (erasure.Request, err
 // Pending returns the pending request of a case, and false when there is none. It returns an
 // Unavailable *apperr.Error when the database fails.
 func (s *ErasureStore) Pending(ctx context.Context, caseID string) (erasure.Request, bool, error) {
-	var d erasureRequestDoc
-	err := s.coll().FindOne(ctx, bson.D{{Key: "pending_key", Value: caseID}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return erasure.Request{}, false, nil
+	docs, err := findDocs[erasureRequestDoc](ctx, s.db, s.coll(), bson.D{{Key: "pending_key", Value: caseID}}, options.Find().SetLimit(1),
+		"reading the pending erasure of case %s: %w", caseID)
+	if err != nil || len(docs) == 0 {
+		return erasure.Request{}, false, err
 	}
-	if err != nil {
-		return erasure.Request{}, false, unavailable("reading the pending erasure of case %s: %w", caseID, err)
-	}
-	r, err := s.fromDoc(d)
+	r, err := s.fromDoc(docs[0])
 	return r, err == nil, err
 }
 
@@ -154,7 +150,8 @@ func (s *ErasureStore) Decide(ctx context.Context, r erasure.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "status", Value: string(erasure.StatusRequested)}},
+	defer s.db.locks.document(erasureRequestsCollection, r.ID)()
+	res, err := s.db.updateByID(ctx, s.coll(), r.ID, bson.D{{Key: "status", Value: string(erasure.StatusRequested)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: d.Status}, {Key: "pending_key", Value: d.ID},
 			{Key: "decision_reason", Value: d.DecisionReason}, {Key: "decided_by", Value: d.DecidedBy}, {Key: "decided_at", Value: d.DecidedAt},
 			{Key: "erased_at", Value: d.ErasedAt}, {Key: "chains", Value: d.Chains}}}})

@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -186,11 +185,11 @@ func (s *IdentityStore) UpdateOrganisation(ctx context.Context, o identity.Organ
 	if kinds == nil {
 		kinds = []string{}
 	}
-	filter := bson.D{{Key: "_id", Value: o.ID}}
+	var cond bson.D
 	if old.Version != 0 { // other instances: the write applies only at the version read
-		filter = append(filter, bson.E{Key: "version", Value: old.Version})
+		cond = bson.D{{Key: "version", Value: old.Version}}
 	}
-	res, err := s.coll(identityOrgsCollection).UpdateOne(ctx, filter,
+	res, err := s.db.updateByID(ctx, s.coll(identityOrgsCollection), o.ID, cond,
 		bson.D{{Key: "$set", Value: bson.D{{Key: "name", Value: d.Name}, {Key: "service_kinds", Value: kinds},
 			{Key: "contact", Value: d.Contact}, {Key: "updated_at", Value: d.UpdatedAt}, {Key: "version", Value: d.Version}}}})
 	if err != nil {
@@ -235,16 +234,17 @@ func (s *IdentityStore) UserByUsername(ctx context.Context, username string) (id
 	return s.findUser(ctx, bson.D{{Key: "username", Value: identity.NormalizeUsername(username)}})
 }
 
+// findUser reads the one user matching filter (on the embedded database from its tables, where a
+// filter other than {_id: value} would otherwise read every user).
 func (s *IdentityStore) findUser(ctx context.Context, filter bson.D) (identity.User, error) {
-	var d identityUserDoc
-	err := s.coll(identityUsersCollection).FindOne(ctx, filter).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	docs, err := findDocs[identityUserDoc](ctx, s.db, s.coll(identityUsersCollection), filter, options.Find().SetLimit(1), "reading a user: %w")
+	if err != nil {
+		return identity.User{}, err
+	}
+	if len(docs) == 0 {
 		return identity.User{}, identity.ErrNotFound
 	}
-	if err != nil {
-		return identity.User{}, unavailable("reading a user: %w", err)
-	}
-	return fromIdentityUserDoc(d), nil
+	return fromIdentityUserDoc(docs[0]), nil
 }
 
 // ListUsers returns up to limit users of organisation orgID with ids after afterID, by id, or the
@@ -269,8 +269,8 @@ func (s *IdentityStore) ListUsers(ctx context.Context, orgID, afterID string, li
 func (s *IdentityStore) UpdateUser(ctx context.Context, u identity.User) error {
 	doc := toIdentityUserDoc(u)
 	unlock := s.db.locks.document(identityUsersCollection, u.ID)
-	res, err := s.coll(identityUsersCollection).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: u.ID}, {Key: "org_id", Value: u.OrgID}, {Key: "version", Value: u.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.coll(identityUsersCollection), u.ID,
+		bson.D{{Key: "org_id", Value: u.OrgID}, {Key: "version", Value: u.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "display_name", Value: doc.DisplayName}, {Key: "roles", Value: doc.Roles}, {Key: "disabled", Value: doc.Disabled},
 			{Key: "password_hash", Value: doc.PasswordHash}, {Key: "updated_at", Value: doc.UpdatedAt}, {Key: "version", Value: doc.Version},

@@ -101,8 +101,7 @@ func (s *IdentityStore) ListDevices(ctx context.Context, orgID, userID string) (
 func (s *IdentityStore) RevokeDevice(ctx context.Context, orgID, id string, at time.Time) error {
 	docID := identityDeviceKey(orgID, id)
 	unlock := s.db.locks.document(identityDevicesCollection, docID)
-	res, err := s.coll(identityDevicesCollection).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: docID}, {Key: "revoked_at", Value: nil}},
+	res, err := s.db.updateByID(ctx, s.coll(identityDevicesCollection), docID, bson.D{{Key: "revoked_at", Value: nil}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: at}}}})
 	unlock()
 	if err != nil {

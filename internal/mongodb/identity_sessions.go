@@ -84,8 +84,8 @@ func (s *IdentityStore) RotateSession(ctx context.Context, id, oldHash, newHash 
 	if len(prev) > identity.SessionHashHistory {
 		prev = prev[len(prev)-identity.SessionHashHistory:]
 	}
-	res, err := s.coll(identitySessionsCollection).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "token_hash", Value: oldHash}, {Key: "revoked_at", Value: nil}},
+	res, err := s.db.updateByID(ctx, s.coll(identitySessionsCollection), id,
+		bson.D{{Key: "token_hash", Value: oldHash}, {Key: "revoked_at", Value: nil}},
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "token_hash", Value: newHash}, {Key: "previous_hashes", Value: prev}, {Key: "refreshed_at", Value: at}}},
 			{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
@@ -125,8 +125,7 @@ func (s *IdentityStore) TouchSession(ctx context.Context, id string, at time.Tim
 // It returns the driver's error.
 func (s *IdentityStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
 	defer s.db.locks.document(identitySessionsCollection, id)()
-	_, err := s.coll(identitySessionsCollection).UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
+	_, err := s.db.updateByID(ctx, s.coll(identitySessionsCollection), id, bson.D{{Key: "revoked_at", Value: nil}}, identityRevokeAt(at))
 	if err != nil {
 		return unavailable("revoking session %s: %w", id, err)
 	}

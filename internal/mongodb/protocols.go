@@ -80,8 +80,7 @@ func (s *ProtocolStore) InsertVersion(ctx context.Context, v protocol.Version) e
 	}
 	heads := s.db.db.Collection(headsCollection)
 	defer s.db.locks.document(headsCollection, v.ProtocolID)()
-	res, err := heads.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: v.ProtocolID}, {Key: "latest_version", Value: bson.D{{Key: "$lt", Value: v.Number}}}},
+	res, err := s.db.updateByID(ctx, heads, v.ProtocolID, bson.D{{Key: "latest_version", Value: bson.D{{Key: "$lt", Value: v.Number}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "latest_version", Value: v.Number}, {Key: "updated_at", Value: v.PublishedAt}}}})
 	if err != nil {
 		return unavailable("moving the head of %s: %w", v.ProtocolID, err)
@@ -117,7 +116,8 @@ func (s *ProtocolStore) LatestVersions(ctx context.Context) ([]protocol.Version,
 // Versions returns the versions of a protocol, oldest first, without documents.
 // It returns the driver's error when the read fails.
 func (s *ProtocolStore) Versions(ctx context.Context, protocolID string) ([]protocol.Version, error) {
-	opts := options.Find().SetSort(bson.D{{Key: "version", Value: 1}}).SetProjection(bson.D{{Key: "content", Value: 0}})
+	opts := options.Find().SetSort(bson.D{{Key: "version", Value: 1}}).SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "protocol_id", Value: 1},
+		{Key: "version", Value: 1}, {Key: "kind", Value: 1}, {Key: "content_hash", Value: 1}, {Key: "published_at", Value: 1}}) // all but the content
 	docs, err := findDocs[versionDoc](ctx, s.db, s.db.db.Collection(versionsCollection), bson.D{{Key: "protocol_id", Value: protocolID}}, opts, "listing versions of %s: %w", protocolID)
 	if err != nil {
 		return nil, err

@@ -201,7 +201,7 @@ func (s *ReferralStore) UpdateReferral(ctx context.Context, r referral.Referral)
 	if old.Version != r.Version-1 {
 		return referral.ErrStale
 	}
-	res, err := s.coll().UpdateOne(ctx, bson.D{{Key: "_id", Value: r.ID}, {Key: "version", Value: r.Version - 1}},
+	res, err := s.db.updateByID(ctx, s.coll(), r.ID, bson.D{{Key: "version", Value: r.Version - 1}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "status", Value: doc.Status}, {Key: "to_case_id", Value: doc.ToCaseID}, {Key: "reason", Value: doc.Reason},
 			{Key: "outcome", Value: doc.Outcome}, {Key: "receiver_note", Value: doc.ReceiverNote}, {Key: "history", Value: doc.History},
