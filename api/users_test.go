@@ -126,13 +126,12 @@ func TestUsersCommandNeedsAnExistingDatabase(t *testing.T) {
 // The other tests hash passwords at a test cost (testPasswords); this one runs the service and the
 // users command with the production defaults and checks that every stored hash carries them and
 // signs in: the bootstrap administrator, a user made through the API and one made from the shell.
-//
-// It is not parallel: at 64 MiB and 3 passes a hash takes about half a second of a core, and beside
-// the package's parallel tests on a loaded machine its sign-ins could outrun REQUEST_TIMEOUT.
+// At 64 MiB and 3 passes a hash takes about half a second of a core; beside the package's parallel
+// tests on a loaded machine a sign-in can take longer than the default request deadline, so this
+// server's is longer.
 func TestProductionPasswordCost(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	// Production hashes hold 64 MiB for about half a second each: on a loaded machine a sign-in
-	// can take longer than the default request deadline.
 	env := testEnv(dir, map[string]string{"REQUEST_TIMEOUT": "120s"})
 	s := startServer(t, env, &serveHooks{password: identity.DefaultPasswordParams()})
 	s.dataDir = dir // for rawDatabase
