@@ -209,8 +209,8 @@ func (s *AuditStore) head(ctx context.Context, orgID string) (auditHeadDoc, bool
 // Last returns the organisation's head: a copy of the newest entry appended (see audit.Store), and
 // false when nothing was appended. It reads audit_heads only, unless the organisation has no head
 // (before its first entry, or when the head document was lost): then it reads the entry with the
-// highest Seq through the org_seq index (on the embedded database, the tables' copy of it). It returns an Unavailable *apperr.Error when the
-// database fails.
+// highest Seq through the org_seq index (on the embedded database, the tables' copy of it). It
+// returns an Unavailable *apperr.Error when the database fails.
 func (s *AuditStore) Last(ctx context.Context, orgID string) (audit.Entry, bool, error) {
 	head, found, err := s.head(ctx, orgID)
 	if err != nil {
