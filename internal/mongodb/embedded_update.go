@@ -33,6 +33,17 @@ func (d *DB) replaceByID(ctx context.Context, coll *mongo.Collection, id string,
 	return coll.ReplaceOne(ctx, filter, doc)
 }
 
+// deleteByID deletes the document of coll whose _id is id when it also matches cond, as
+// coll.DeleteOne with the filter {_id: id, cond...} does (see updateByID). The caller holds the
+// document's lock. It returns the driver's or the tables' error.
+func (d *DB) deleteByID(ctx context.Context, coll *mongo.Collection, id string, cond bson.D) (*mongo.DeleteResult, error) {
+	filter, match, err := d.byIDFilter(ctx, coll, id, cond)
+	if err != nil || !match {
+		return &mongo.DeleteResult{}, err
+	}
+	return coll.DeleteOne(ctx, filter)
+}
+
 // byIDFilter returns the filter a conditional write to the document of coll whose _id is id sends,
 // and match false when the write can be skipped because the document does not match cond.
 //

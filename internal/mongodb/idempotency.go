@@ -64,7 +64,7 @@ func (s *IdempotencyStore) Claim(ctx context.Context, e idempotency.Entry) (idem
 			return idempotency.Entry{}, false, unavailable("reading an idempotency key: %w", err)
 		}
 		if d.ExpiresAt.Before(e.CreatedAt) { // expired, not purged yet: start over
-			if _, err := s.coll().DeleteOne(ctx, bson.D{{Key: "_id", Value: e.ID}, {Key: "expires_at", Value: d.ExpiresAt}}); err != nil {
+			if err := s.deleteIf(ctx, e.ID, bson.D{{Key: "expires_at", Value: d.ExpiresAt}}); err != nil {
 				return idempotency.Entry{}, false, unavailable("replacing an idempotency key: %w", err)
 			}
 			continue
@@ -103,10 +103,20 @@ func (s *IdempotencyStore) Complete(ctx context.Context, e idempotency.Entry) er
 
 // Release deletes a pending claim. It returns the driver's error.
 func (s *IdempotencyStore) Release(ctx context.Context, id string) error {
-	if _, err := s.coll().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "done", Value: false}}); err != nil {
+	if err := s.deleteIf(ctx, id, bson.D{{Key: "done", Value: false}}); err != nil {
 		return unavailable("releasing an idempotency key: %w", err)
 	}
 	return nil
+}
+
+// deleteIf deletes entry id when it matches cond, under the entry's lock (Complete takes it too), by
+// _id on the embedded database (DB.deleteByID: FerretDB would decode every entry kept for the
+// retention period, on every refused or throttled request that carried a key). It returns the
+// driver's or the tables' error.
+func (s *IdempotencyStore) deleteIf(ctx context.Context, id string, cond bson.D) error {
+	defer s.db.locks.document(idempotencyCollection, id)()
+	_, err := s.db.deleteByID(ctx, s.coll(), id, cond)
+	return err
 }
 
 // Purge deletes entries that expired before now. It returns the driver's error.

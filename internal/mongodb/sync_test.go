@@ -220,6 +220,12 @@ func TestIdempotencyStore(t *testing.T) {
 	if err != nil || claimed || !held.Done || held.Status != 201 || held.Language != "fr" || string(held.Body) != `{"secret":"Otter-4471"}` {
 		t.Fatalf("after completion: %+v %v %v", held, claimed, err)
 	}
+	if err := s.Release(ctx, "k"); err != nil { // only a pending claim is released
+		t.Fatal(err)
+	}
+	if held, claimed, err := s.Claim(ctx, e); err != nil || claimed || !held.Done {
+		t.Fatalf("a completed entry after Release: %+v %v %v", held, claimed, err)
+	}
 	later := idempotency.Entry{ID: "k", Fingerprint: "g", CreatedAt: now.Add(2 * time.Hour), ExpiresAt: now.Add(3 * time.Hour)}
 	if _, claimed, err := s.Claim(ctx, later); err != nil || !claimed {
 		t.Errorf("claim after expiry: %v %v", claimed, err)
